@@ -1,0 +1,124 @@
+// device.cpp: device parsing, the CPU allocator (64-byte aligned, for AVX-512 loads) and the
+// registry of per-device allocators and copy routines.
+#include "engine/device.h"
+
+#ifdef FROST_HAVE_CUDA
+#include "kernels/cuda/backend.h"
+#endif
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <vector>
+
+namespace frost {
+
+Device Device::parse(const std::string& text) {
+  if (text == "cpu") return cpu();
+  if (text == "cuda") return cuda(0);
+  if (text.rfind("cuda:", 0) == 0 && text.size() > 5) {
+    size_t used = 0;
+    int index = -1;
+    try {
+      index = std::stoi(text.substr(5), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == text.size() - 5 && index >= 0) return cuda(index);
+  }
+  throw std::invalid_argument("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
+}
+
+std::string Device::str() const {
+  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
+
+void* Allocator::allocate(size_t bytes) {
+  void* ptr = raw_allocate(bytes);
+  size_t live = live_.fetch_add(bytes) + bytes;
+  size_t peak = peak_.load();
+  while (live > peak && !peak_.compare_exchange_weak(peak, live)) {
+  }
+  return ptr;
+}
+
+void Allocator::release(void* ptr, size_t bytes) {
+  raw_release(ptr, bytes);
+  live_.fetch_sub(bytes);
+}
+
+namespace {
+
+class CpuAllocator final : public Allocator {
+ protected:
+  void* raw_allocate(size_t bytes) override {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void* ptr = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (!ptr) throw std::bad_alloc();
+    return ptr;
+  }
+  void raw_release(void* ptr, size_t) override { std::free(ptr); }
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<Allocator*> cuda_allocators;
+  CopyFn cuda_copy = nullptr;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+Allocator& allocator_for(Device device) {
+  static CpuAllocator cpu_allocator;
+  if (device.is_cpu()) return cpu_allocator;
+#ifdef FROST_HAVE_CUDA
+  cuda::register_backend();
+#endif
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (r.cuda_allocators.empty())
+    throw std::runtime_error("device " + device.str() +
+                             ": this build of frost has no CUDA backend (rebuild with -Dcuda=enabled)");
+  if (device.index < 0 || size_t(device.index) >= r.cuda_allocators.size() ||
+      !r.cuda_allocators[device.index])
+    throw std::runtime_error("device " + device.str() + ": no such device (" +
+                             std::to_string(r.cuda_allocators.size()) + " CUDA devices visible)");
+  return *r.cuda_allocators[device.index];
+}
+
+void register_allocator(Device device, Allocator* allocator) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (device.is_cpu()) throw std::logic_error("the CPU allocator is built in");
+  if (r.cuda_allocators.size() <= size_t(device.index)) r.cuda_allocators.resize(device.index + 1);
+  r.cuda_allocators[device.index] = allocator;
+}
+
+void register_copy(DeviceType type, CopyFn fn) {
+  if (type == DeviceType::cuda) registry().cuda_copy = fn;
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef FROST_HAVE_CUDA
+  cuda::register_backend();
+#endif
+  CopyFn fn = registry().cuda_copy;
+  if (!fn)
+    throw std::runtime_error("copy " + src_device.str() + " -> " + dst_device.str() +
+                             ": this build of frost has no CUDA backend");
+  fn(dst, dst_device, src, src_device, bytes);
+}
+
+}  // namespace frost

@@ -1,0 +1,61 @@
+// device.h: where a tensor lives ("cpu" or "cuda:N") and the per-device allocator with live
+// and peak byte counters. Memory use is measured, not guessed: tests and `frost bench` read
+// these counters. A backend registers its allocator for its device type at start-up, so the
+// tensor API never changes when a backend is added.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace frost {
+
+enum class DeviceType : uint8_t { cpu, cuda };
+
+struct Device {
+  DeviceType type = DeviceType::cpu;
+  int index = 0;
+
+  static Device cpu() { return {DeviceType::cpu, 0}; }
+  static Device cuda(int index = 0) { return {DeviceType::cuda, index}; }
+  static Device parse(const std::string& text);  // "cpu", "cuda", "cuda:1"; throws naming the text
+  bool is_cpu() const { return type == DeviceType::cpu; }
+  bool is_cuda() const { return type == DeviceType::cuda; }
+  std::string str() const;
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+};
+
+// One allocator per device. Counters are in bytes and count only what this allocator handed
+// out (a memory-mapped checkpoint is not "live" memory).
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  void* allocate(size_t bytes);
+  void release(void* ptr, size_t bytes);
+  size_t live_bytes() const { return live_.load(); }
+  size_t peak_bytes() const { return peak_.load(); }
+  void reset_peak() { peak_.store(live_.load()); }
+
+ protected:
+  virtual void* raw_allocate(size_t bytes) = 0;
+  virtual void raw_release(void* ptr, size_t bytes) = 0;
+
+ private:
+  std::atomic<size_t> live_{0};
+  std::atomic<size_t> peak_{0};
+};
+
+// The allocator for a device; throws if no backend for that device type is compiled in or the
+// index is out of range.
+Allocator& allocator_for(Device device);
+// Backends call this once (kernels/cuda registers cuda devices when built with CUDA).
+void register_allocator(Device device, Allocator* allocator);
+
+// Copies between devices (and within one). Backends register their copy routine.
+using CopyFn = void (*)(void* dst, Device dst_device, const void* src, Device src_device,
+                        size_t bytes);
+void register_copy(DeviceType type, CopyFn fn);
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+
+}  // namespace frost

@@ -1,0 +1,150 @@
+// ops_matmul.cpp: matrix products.
+//   matmul c = a b:      da = g b^T  (saves b, only if a needs grad)
+//                        db = a^T g  (saves a, only if b needs grad); both summed over broadcast batch
+//   linear y = x W^T + b: dx = g W   (saves W, only if x needs grad: W is resident anyway)
+//                        dW = g^T x  (saves x, only if W needs grad: a frozen W keeps no activation)
+//                        db = sum_rows g (saves nothing)
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/gemm.h"
+
+namespace frost {
+
+namespace {
+
+// out (batch..., M, N) = a (batch..., M, K) x b (batch..., K, N); a and b already expanded to the
+// same batch dims (stride 0 where broadcast); any strides.
+Tensor batched_gemm(const Tensor& a, const Tensor& b) {
+  const int64_t r = a.dim();
+  const int64_t M = a.size(r - 2), K = a.size(r - 1), N = b.size(r - 1);
+  Shape out_shape(a.shape().begin(), a.shape().end() - 2);
+  const Shape batch_shape = out_shape;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+  const int64_t batch = shape_numel(batch_shape);
+  // batch element -> element offsets in a and b
+  std::vector<int64_t> a_off(static_cast<size_t>(batch)), b_off(static_cast<size_t>(batch));
+  for (int64_t i = 0; i < batch; ++i) {
+    int64_t rem = i, ao = 0, bo = 0;
+    for (int64_t d = int64_t(batch_shape.size()) - 1; d >= 0; --d) {
+      const int64_t idx = rem % batch_shape[d];
+      rem /= batch_shape[d];
+      ao += idx * a.strides()[d];
+      bo += idx * b.strides()[d];
+    }
+    a_off[i] = ao;
+    b_off[i] = bo;
+  }
+  dispatch_float(a.dtype(), "matmul", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = static_cast<const T*>(a.raw_data());
+    const T* pb = static_cast<const T*>(b.raw_data());
+    T* pc = static_cast<T*>(out.raw_data());
+    const cpu::MatrixRef ar{nullptr, a.strides()[r - 2], a.strides()[r - 1]};
+    const cpu::MatrixRef br{nullptr, b.strides()[r - 2], b.strides()[r - 1]};
+    // Many small products: one per thread, serial GEMMs. Few large ones: parallel GEMMs.
+    const bool per_thread = batch > 1 && double(M) * N * K < 256.0 * 256 * 256;
+#pragma omp parallel for schedule(static) if (per_thread)
+    for (int64_t i = 0; i < batch; ++i)
+      cpu::gemm(M, N, K, T(1), {pa + a_off[i], ar.row_stride, ar.col_stride},
+                {pb + b_off[i], br.row_stride, br.col_stride}, T(0), pc + i * M * N, N);
+  });
+  return out;
+}
+
+struct MatmulBackward : Node {
+  Shape a_shape, b_shape;
+  Tensor a, b;
+  MatmulBackward(Shape as, Shape bs) : Node("matmul"), a_shape(std::move(as)), b_shape(std::move(bs)) {}
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor ga, gb;
+    if (needs(0)) ga = sum_to_shape(matmul(g, b.transpose(-1, -2)), a_shape);
+    if (needs(1)) gb = sum_to_shape(matmul(a.transpose(-1, -2), g), b_shape);
+    return {ga, gb};
+  }
+  void release_saved() override { a = b = Tensor(); }
+};
+
+struct LinearBackward : Node {
+  Tensor x, weight;  // x as (R, in)
+  Shape x_shape;
+  LinearBackward(Shape xs) : Node("linear"), x_shape(std::move(xs)) {}
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const int64_t out_features = g.size(-1);
+    const Tensor g2 = g.reshape({-1, out_features});  // (R, out)
+    Tensor gx, gw, gb;
+    if (needs(0)) gx = matmul(g2, weight).reshape(x_shape);         // (R, in)
+    if (needs(1)) gw = matmul(g2.transpose(0, 1), x);                // (out, in)
+    if (needs(2)) gb = sum(g2, {0});                                  // (out)
+    return {gx, gw, gb};
+  }
+  void release_saved() override { x = weight = Tensor(); }
+};
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_float_operands("matmul", {&a, &b});
+  if (a.dim() < 2 || b.dim() < 2)
+    throw std::invalid_argument("matmul: needs at least 2-d operands, got " + a.describe() + " and " + b.describe());
+  if (a.size(-1) != b.size(-2))
+    throw std::invalid_argument("matmul: inner sizes differ: " + a.describe() + " x " + b.describe());
+  const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
+  const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+  Shape a_full = batch, b_full = batch;
+  a_full.push_back(a.size(-2));
+  a_full.push_back(a.size(-1));
+  b_full.push_back(b.size(-2));
+  b_full.push_back(b.size(-1));
+  Tensor out = batched_gemm(a.detach().expand(a_full), b.detach().expand(b_full));
+  if (auto node = record<MatmulBackward>({&a, &b}, a.shape(), b.shape())) {
+    if (node->needs(0)) node->b = b.detach();
+    if (node->needs(1)) node->a = a.detach();
+    attach(out, node);
+  }
+  return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_float_operands("linear", {&x, &weight, &bias});
+  if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
+    throw std::invalid_argument("linear: input " + x.describe() + " does not match weight " +
+                                weight.describe() + " (expected (..., in) and (out, in))");
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != weight.size(0)))
+    throw std::invalid_argument("linear: bias " + bias.describe() + " does not match weight " + weight.describe());
+  const int64_t in_features = weight.size(1), out_features = weight.size(0);
+  const Tensor x2 = x.detach().reshape({-1, in_features});  // (R, in)
+  const int64_t R = x2.size(0);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  dispatch_float(x.dtype(), "linear", [&](auto tag) {
+    using T = decltype(tag);
+    T* y = static_cast<T*>(out.raw_data());
+    T beta = T(0);
+    if (bias.defined()) {  // y starts as the bias rows; the GEMM accumulates onto it
+      const Tensor bc = bias.detach().contiguous();
+      const T* pb = static_cast<const T*>(bc.raw_data());
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t o = 0; o < out_features; ++o) y[r * out_features + o] = pb[o];
+      beta = T(1);
+    }
+    cpu::gemm(R, out_features, in_features, T(1),
+              {x2.raw_data(), x2.strides()[0], x2.strides()[1]},
+              {weight.raw_data(), weight.strides()[1], weight.strides()[0]},  // W^T as a view
+              beta, y, out_features);
+  });
+  if (auto node = record<LinearBackward>({&x, &weight, &bias}, x.shape())) {
+    if (node->needs(0)) node->weight = weight.detach();
+    if (node->needs(1)) node->x = x2;
+    attach(out, node);
+  }
+  return out;
+}
+
+}  // namespace frost

@@ -1,0 +1,141 @@
+// ops_softmax.cpp: softmax, log_softmax (over any dim: moved last, computed, moved back) and
+// cross-entropy with label smoothing or soft targets.
+//   softmax:       dx = y (g - sum(g y))       saves y
+//   log_softmax:   dx = g - exp(y) sum(g)      saves y
+//   cross_entropy: dlogits = (g / B) (softmax(x) - q)   saves logits and the row log-sum-exp
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/softmax.h"
+
+namespace frost {
+
+namespace {
+
+struct SoftmaxBackward : Node {
+  bool log_form;
+  int64_t dim;
+  Tensor y;  // output, contiguous with `dim` last
+  SoftmaxBackward(bool lf, int64_t d) : Node(lf ? "log_softmax" : "softmax"), log_form(lf), dim(d) {}
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const int64_t last = g.dim() - 1;
+    const Tensor gc = (dim == last ? g : g.transpose(dim, last)).contiguous();
+    const int64_t C = gc.size(-1), rows = gc.numel() / std::max<int64_t>(C, 1);
+    Tensor dx = Tensor::empty(gc.shape(), g.dtype());
+    dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* py = static_cast<const T*>(y.raw_data());
+      const T* pg = static_cast<const T*>(gc.raw_data());
+      T* pd = static_cast<T*>(dx.raw_data());
+      if (log_form) cpu::log_softmax_backward<T>(py, pg, rows, C, pd);
+      else cpu::softmax_backward<T>(py, pg, rows, C, pd);
+    });
+    return {dim == last ? dx : dx.transpose(dim, last)};
+  }
+  void release_saved() override { y = Tensor(); }
+};
+
+Tensor softmax_common(const Tensor& x, int64_t dim, bool log_form) {
+  const char* op = log_form ? "log_softmax" : "softmax";
+  check_float_operands(op, {&x});
+  if (x.dim() == 0) throw std::invalid_argument(std::string(op) + ": needs at least one dim");
+  dim = normalize_dim(dim, x.dim(), op);
+  const int64_t last = x.dim() - 1;
+  const Tensor xc = (dim == last ? x.detach() : x.detach().transpose(dim, last)).contiguous();
+  const int64_t C = xc.size(-1), rows = xc.numel() / std::max<int64_t>(C, 1);
+  Tensor y = Tensor::empty(xc.shape(), x.dtype());
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = static_cast<const T*>(xc.raw_data());
+    T* py = static_cast<T*>(y.raw_data());
+    if (log_form) cpu::log_softmax_forward<T>(px, rows, C, py);
+    else cpu::softmax_forward<T>(px, rows, C, py);
+  });
+  Tensor out = dim == last ? y : y.transpose(dim, last);
+  if (auto node = record<SoftmaxBackward>({&x}, log_form, dim)) {
+    node->y = y;
+    attach(out, node);
+  }
+  return out;
+}
+
+struct CrossEntropyBackward : Node {
+  Tensor logits, lse, labels, soft;
+  double smoothing;
+  explicit CrossEntropyBackward(double s) : Node("cross_entropy"), smoothing(s) {}
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const int64_t B = logits.size(0), K = logits.size(1);
+    Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype());
+    Tensor dsoft;  // gradient w.r.t. soft targets: -log_softmax(x) g / B
+    dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<T> row_grad(size_t(B), T(g.item() / double(B)));
+      if (needs(0))
+        cpu::cross_entropy_backward<T>(static_cast<const T*>(logits.raw_data()),
+                                       static_cast<const T*>(lse.raw_data()),
+                                       labels.defined() ? labels.typed_data<int64_t>() : nullptr,
+                                       soft.defined() ? static_cast<const T*>(soft.raw_data()) : nullptr,
+                                       smoothing, row_grad.data(), B, K, static_cast<T*>(dlogits.raw_data()));
+    });
+    if (needs(1)) dsoft = mul(sub(lse.reshape({B, 1}), logits), g.item() / double(B));
+    return {needs(0) ? dlogits : Tensor(), dsoft};
+  }
+  void release_saved() override { logits = lse = labels = soft = Tensor(); }
+};
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_common(x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_common(x, dim, true); }
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing) {
+  check_float_operands("cross_entropy", {&logits});
+  if (logits.dim() != 2)
+    throw std::invalid_argument("cross_entropy: logits must be (B, K), got " + logits.describe());
+  if (label_smoothing < 0.0 || label_smoothing > 1.0)
+    throw std::invalid_argument("cross_entropy: label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
+  const int64_t B = logits.size(0), K = logits.size(1);
+  const bool hard = target.dtype() == DType::i64;
+  if (hard && (target.dim() != 1 || target.size(0) != B))
+    throw std::invalid_argument("cross_entropy: labels " + target.describe() + " do not match logits " + logits.describe());
+  if (!hard && target.shape() != logits.shape())
+    throw std::invalid_argument("cross_entropy: target " + target.describe() +
+                                " must be i64 labels (B) or a distribution shaped like logits " + logits.describe());
+  if (!hard) check_float_operands("cross_entropy", {&logits, &target});
+  const Tensor xc = logits.detach().contiguous();
+  const Tensor labels = hard ? target.contiguous() : Tensor();
+  const Tensor soft = hard ? Tensor() : target.detach().contiguous();
+  if (hard)
+    for (int64_t i = 0; i < B; ++i) {
+      const int64_t y = labels.typed_data<int64_t>()[i];
+      if (y < 0 || y >= K)
+        throw std::invalid_argument("cross_entropy: label " + std::to_string(y) + " at row " + std::to_string(i) +
+                                    " is out of range [0, " + std::to_string(K) + ")");
+    }
+  Tensor lse = Tensor::empty({B}, logits.dtype());
+  Tensor loss = Tensor::empty({}, logits.dtype());
+  dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> rows(static_cast<size_t>(B));
+    cpu::cross_entropy_forward<T>(static_cast<const T*>(xc.raw_data()),
+                                  hard ? labels.typed_data<int64_t>() : nullptr,
+                                  hard ? nullptr : static_cast<const T*>(soft.raw_data()), label_smoothing,
+                                  B, K, rows.data(), static_cast<T*>(lse.raw_data()));
+    double total = 0;
+    for (T r : rows) total += double(r);
+    *static_cast<T*>(loss.raw_data()) = T(B > 0 ? total / double(B) : 0.0);
+  });
+  const Tensor soft_input = hard ? Tensor() : target;
+  if (auto node = record<CrossEntropyBackward>({&logits, &soft_input}, label_smoothing)) {
+    node->logits = xc;
+    node->lse = lse;
+    node->labels = labels;
+    node->soft = soft;
+    attach(loss, node);
+  }
+  return loss;
+}
+
+}  // namespace frost

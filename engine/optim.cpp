@@ -1,0 +1,194 @@
+// optim.cpp: SGD and AdamW updates as element loops over contiguous CPU buffers, with the
+// gradient mask folded in (a masked entry is skipped entirely).
+#include "engine/optim.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+
+namespace frost {
+
+namespace {
+
+void check_parameter(const NamedTensor& p, const char* who) {
+  if (!p.tensor.device().is_cpu())
+    throw std::invalid_argument(std::string(who) + ": parameter '" + p.name + "' is on " +
+                                p.tensor.device().str() + "; this build updates CPU parameters only");
+  if (!p.tensor.is_contiguous())
+    throw std::invalid_argument(std::string(who) + ": parameter '" + p.name + "' is not contiguous");
+  check_float_operands(who, {&p.tensor});
+}
+
+template <typename T>
+const T* mask_of(const Tensor& param) {
+  const Tensor m = param.grad_mask();
+  return m.defined() ? static_cast<const T*>(m.raw_data()) : nullptr;
+}
+
+}  // namespace
+
+Optimizer::Optimizer(std::vector<NamedTensor> params) {
+  for (NamedTensor& p : params)
+    if (p.tensor.requires_grad()) params_.push_back(std::move(p));
+  state_.resize(params_.size());
+}
+
+void Optimizer::zero_grad() {
+  for (NamedTensor& p : params_) p.tensor.zero_grad();
+}
+
+size_t Optimizer::state_bytes() const {
+  size_t n = 0;
+  for (const auto& slots : state_)
+    for (const Tensor& t : slots) n += t.defined() ? t.nbytes() : 0;
+  return n;
+}
+
+Tensor Optimizer::state(const std::string& name, size_t slot) const {
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].name == name) return slot < state_[i].size() ? state_[i][slot] : Tensor();
+  return Tensor();
+}
+
+// ---------------------------------------------------------------------------------------
+
+SGD::SGD(std::vector<NamedTensor> params, SGDOptions options) : Optimizer(std::move(params)), opt_(options) {
+  lr_ = options.lr;
+  if (opt_.nesterov && (opt_.momentum <= 0 || opt_.dampening != 0))
+    throw std::invalid_argument("SGD: nesterov needs momentum > 0 and dampening 0");
+  for (size_t i = 0; i < params_.size(); ++i) {
+    check_parameter(params_[i], "SGD");
+    if (opt_.momentum > 0) state_[i].push_back(Tensor::zeros(params_[i].tensor.shape(), params_[i].tensor.dtype()));
+  }
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i].tensor;
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const Tensor gc = g.contiguous();
+    dispatch_float(p.dtype(), "SGD", [&](auto tag) {
+      using T = decltype(tag);
+      T* w = static_cast<T*>(p.raw_data());
+      const T* grad = static_cast<const T*>(gc.raw_data());
+      const T* mask = mask_of<T>(p);
+      T* buf = opt_.momentum > 0 ? static_cast<T*>(state_[i][0].raw_data()) : nullptr;
+      const bool first = steps_ == 0;
+      for (int64_t j = 0; j < p.numel(); ++j) {
+        if (mask && mask[j] == T(0)) continue;
+        double d = double(grad[j]) + opt_.weight_decay * double(w[j]);
+        if (buf) {
+          const double b = first ? d : opt_.momentum * double(buf[j]) + (1.0 - opt_.dampening) * d;
+          buf[j] = T(b);
+          d = opt_.nesterov ? d + opt_.momentum * b : b;
+        }
+        w[j] = T(double(w[j]) - lr_ * d);
+      }
+    });
+  }
+  ++steps_;
+}
+
+// ---------------------------------------------------------------------------------------
+
+bool default_weight_decay_rule(const NamedTensor& p) {
+  if (p.tensor.dim() <= 1) return false;
+  for (const char* token : {"pos_embed", "cls_token", "dist_token", "reg_token", "relative_position_bias_table"})
+    if (p.name.find(token) != std::string::npos) return false;
+  return true;
+}
+
+AdamW::AdamW(std::vector<NamedTensor> params, AdamWOptions options)
+    : Optimizer(std::move(params)), opt_(std::move(options)) {
+  lr_ = opt_.lr;
+  if (!opt_.decays) opt_.decays = default_weight_decay_rule;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    check_parameter(params_[i], "AdamW");
+    const Tensor& t = params_[i].tensor;
+    state_[i] = {Tensor::zeros(t.shape(), t.dtype()), Tensor::zeros(t.shape(), t.dtype())};  // m, v
+    decay_.push_back(opt_.decays(params_[i]));
+  }
+}
+
+void AdamW::step() {
+  NoGradGuard no_grad;
+  ++steps_;
+  const double bc1 = 1.0 - std::pow(opt_.beta1, double(steps_));
+  const double bc2 = 1.0 - std::pow(opt_.beta2, double(steps_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i].tensor;
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const Tensor gc = g.contiguous();
+    const double wd = decay_[i] ? opt_.weight_decay : 0.0;
+    dispatch_float(p.dtype(), "AdamW", [&](auto tag) {
+      using T = decltype(tag);
+      T* w = static_cast<T*>(p.raw_data());
+      const T* grad = static_cast<const T*>(gc.raw_data());
+      const T* mask = mask_of<T>(p);
+      T* m = static_cast<T*>(state_[i][0].raw_data());
+      T* v = static_cast<T*>(state_[i][1].raw_data());
+      for (int64_t j = 0; j < p.numel(); ++j) {
+        if (mask && mask[j] == T(0)) continue;
+        const double gj = double(grad[j]);
+        const double mj = opt_.beta1 * double(m[j]) + (1.0 - opt_.beta1) * gj;
+        const double vj = opt_.beta2 * double(v[j]) + (1.0 - opt_.beta2) * gj * gj;
+        m[j] = T(mj);
+        v[j] = T(vj);
+        double wj = double(w[j]) * (1.0 - lr_ * wd);
+        wj -= lr_ * (mj / bc1) / (std::sqrt(vj / bc2) + opt_.eps);
+        w[j] = T(wj);
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+double clip_grad_norm(const std::vector<NamedTensor>& params, double max_norm) {
+  double total = 0;
+  for (const NamedTensor& p : params) {
+    const Tensor g = p.tensor.grad();
+    if (!g.defined()) continue;
+    for (double x : g.to_doubles()) total += x * x;
+  }
+  const double norm = std::sqrt(total);
+  if (norm > max_norm && norm > 0) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (const NamedTensor& p : params) {
+      Tensor g = p.tensor.grad();
+      if (!g.defined()) continue;
+      dispatch_float(g.dtype(), "clip_grad_norm", [&](auto tag) {
+        using T = decltype(tag);
+        T* d = static_cast<T*>(g.raw_data());
+        for (int64_t j = 0; j < g.numel(); ++j) d[j] = T(double(d[j]) * scale);
+      });
+    }
+  }
+  return norm;
+}
+
+namespace {
+double warmup_lr(double start, double base, int64_t step, int64_t warmup) {
+  return start + (base - start) * double(step) / double(warmup);
+}
+}  // namespace
+
+double CosineSchedule::lr(int64_t step) const {
+  if (step < warmup_steps) return warmup_lr(warmup_start_lr, base_lr, step, warmup_steps);
+  const int64_t span = std::max<int64_t>(1, total_steps - warmup_steps);
+  const double t = std::min(1.0, double(step - warmup_steps) / double(span));
+  return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + std::cos(M_PI * t));
+}
+
+double StepSchedule::lr(int64_t step) const {
+  if (step < warmup_steps) return warmup_lr(warmup_start_lr, base_lr, step, warmup_steps);
+  return base_lr * std::pow(gamma, double((step - warmup_steps) / std::max<int64_t>(1, step_size)));
+}
+
+}  // namespace frost

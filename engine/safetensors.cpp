@@ -1,0 +1,248 @@
+// safetensors.cpp: the reader validates, in order: file size >= 8, header length inside the file
+// (and <= 100 MB), JSON syntax, the header being an object, each entry's dtype/shape/offsets,
+// shape x element size == byte range, ranges inside the data buffer, no two ranges overlapping.
+#include "engine/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "engine/dispatch.h"
+
+namespace frost {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr uint64_t kMaxHeader = 100'000'000;
+
+struct DtypeInfo {
+  const char* name;
+  size_t bytes;  // 0 for sub-byte formats we do not read
+  bool frost_native;
+  DType frost;
+};
+
+const DtypeInfo kDtypes[] = {
+    {"F32", 4, true, DType::f32},      {"F64", 8, true, DType::f64},
+    {"BF16", 2, true, DType::bf16},    {"F16", 2, true, DType::f16},
+    {"I64", 8, true, DType::i64},      {"U8", 1, true, DType::u8},
+    {"BOOL", 1, true, DType::boolean}, {"I8", 1, false, DType::i64},
+    {"I16", 2, false, DType::i64},     {"U16", 2, false, DType::i64},
+    {"I32", 4, false, DType::i64},     {"U32", 4, false, DType::i64},
+    {"U64", 8, false, DType::i64},     {"F8_E5M2", 1, false, DType::f32},
+    {"F8_E4M3", 1, false, DType::f32}, {"F8_E8M0", 1, false, DType::f32},
+    {"F8_E4M3FNUZ", 1, false, DType::f32}, {"F8_E5M2FNUZ", 1, false, DType::f32},
+    {"C64", 8, false, DType::f32},
+};
+
+const DtypeInfo* find_dtype(const std::string& name) {
+  for (const DtypeInfo& d : kDtypes)
+    if (name == d.name) return &d;
+  return nullptr;
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw std::runtime_error(path + ": " + what);
+}
+
+int64_t load_integer(const char* p, const std::string& dtype, int64_t i) {
+  auto read = [&](auto tag) {
+    decltype(tag) v;
+    std::memcpy(&v, p + i * int64_t(sizeof(v)), sizeof(v));
+    return int64_t(v);
+  };
+  if (dtype == "I8") return read(int8_t{});
+  if (dtype == "I16") return read(int16_t{});
+  if (dtype == "U16") return read(uint16_t{});
+  if (dtype == "I32") return read(int32_t{});
+  if (dtype == "U32") return read(uint32_t{});
+  return read(uint64_t{});  // U64 (values beyond 2^63 wrap; checked by the caller)
+}
+
+}  // namespace
+
+const char* safetensors_dtype_name(DType dtype) {
+  for (const DtypeInfo& d : kDtypes)
+    if (d.frost_native && d.frost == dtype) return d.name;
+  return "?";
+}
+
+SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  SafetensorsFile file;
+  file.path_ = path;
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    fail(path, std::string("cannot stat: ") + std::strerror(errno));
+  }
+  const uint64_t size = uint64_t(st.st_size);
+  if (size < 8) {
+    ::close(fd);
+    fail(path, "truncated: " + std::to_string(size) + " bytes, a safetensors file needs at least 8");
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) fail(path, std::string("cannot map: ") + std::strerror(errno));
+  file.mapping_ = std::shared_ptr<void>(map, [size](void* p) { munmap(p, size); });
+  const char* bytes = static_cast<const char*>(map);
+
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | uint8_t(bytes[i]);
+  if (header_len > kMaxHeader) fail(path, "header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
+  if (header_len > size - 8)
+    fail(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
+                   std::to_string(size) + " bytes)");
+  const uint64_t data_size = size - 8 - header_len;
+  file.data_ = bytes + 8 + header_len;
+
+  json header;
+  try {
+    header = json::parse(bytes + 8, bytes + 8 + header_len);
+  } catch (const json::parse_error& e) {
+    fail(path, std::string("header is not valid JSON: ") + e.what());
+  }
+  if (!header.is_object()) fail(path, "header is not a JSON object");
+
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const json& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) fail(path, "__metadata__ is not an object");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) fail(path, "__metadata__ value '" + m.key() + "' is not a string");
+        file.metadata_[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = "tensor '" + name + "': ";
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+      fail(path, where + "entry needs dtype, shape and data_offsets");
+    if (!v["dtype"].is_string()) fail(path, where + "dtype is not a string");
+    Entry e;
+    e.name = name;
+    e.dtype_name = v["dtype"].get<std::string>();
+    const DtypeInfo* info = find_dtype(e.dtype_name);
+    if (!info) fail(path, where + "unknown dtype '" + e.dtype_name + "'");
+    if (!v["shape"].is_array()) fail(path, where + "shape is not an array");
+    uint64_t numel = 1;
+    for (const json& d : v["shape"]) {
+      if (!d.is_number_unsigned()) fail(path, where + "shape has a non-integer or negative entry");
+      const uint64_t s = d.get<uint64_t>();
+      if (s != 0 && numel > (uint64_t(1) << 62) / s) fail(path, where + "shape overflows");
+      numel *= s;
+      e.shape.push_back(int64_t(s));
+    }
+    const json& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      fail(path, where + "data_offsets must be [begin, end] with non-negative integers");
+    e.begin = off[0].get<uint64_t>();
+    e.end = off[1].get<uint64_t>();
+    if (e.end < e.begin) fail(path, where + "data_offsets end < begin");
+    const uint64_t need = numel * info->bytes;
+    if (e.end - e.begin != need)
+      fail(path, where + "shape " + shape_str(e.shape) + " of " + e.dtype_name + " needs " + std::to_string(need) +
+                     " bytes but data_offsets span " + std::to_string(e.end - e.begin));
+    if (e.end > data_size)
+      fail(path, where + "data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                     ") lies outside the data buffer (" + std::to_string(data_size) + " bytes)");
+    file.entries_.push_back(std::move(e));
+  }
+  std::sort(file.entries_.begin(), file.entries_.end(),
+            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  for (size_t i = 0; i < file.entries_.size(); ++i) {
+    file.index_[file.entries_[i].name] = i;
+    if (i > 0 && file.entries_[i].begin < file.entries_[i - 1].end)
+      fail(path, "tensors '" + file.entries_[i - 1].name + "' and '" + file.entries_[i].name + "' overlap");
+  }
+  return file;
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const Entry& e : entries_) out.push_back(e.name);
+  return out;
+}
+
+bool SafetensorsFile::contains(const std::string& name) const { return index_.count(name) > 0; }
+
+const SafetensorsFile::Entry& SafetensorsFile::entry(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) fail(path_, "no tensor named '" + name + "'");
+  return entries_[it->second];
+}
+
+Tensor SafetensorsFile::get(const std::string& name) const {
+  const Entry& e = entry(name);
+  const DtypeInfo* info = find_dtype(e.dtype_name);
+  const char* p = data_ + e.begin;
+  if (info->frost_native)
+    return Tensor::from_external(const_cast<char*>(p), e.shape, info->frost, Device::cpu(), mapping_);
+  if (info->frost == DType::i64) {  // other integer widths: widen to i64
+    Tensor t = Tensor::empty(e.shape, DType::i64);
+    int64_t* out = t.typed_data<int64_t>();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      out[i] = load_integer(p, e.dtype_name, i);
+      if (e.dtype_name == "U64" && out[i] < 0)
+        fail(path_, "tensor '" + name + "': U64 value does not fit in i64");
+    }
+    return t;
+  }
+  fail(path_, "tensor '" + name + "': dtype " + e.dtype_name + " is not supported by frost");
+}
+
+void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::set<std::string> seen;
+  std::vector<Tensor> host;
+  uint64_t offset = 0;
+  for (const NamedTensor& nt : tensors) {
+    if (nt.name.empty() || nt.name == "__metadata__") throw std::invalid_argument(path + ": invalid tensor name '" + nt.name + "'");
+    if (!seen.insert(nt.name).second) throw std::invalid_argument(path + ": tensor '" + nt.name + "' given twice");
+    if (!nt.tensor.defined()) throw std::invalid_argument(path + ": tensor '" + nt.name + "' is undefined");
+    Tensor t = copy_contiguous(nt.tensor.detach().to(Device::cpu()), nt.tensor.dtype());
+    header[nt.name] = {{"dtype", safetensors_dtype_name(t.dtype())},
+                       {"shape", t.shape()},
+                       {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
+    host.push_back(std::move(t));
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp + ": cannot open for writing");
+    uint64_t n = text.size();
+    char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = char((n >> (8 * i)) & 0xff);
+    out.write(len, 8);
+    out.write(text.data(), std::streamsize(text.size()));
+    for (const Tensor& t : host) out.write(static_cast<const char*>(t.raw_data()), std::streamsize(t.nbytes()));
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error(tmp + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
+  }
+}
+
+}  // namespace frost

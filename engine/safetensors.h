@@ -1,0 +1,57 @@
+// safetensors.h: reading (memory-mapped, zero-copy) and writing the safetensors format:
+// 8-byte little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}},
+// optional "__metadata__" (string -> string), then the data buffer. Every check the format
+// allows is made when the file is opened, and every error names the file and the tensor.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/module.h"
+#include "engine/tensor.h"
+
+namespace frost {
+
+class SafetensorsFile {
+ public:
+  struct Entry {
+    std::string name;
+    std::string dtype_name;  // as in the file ("F32", "BF16", ...)
+    Shape shape;
+    size_t begin = 0, end = 0;  // relative to the data buffer
+  };
+
+  // Maps and validates `path`; throws std::runtime_error naming the file (and tensor).
+  static SafetensorsFile open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const std::vector<Entry>& entries() const { return entries_; }  // in data-offset order
+  std::vector<std::string> names() const;
+  bool contains(const std::string& name) const;
+  const Entry& entry(const std::string& name) const;  // throws naming the missing key
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // The tensor `name` on the CPU: a view of the mapping for frost's dtypes (kept alive by the
+  // tensor), an i64 copy for other integer dtypes; other dtypes (F8, F4, ...) throw.
+  Tensor get(const std::string& name) const;
+
+ private:
+  std::string path_;
+  std::shared_ptr<void> mapping_;
+  const char* data_ = nullptr;  // start of the data buffer
+  std::vector<Entry> entries_;
+  std::map<std::string, size_t> index_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// Writes `tensors` (any device, any layout) in the given order with the header padded to a
+// multiple of 8. Writes to `path`.tmp and renames it, so an existing file is never left
+// half-written. Duplicate or empty names throw.
+void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+// Safetensors dtype string for a frost dtype ("F32", "BOOL", ...), and back (throws).
+const char* safetensors_dtype_name(DType dtype);
+
+}  // namespace frost

@@ -1,0 +1,231 @@
+// tensor.cpp: creation, geometry queries, element conversion between dtypes and host read-back.
+// Views and conversions that take part in autograd are in ops_shape.cpp.
+#include "engine/tensor.h"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "kernels/cpu/strided.h"
+
+namespace frost {
+
+std::string shape_str(const Shape& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t s = 1;
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+int64_t normalize_dim(int64_t dim, int64_t rank, const char* what) {
+  int64_t d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= rank)
+    throw std::invalid_argument(std::string(what) + ": dim " + std::to_string(dim) +
+                                " is out of range for a tensor of rank " + std::to_string(rank));
+  return d;
+}
+
+void check_dtype_matches(const Tensor& t, DType expected) {
+  bool ok = t.dtype() == expected || (expected == DType::u8 && t.dtype() == DType::boolean);
+  if (!ok)
+    throw std::invalid_argument(std::string("tensor of dtype ") + dtype_name(t.dtype()) +
+                                " accessed as " + dtype_name(expected));
+}
+
+Storage::~Storage() {
+  if (allocator && data) allocator->release(data, bytes);
+}
+
+// ---------------------------------------------------------------------------------------
+// Creation
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  for (int64_t s : shape)
+    if (s < 0) throw std::invalid_argument("Tensor::empty: negative size in shape " + shape_str(shape));
+  Tensor t;
+  auto storage = std::make_shared<Storage>();
+  storage->bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
+  storage->device = device;
+  storage->allocator = &allocator_for(device);
+  storage->data = storage->allocator->allocate(storage->bytes);
+  t.storage_ = std::move(storage);
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  return t;
+}
+
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  if (!device.is_cpu()) return full(shape, value, dtype).to(device);
+  Tensor t = empty(shape, dtype, device);
+  store_value(t.raw_data(), dtype, 0, value);
+  const size_t elem = dtype_size(dtype);
+  char* base = static_cast<char*>(t.raw_data());
+  for (int64_t i = 1; i < t.numel(); ++i) std::memcpy(base + i * elem, base, elem);
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  if (!device.is_cpu()) return zeros(shape, dtype).to(device);
+  Tensor t = empty(shape, dtype, device);
+  std::memset(t.raw_data(), 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 1.0, dtype, device);
+}
+
+Tensor Tensor::scalar(double value, DType dtype, Device device) {
+  return full({}, value, dtype, device);
+}
+
+Tensor Tensor::arange(int64_t n, DType dtype, Device device) {
+  Tensor t = empty({n}, dtype);
+  for (int64_t i = 0; i < n; ++i) store_value(t.raw_data(), dtype, i, double(i));
+  return t.to(device);
+}
+
+Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  if (int64_t(values.size()) != shape_numel(shape))
+    throw std::invalid_argument("Tensor::from_vector: " + std::to_string(values.size()) +
+                                " values for shape " + shape_str(shape));
+  Tensor t = empty(shape, dtype);
+  for (size_t i = 0; i < values.size(); ++i) store_value(t.raw_data(), dtype, int64_t(i), values[i]);
+  return t;
+}
+
+Tensor Tensor::from_external(void* data, const Shape& shape, DType dtype, Device device,
+                             std::shared_ptr<void> keep_alive) {
+  Tensor t;
+  auto storage = std::make_shared<Storage>();
+  storage->data = data;
+  storage->bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
+  storage->device = device;
+  storage->keep_alive = std::move(keep_alive);
+  t.storage_ = std::move(storage);
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  return t;
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
+  Tensor t;
+  t.storage_ = base.storage_;
+  t.shape_ = shape;
+  t.strides_ = strides;
+  t.offset_ = offset;
+  t.dtype_ = base.dtype_;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+int64_t Tensor::size(int64_t d) const { return shape_[normalize_dim(d, dim(), "Tensor::size")]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int64_t d = dim() - 1; d >= 0; --d) {
+    if (shape_[d] == 1) continue;
+    if (strides_[d] != expected) return false;
+    expected *= shape_[d];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  if (!storage_) throw std::logic_error("raw_data() of an undefined tensor");
+  return static_cast<char*>(storage_->data) + offset_ * int64_t(dtype_size(dtype_));
+}
+
+std::string Tensor::describe() const {
+  if (!defined()) return "undefined";
+  return std::string(dtype_name(dtype_)) + shape_str(shape_) + " " + device().str();
+}
+
+// ---------------------------------------------------------------------------------------
+// Copies and conversions (not differentiable here; ops_shape.cpp wraps them)
+
+Tensor copy_contiguous(const Tensor& src, DType dtype) {
+  if (!src.device().is_cpu()) {
+    if (src.is_contiguous() && dtype == src.dtype()) {
+      Tensor out = Tensor::empty(src.shape(), dtype, src.device());
+      copy_bytes(out.raw_data(), out.device(), src.raw_data(), src.device(), src.nbytes());
+      return out;
+    }
+    return copy_contiguous(src.to(Device::cpu()), dtype).to(src.device());
+  }
+  Tensor out = Tensor::empty(src.shape(), dtype);
+  if (src.numel() == 0) return out;
+  auto layout = cpu::merge_dims<2>(src.shape(), {contiguous_strides(src.shape()), src.strides()});
+  const char* in = static_cast<const char*>(src.raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  const size_t in_size = dtype_size(src.dtype()), out_size = dtype_size(dtype);
+  const DType in_type = src.dtype();
+  cpu::for_each_row(layout, [&](int64_t, const std::array<int64_t, 2>& off, int64_t n,
+                                const std::array<int64_t, 2>& st) {
+    if (in_type == dtype && st[1] == 1) {
+      std::memcpy(dst + off[0] * out_size, in + off[1] * in_size, size_t(n) * out_size);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      convert_value(in, in_type, off[1] + i * st[1], dst, dtype, off[0] + i);
+  });
+  return out;
+}
+
+Tensor Tensor::clone() const { return copy_contiguous(*this, dtype_); }
+
+// ---------------------------------------------------------------------------------------
+// Host read-back
+
+std::vector<double> Tensor::to_doubles() const {
+  Tensor host = device().is_cpu() ? *this : to(Device::cpu());
+  Tensor flat = host.is_contiguous() ? host : copy_contiguous(host, dtype_);
+  std::vector<double> values(static_cast<size_t>(flat.numel()));
+  for (int64_t i = 0; i < flat.numel(); ++i) values[i] = load_value(flat.raw_data(), dtype_, i);
+  return values;
+}
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw std::invalid_argument("item() of a tensor with " + std::to_string(numel()) +
+                                " elements (shape " + shape_str(shape_) + ")");
+  return to_doubles()[0];
+}
+
+double Tensor::at(const std::vector<int64_t>& index) const {
+  if (int64_t(index.size()) != dim())
+    throw std::invalid_argument("at(): " + std::to_string(index.size()) + " indices for shape " +
+                                shape_str(shape_));
+  int64_t off = offset_;
+  for (size_t d = 0; d < index.size(); ++d) {
+    if (index[d] < 0 || index[d] >= shape_[d])
+      throw std::invalid_argument("at(): index out of range for shape " + shape_str(shape_));
+    off += index[d] * strides_[d];
+  }
+  Tensor one = make_view(*this, {}, {}, off);
+  return one.to_doubles()[0];
+}
+
+}  // namespace frost

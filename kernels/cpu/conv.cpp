@@ -1,0 +1,252 @@
+// conv.cpp: im2col/col2im + GEMM for general convolutions, a direct loop for depthwise ones.
+// Images are independent: with at least as many images as threads each thread takes whole
+// images (serial GEMMs, private column buffers); otherwise images run one by one and the GEMM
+// itself is parallel. Weight gradients are summed from per-thread partials in a fixed order.
+#include "kernels/cpu/conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+
+namespace frost::cpu {
+
+namespace {
+
+// col[(c, i, j), (oh, ow)] = x[c, oh*s - p + i, ow*s - p + j] (0 outside), c over `channels`.
+template <typename T>
+void im2col(const Conv2dGeometry& g, const T* x, int64_t channels, T* col) {
+  const int64_t Ho = g.out_height(), Wo = g.out_width();
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < g.kernel_h; ++i)
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        T* out = col + ((c * g.kernel_h + i) * g.kernel_w + j) * Ho * Wo;
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          const int64_t ih = oh * g.stride_h - g.pad_h + i;
+          T* orow = out + oh * Wo;
+          if (ih < 0 || ih >= g.height) {
+            std::fill(orow, orow + Wo, T(0));
+            continue;
+          }
+          const T* xrow = x + (c * g.height + ih) * g.width;
+          for (int64_t ow = 0; ow < Wo; ++ow) {
+            const int64_t iw = ow * g.stride_w - g.pad_w + j;
+            orow[ow] = (iw >= 0 && iw < g.width) ? xrow[iw] : T(0);
+          }
+        }
+      }
+}
+
+// The adjoint of im2col: x[c, ih, iw] += col[...].
+template <typename T>
+void col2im(const Conv2dGeometry& g, const T* col, int64_t channels, T* x) {
+  const int64_t Ho = g.out_height(), Wo = g.out_width();
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < g.kernel_h; ++i)
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        const T* in = col + ((c * g.kernel_h + i) * g.kernel_w + j) * Ho * Wo;
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          const int64_t ih = oh * g.stride_h - g.pad_h + i;
+          if (ih < 0 || ih >= g.height) continue;
+          T* xrow = x + (c * g.height + ih) * g.width;
+          for (int64_t ow = 0; ow < Wo; ++ow) {
+            const int64_t iw = ow * g.stride_w - g.pad_w + j;
+            if (iw >= 0 && iw < g.width) xrow[iw] += in[oh * Wo + ow];
+          }
+        }
+      }
+}
+
+// 1x1, stride 1, no padding: the image itself is the column matrix.
+bool is_pointwise(const Conv2dGeometry& g) {
+  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.pad_h == 0 && g.pad_w == 0;
+}
+
+bool per_image_threads(const Conv2dGeometry& g) {
+  return g.batch >= omp_get_max_threads() && omp_get_max_threads() > 1;
+}
+
+// Output positions ow in [lo, hi) whose input column ow*s - p + j lies inside [0, W).
+inline void valid_range(int64_t j, int64_t stride, int64_t pad, int64_t in, int64_t out,
+                        int64_t& lo, int64_t& hi) {
+  lo = std::max<int64_t>(0, (pad - j + stride - 1) / stride);
+  hi = std::min<int64_t>(out, (in - 1 + pad - j) / stride + 1);
+  if (in - 1 + pad - j < 0) hi = 0;
+}
+
+// Depthwise: for every (b, c) plane, visit (oh, i, j, ow) with the input index in bounds and
+// call fn(y_index, x_index, w_index). Planes are independent, so each runs on one thread.
+template <typename Fn>
+void depthwise_plane(const Conv2dGeometry& g, int64_t c, Fn&& fn) {
+  const int64_t Ho = g.out_height(), Wo = g.out_width();
+  for (int64_t oh = 0; oh < Ho; ++oh)
+    for (int64_t i = 0; i < g.kernel_h; ++i) {
+      const int64_t ih = oh * g.stride_h - g.pad_h + i;
+      if (ih < 0 || ih >= g.height) continue;
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        int64_t lo, hi;
+        valid_range(j, g.stride_w, g.pad_w, g.width, Wo, lo, hi);
+        fn(oh * Wo, ih * g.width - g.pad_w + j, (c * g.kernel_h + i) * g.kernel_w + j, lo, hi);
+      }
+    }
+}
+
+template <typename T>
+void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t HWo = g.out_height() * g.out_width(), HW = g.height * g.width;
+  const int64_t s = g.stride_w;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < g.batch * g.in_channels; ++plane) {
+    const int64_t c = plane % g.in_channels;
+    T* yp = y + plane * HWo;
+    std::fill(yp, yp + HWo, bias ? bias[c] : T(0));
+    const T* xp = x + plane * HW;
+    depthwise_plane(g, c, [&](int64_t yo, int64_t xo, int64_t wi, int64_t lo, int64_t hi) {
+      const T wv = w[wi];
+#pragma omp simd
+      for (int64_t ow = lo; ow < hi; ++ow) yp[yo + ow] += wv * xp[xo + ow * s];
+    });
+  }
+}
+
+template <typename T>
+void depthwise_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* dx) {
+  const int64_t HWo = g.out_height() * g.out_width(), HW = g.height * g.width;
+  const int64_t s = g.stride_w;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < g.batch * g.in_channels; ++plane) {
+    const int64_t c = plane % g.in_channels;
+    T* dxp = dx + plane * HW;
+    std::fill(dxp, dxp + HW, T(0));
+    const T* dyp = dy + plane * HWo;
+    depthwise_plane(g, c, [&](int64_t yo, int64_t xo, int64_t wi, int64_t lo, int64_t hi) {
+      const T wv = w[wi];
+      for (int64_t ow = lo; ow < hi; ++ow) dxp[xo + ow * s] += wv * dyp[yo + ow];
+    });
+  }
+}
+
+template <typename T>
+void depthwise_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* dw) {
+  const int64_t HWo = g.out_height() * g.out_width(), HW = g.height * g.width;
+  const int64_t s = g.stride_w, taps = g.kernel_h * g.kernel_w;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < g.in_channels; ++c) {
+    std::vector<double> acc(size_t(taps), 0.0);
+    for (int64_t b = 0; b < g.batch; ++b) {
+      const T* dyp = dy + (b * g.in_channels + c) * HWo;
+      const T* xp = x + (b * g.in_channels + c) * HW;
+      depthwise_plane(g, c, [&](int64_t yo, int64_t xo, int64_t wi, int64_t lo, int64_t hi) {
+        double sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t ow = lo; ow < hi; ++ow) sum += double(dyp[yo + ow]) * double(xp[xo + ow * s]);
+        acc[wi - c * taps] += sum;
+      });
+    }
+    for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] = T(acc[t]);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+  if (g.depthwise()) return depthwise_forward(g, x, w, bias, y);
+  const int64_t Cig = g.in_channels / g.groups, Cog = g.out_channels / g.groups;
+  const int64_t HWo = g.out_height() * g.out_width(), Kc = Cig * g.kernel_h * g.kernel_w;
+  const bool pointwise = is_pointwise(g);
+#pragma omp parallel if (per_image_threads(g))
+  {
+    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < g.batch; ++b)
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* xg = x + (b * g.in_channels + grp * Cig) * g.height * g.width;
+        T* yg = y + (b * g.out_channels + grp * Cog) * HWo;
+        if (!pointwise) im2col(g, xg, Cig, col.data());
+        const T* colp = pointwise ? xg : col.data();
+        gemm(Cog, HWo, Kc, T(1), mat(w + grp * Cog * Kc, Kc), mat(colp, HWo), T(0), yg, HWo);
+        if (bias)
+          for (int64_t co = 0; co < Cog; ++co)
+            for (int64_t p = 0; p < HWo; ++p) yg[co * HWo + p] += bias[grp * Cog + co];
+      }
+  }
+}
+
+template <typename T>
+void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* dx) {
+  if (g.depthwise()) return depthwise_backward_input(g, dy, w, dx);
+  const int64_t Cig = g.in_channels / g.groups, Cog = g.out_channels / g.groups;
+  const int64_t HWo = g.out_height() * g.out_width(), Kc = Cig * g.kernel_h * g.kernel_w;
+  const bool pointwise = is_pointwise(g);
+#pragma omp parallel if (per_image_threads(g))
+  {
+    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < g.batch; ++b)
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        T* dxg = dx + (b * g.in_channels + grp * Cig) * g.height * g.width;
+        const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
+        const MatrixRef wt = mat(w + grp * Cog * Kc, Kc, /*transposed=*/true);  // (Kc, Cog)
+        if (pointwise) {
+          gemm(Kc, HWo, Cog, T(1), wt, mat(dyg, HWo), T(0), dxg, HWo);
+          continue;
+        }
+        gemm(Kc, HWo, Cog, T(1), wt, mat(dyg, HWo), T(0), col.data(), HWo);
+        std::fill(dxg, dxg + Cig * g.height * g.width, T(0));
+        col2im(g, col.data(), Cig, dxg);
+      }
+  }
+}
+
+template <typename T>
+void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* dw, T* db) {
+  const int64_t HWo = g.out_height() * g.out_width();
+  if (db)
+    for (int64_t co = 0; co < g.out_channels; ++co) {
+      double sum = 0;
+      for (int64_t b = 0; b < g.batch; ++b)
+        for (int64_t p = 0; p < HWo; ++p) sum += double(dy[(b * g.out_channels + co) * HWo + p]);
+      db[co] = T(sum);
+    }
+  if (!dw) return;
+  if (g.depthwise()) return depthwise_backward_weight(g, dy, x, dw);
+  const int64_t Cig = g.in_channels / g.groups, Cog = g.out_channels / g.groups;
+  const int64_t Kc = Cig * g.kernel_h * g.kernel_w, wsize = g.out_channels * Kc;
+  const bool pointwise = is_pointwise(g);
+  const int threads = per_image_threads(g) ? omp_get_max_threads() : 1;
+  std::vector<T> partial(size_t(threads - 1) * wsize, T(0));  // thread 0 writes dw directly
+  std::fill(dw, dw + wsize, T(0));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
+    const int t = omp_get_thread_num();
+    T* dw_t = t == 0 ? dw : partial.data() + size_t(t - 1) * wsize;
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < g.batch; ++b)
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* xg = x + (b * g.in_channels + grp * Cig) * g.height * g.width;
+        const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
+        if (!pointwise) im2col(g, xg, Cig, col.data());
+        const T* colp = pointwise ? xg : col.data();
+        // dW_g (Cog, Kc) += dy_g (Cog, HWo) x col^T (HWo, Kc)
+        gemm(Cog, Kc, HWo, T(1), mat(dyg, HWo), mat(colp, HWo, true), T(1), dw_t + grp * Cog * Kc,
+             Kc);
+      }
+  }
+  for (int t = 1; t < threads; ++t)
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += partial[size_t(t - 1) * wsize + i];
+}
+
+#define FROST_INSTANTIATE(T)                                                                  \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);  \
+  template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);     \
+  template void conv2d_backward_weight<T>(const Conv2dGeometry&, const T*, const T*, T*, T*);
+FROST_INSTANTIATE(float)
+FROST_INSTANTIATE(double)
+
+}  // namespace frost::cpu

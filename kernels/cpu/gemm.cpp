@@ -1,0 +1,324 @@
+// gemm.cpp: the reference triple loop, then the fast f32 path (BLIS-style): B is packed into
+// KC x NR slivers shared by all threads, each thread packs MC x KC blocks of A into MR-tall
+// slivers, and a register-blocked micro-kernel computes an MR x NR tile of C per call.
+// Micro-kernels: AVX-512 12x32 (24 zmm accumulators), AVX2+FMA 6x16 (12 ymm accumulators),
+// portable C 6x16. The choice is made once from CPUID; each kernel is compiled with a target
+// attribute, so the binary runs on any x86-64 (and the portable path anywhere).
+#include "kernels/cpu/gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define FROST_X86 1
+#endif
+
+namespace frost::cpu {
+
+// ---------------------------------------------------------------------------------------
+// Reference
+
+template <typename T>
+void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta,
+                    T* C, int64_t ldc) {
+  const T* a = static_cast<const T*>(A.data);
+  const T* b = static_cast<const T*>(B.data);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += double(a[i * A.row_stride + k * A.col_stride]) *
+               double(b[k * B.row_stride + j * B.col_stride]);
+      T& c = C[i * ldc + j];
+      c = beta == T(0) ? T(alpha * acc) : T(alpha * acc + beta * double(c));
+    }
+}
+template void gemm_reference<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float,
+                                    float*, int64_t);
+template void gemm_reference<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef,
+                                     double, double*, int64_t);
+
+// ---------------------------------------------------------------------------------------
+// Micro-kernels: c (MR x NR, leading dim ldc) = alpha * sum_k a[k][0..MR) x b[k][0..NR) + beta * c
+
+namespace {
+
+using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                             float alpha, float beta);
+
+template <int MR, int NR>
+void micro_portable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                    float beta) {
+  float acc[MR][NR] = {};
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+}
+
+#ifdef FROST_X86
+__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, const float* b,
+                                                      float* c, int64_t ldc, float alpha,
+                                                      float beta) {
+  constexpr int MR = 6;
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += 16) {
+    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i)
+    for (int h = 0; h < 2; ++h) {
+      float* ci = c + i * ldc + 8 * h;
+      __m256 r = _mm256_mul_ps(va, acc[i][h]);
+      if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r);
+      _mm256_storeu_ps(ci, r);
+    }
+}
+
+__attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, const float* b,
+                                                      float* c, int64_t ldc, float alpha,
+                                                      float beta) {
+  constexpr int MR = 12;
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += 32) {
+    __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i)
+    for (int h = 0; h < 2; ++h) {
+      float* ci = c + i * ldc + 16 * h;
+      __m512 r = _mm512_mul_ps(va, acc[i][h]);
+      if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci), r);
+      _mm512_storeu_ps(ci, r);
+    }
+}
+#endif
+
+struct KernelInfo {
+  const char* name;
+  int mr, nr;
+  MicroKernel micro;
+};
+
+const KernelInfo kPortable{"portable", 6, 16, micro_portable<6, 16>};
+#ifdef FROST_X86
+const KernelInfo kAvx2{"avx2", 6, 16, micro_avx2};
+const KernelInfo kAvx512{"avx512", 12, 32, micro_avx512};
+#endif
+
+const KernelInfo* best_kernel() {
+#ifdef FROST_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return &kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kAvx2;
+#endif
+  return &kPortable;
+}
+
+const KernelInfo* g_forced = nullptr;
+const KernelInfo* active_kernel() {
+  static const KernelInfo* best = best_kernel();
+  return g_forced ? g_forced : best;
+}
+
+// Blocking: KC x NR of B stays in L1 across the MR slivers of A; MC x KC of A stays in L2.
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 144;   // a multiple of both MRs (12 and 6)
+constexpr int64_t NC = 3072;  // a multiple of both NRs
+constexpr int64_t kColumnGroup = 8;  // NR slivers per work item
+
+struct AlignedBuffer {
+  float* data = nullptr;
+  explicit AlignedBuffer(size_t floats)
+      : data(static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64))) {
+    if (!data) throw std::bad_alloc();
+  }
+  ~AlignedBuffer() { std::free(data); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+};
+
+// A[i0 .. i0+mc) x [p0 .. p0+kc) -> slivers dst[s][k][0..mr), rows past mc padded with zeros.
+void pack_a(const MatrixRef& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr,
+            float* dst) {
+  const float* a = static_cast<const float*>(A.data);
+  for (int64_t s = 0; s < mc; s += mr, dst += kc * mr) {
+    int64_t rows = std::min<int64_t>(mr, mc - s);
+    for (int64_t r = 0; r < mr; ++r) {
+      if (r >= rows) {
+        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
+        continue;
+      }
+      const float* src = a + (i0 + s + r) * A.row_stride + p0 * A.col_stride;
+      for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k * A.col_stride];
+    }
+  }
+}
+
+// B [p0 .. p0+kc) x sliver t of [j0 .. j0+nc) -> dst[k][0..nr), columns past nc padded with zeros.
+void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int nr,
+                   float* dst) {
+  const float* b = static_cast<const float*>(B.data);
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* src = b + (p0 + k) * B.row_stride + j0 * B.col_stride;
+    float* out = dst + k * nr;
+    int64_t c = 0;
+    for (; c < cols; ++c) out[c] = src[c * B.col_stride];
+    for (; c < nr; ++c) out[c] = 0.0f;
+  }
+}
+
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+}  // namespace
+
+const char* gemm_f32_kernel_name() { return active_kernel()->name; }
+
+void gemm_f32_force_kernel(const char* name) {
+  std::string want = name ? name : "";
+  if (want.empty()) {
+    g_forced = nullptr;
+    return;
+  }
+  if (want == "portable") {
+    g_forced = &kPortable;
+    return;
+  }
+#ifdef FROST_X86
+  __builtin_cpu_init();
+  if (want == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    g_forced = &kAvx2;
+    return;
+  }
+  if (want == "avx512" && __builtin_cpu_supports("avx512f")) {
+    g_forced = &kAvx512;
+    return;
+  }
+#endif
+  throw std::invalid_argument("gemm kernel '" + want + "' is not available on this CPU");
+}
+
+void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta,
+              float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const KernelInfo& kern = *active_kernel();
+  const int mr = kern.mr, nr = kern.nr;
+  const int64_t group_cols = kColumnGroup * nr;
+  const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
+  AlignedBuffer packed_b(size_t(KC) * nc_max);
+  // Small products run on one thread: fork/join would cost more than the work.
+  const bool parallel =
+      double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && !omp_in_parallel();
+
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t slivers = (nc + nr - 1) / nr;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const float beta_eff = pc == 0 ? beta : 1.0f;
+      const int64_t m_blocks = (M + MC - 1) / MC;
+      const int64_t col_groups = (nc + group_cols - 1) / group_cols;
+#pragma omp parallel if (parallel)
+      {
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < slivers; ++t)
+          pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), nr,
+                        packed_b.data + t * kc * nr);
+        AlignedBuffer packed_a(size_t(MC) * KC);
+        alignas(64) float edge[12 * 32];
+        int64_t packed_block = -1;
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < m_blocks * col_groups; ++item) {
+          const int64_t block = item / col_groups, group = item % col_groups;
+          const int64_t ic = block * MC, mc = std::min(MC, M - ic);
+          if (block != packed_block) {
+            pack_a(A, ic, mc, pc, kc, mr, packed_a.data);
+            packed_block = block;
+          }
+          const int64_t j_end = std::min(nc, (group + 1) * group_cols);
+          for (int64_t jr = group * group_cols; jr < j_end; jr += nr) {
+            const int64_t cols = std::min<int64_t>(nr, nc - jr);
+            const float* bp = packed_b.data + (jr / nr) * kc * nr;
+            for (int64_t ir = 0; ir < mc; ir += mr) {
+              const int64_t rows = std::min<int64_t>(mr, mc - ir);
+              const float* ap = packed_a.data + (ir / mr) * kc * mr;
+              float* c = C + (ic + ir) * ldc + jc + jr;
+              if (rows == mr && cols == nr) {
+                kern.micro(kc, ap, bp, c, ldc, alpha, beta_eff);
+                continue;
+              }
+              kern.micro(kc, ap, bp, edge, nr, alpha, 0.0f);  // partial tile via a scratch tile
+              for (int64_t r = 0; r < rows; ++r)
+                for (int64_t q = 0; q < cols; ++q)
+                  c[r * ldc + q] = beta_eff == 0.0f ? edge[r * nr + q]
+                                                    : edge[r * nr + q] + beta_eff * c[r * ldc + q];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B,
+              double beta, double* C, int64_t ldc) {
+  const double* a = static_cast<const double*>(A.data);
+  const double* b = static_cast<const double*>(B.data);
+  const bool parallel = double(M) * N * K > 32.0 * 32 * 32 && !omp_in_parallel();
+#pragma omp parallel if (parallel)
+  {
+    std::vector<double> row(size_t(std::max<int64_t>(N, 1)));
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < M; ++i) {
+      std::fill(row.begin(), row.end(), 0.0);
+      for (int64_t k = 0; k < K; ++k) {
+        const double aik = a[i * A.row_stride + k * A.col_stride];
+        const double* bk = b + k * B.row_stride;
+        if (B.col_stride == 1)
+          for (int64_t j = 0; j < N; ++j) row[j] += aik * bk[j];
+        else
+          for (int64_t j = 0; j < N; ++j) row[j] += aik * bk[j * B.col_stride];
+      }
+      double* c = C + i * ldc;
+      for (int64_t j = 0; j < N; ++j)
+        c[j] = beta == 0.0 ? alpha * row[j] : alpha * row[j] + beta * c[j];
+    }
+  }
+}
+
+}  // namespace frost::cpu

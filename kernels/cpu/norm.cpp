@@ -1,0 +1,99 @@
+// norm.cpp: layer norm, one row per iteration, rows split across threads; the parameter
+// gradients are reduced per thread into a private [C] buffer and summed at the end, so the
+// result does not depend on scheduling beyond the fixed static partition.
+#include "kernels/cpu/norm.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+namespace frost::cpu {
+
+template <typename T>
+void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
+                        T* y, T* mean, T* rstd) {
+#pragma omp parallel for schedule(static) if (rows * C > (1 << 14))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * C;
+    T* yr = y + r * C;
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += double(xr[c]);
+    const double mu = sum / double(C);
+    double sq = 0;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t c = 0; c < C; ++c) sq += (double(xr[c]) - mu) * (double(xr[c]) - mu);
+    const double inv = 1.0 / std::sqrt(sq / double(C) + eps);
+    const T m = T(mu), s = T(inv);
+    if (w && b) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s * w[c] + b[c];
+    } else if (w) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s * w[c];
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s + (b ? b[c] : T(0));
+    }
+    if (mean) mean[r] = m;
+    if (rstd) rstd[r] = s;
+  }
+}
+
+template <typename T>
+void layer_norm_backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* w,
+                         int64_t rows, int64_t C, T* dx, T* dw, T* db) {
+  const int threads = rows * C > (1 << 14) ? omp_get_max_threads() : 1;
+  std::vector<double> dw_part(dw ? size_t(threads) * C : 0), db_part(db ? size_t(threads) * C : 0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    double* dw_t = dw ? dw_part.data() + size_t(t) * C : nullptr;
+    double* db_t = db ? db_part.data() + size_t(t) * C : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = x + r * C;
+      const T* dyr = dy + r * C;
+      const T m = mean[r], s = rstd[r];
+      if (dw_t)
+        for (int64_t c = 0; c < C; ++c) dw_t[c] += double(dyr[c]) * double((xr[c] - m) * s);
+      if (db_t)
+        for (int64_t c = 0; c < C; ++c) db_t[c] += double(dyr[c]);
+      if (!dx) continue;
+      double g_sum = 0, gx_sum = 0;
+#pragma omp simd reduction(+ : g_sum, gx_sum)
+      for (int64_t c = 0; c < C; ++c) {
+        const double g = double(dyr[c]) * (w ? double(w[c]) : 1.0);
+        g_sum += g;
+        gx_sum += g * double((xr[c] - m) * s);
+      }
+      const T g_mean = T(g_sum / double(C)), gx_mean = T(gx_sum / double(C));
+      T* dxr = dx + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const T g = dyr[c] * (w ? w[c] : T(1));
+        dxr[c] = s * (g - g_mean - (xr[c] - m) * s * gx_mean);
+      }
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    double dw_sum = 0, db_sum = 0;
+    for (int t = 0; t < threads; ++t) {
+      if (dw) dw_sum += dw_part[size_t(t) * C + c];
+      if (db) db_sum += db_part[size_t(t) * C + c];
+    }
+    if (dw) dw[c] = T(dw_sum);
+    if (db) db[c] = T(db_sum);
+  }
+}
+
+#define FROST_INSTANTIATE(T)                                                                   \
+  template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double,  \
+                                      T*, T*, T*);                                             \
+  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*,       \
+                                       int64_t, int64_t, T*, T*, T*);
+FROST_INSTANTIATE(float)
+FROST_INSTANTIATE(double)
+
+}  // namespace frost::cpu

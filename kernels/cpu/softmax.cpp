@@ -1,0 +1,159 @@
+// softmax.cpp: row-wise softmax family. Each row: max, then exp and sum in one vectorised pass
+// (exp_of is branch-free for f32), accumulation in double.
+#include "kernels/cpu/softmax.h"
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/vmath.h"
+
+namespace frost::cpu {
+
+namespace {
+
+template <typename T>
+inline T row_max(const T* x, int64_t C) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t c = 0; c < C; ++c) m = x[c] > m || std::isnan(x[c]) ? x[c] : m;
+  return m;
+}
+
+// log sum exp(x - max) + max
+template <typename T>
+inline T row_lse(const T* x, int64_t C) {
+  const T m = row_max(x, C);
+  if (std::isinf(m)) return m;  // all -inf (fully masked) or +inf
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < C; ++c) sum += double(exp_of(T(x[c] - m)));
+  return T(std::log(sum) + double(m));
+}
+
+inline bool big(int64_t rows, int64_t C) { return rows > 1 && rows * C > (1 << 14); }
+
+}  // namespace
+
+template <typename T>
+void softmax_forward(const T* x, int64_t rows, int64_t C, T* y) {
+#pragma omp parallel for schedule(static) if (big(rows, C))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * C;
+    T* yr = y + r * C;
+    const T m = row_max(xr, C);
+    if (std::isinf(m) && m < 0) {  // a fully masked row: define it as zeros, not NaN
+      for (int64_t c = 0; c < C; ++c) yr[c] = T(0);
+      continue;
+    }
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) {
+      yr[c] = exp_of(T(xr[c] - m));
+      sum += double(yr[c]);
+    }
+    const T inv = T(1.0 / sum);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
+  }
+}
+
+template <typename T>
+void softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* dx) {
+#pragma omp parallel for schedule(static) if (big(rows, C))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* yr = y + r * C;
+    const T* dyr = dy + r * C;
+    double dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t c = 0; c < C; ++c) dot += double(dyr[c]) * double(yr[c]);
+    const T d = T(dot);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dx[r * C + c] = yr[c] * (dyr[c] - d);
+  }
+}
+
+template <typename T>
+void log_softmax_forward(const T* x, int64_t rows, int64_t C, T* y) {
+#pragma omp parallel for schedule(static) if (big(rows, C))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T lse = row_lse(x + r * C, C);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) y[r * C + c] = x[r * C + c] - lse;
+  }
+}
+
+template <typename T>
+void log_softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* dx) {
+#pragma omp parallel for schedule(static) if (big(rows, C))
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += double(dy[r * C + c]);
+    const T s = T(sum);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dx[r * C + c] = dy[r * C + c] - exp_of(y[r * C + c]) * s;
+  }
+}
+
+template <typename T>
+void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft_targets,
+                           double smoothing, int64_t rows, int64_t C, T* loss, T* lse) {
+#pragma omp parallel for schedule(static) if (big(rows, C))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = logits + r * C;
+    const T l = row_lse(xr, C);
+    double target_dot = 0;  // sum_c q_c x_c
+    if (labels) {
+      double x_sum = 0;
+      for (int64_t c = 0; c < C; ++c) x_sum += double(xr[c]);
+      target_dot = (1.0 - smoothing) * double(xr[labels[r]]) + smoothing / double(C) * x_sum;
+    } else {
+      for (int64_t c = 0; c < C; ++c) target_dot += double(soft_targets[r * C + c]) * double(xr[c]);
+    }
+    double q_sum = 1.0;  // sum_c q_c: 1 for labels; whatever was given for soft targets
+    if (!labels) {
+      q_sum = 0;
+      for (int64_t c = 0; c < C; ++c) q_sum += double(soft_targets[r * C + c]);
+    }
+    lse[r] = l;
+    loss[r] = T(q_sum * double(l) - target_dot);
+  }
+}
+
+template <typename T>
+void cross_entropy_backward(const T* logits, const T* lse, const int64_t* labels,
+                            const T* soft_targets, double smoothing, const T* row_grad,
+                            int64_t rows, int64_t C, T* dlogits) {
+#pragma omp parallel for schedule(static) if (big(rows, C))
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = logits + r * C;
+    T* dr = dlogits + r * C;
+    const T g = row_grad[r];
+    double q_sum = 1.0;
+    if (!labels) {
+      q_sum = 0;
+      for (int64_t c = 0; c < C; ++c) q_sum += double(soft_targets[r * C + c]);
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      double q;
+      if (labels)
+        q = smoothing / double(C) + (c == labels[r] ? 1.0 - smoothing : 0.0);
+      else
+        q = double(soft_targets[r * C + c]);
+      dr[c] = T(double(g) * (q_sum * std::exp(double(xr[c]) - double(lse[r])) - q));
+    }
+  }
+}
+
+#define FROST_INSTANTIATE(T)                                                                    \
+  template void softmax_forward<T>(const T*, int64_t, int64_t, T*);                            \
+  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                 \
+  template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                        \
+  template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);             \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, const T*, double, int64_t,  \
+                                         int64_t, T*, T*);                                     \
+  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, double, \
+                                          const T*, int64_t, int64_t, T*);
+FROST_INSTANTIATE(float)
+FROST_INSTANTIATE(double)
+
+}  // namespace frost::cpu

@@ -1,0 +1,83 @@
+// device.cu: the CUDA allocator (cudaMalloc/cudaFree, counted by the engine's Allocator base),
+// host/device copies, and a cuBLASLt handle check so the build links cuBLAS from the start.
+// Kernels for the op families arrive with the CUDA backend; until then ops on cuda:N tensors
+// throw an error naming the op.
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/device.h"
+#include "kernels/cuda/backend.h"
+
+#define FROST_CUDA_CHECK(call)                                                              \
+  do {                                                                                      \
+    cudaError_t status_ = (call);                                                           \
+    if (status_ != cudaSuccess)                                                             \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
+                               #call + ": " + cudaGetErrorString(status_));                 \
+  } while (0)
+
+namespace frost::cuda {
+
+namespace {
+
+class CudaAllocator final : public Allocator {
+ public:
+  explicit CudaAllocator(int device) : device_(device) {}
+
+ protected:
+  void* raw_allocate(size_t bytes) override {
+    FROST_CUDA_CHECK(cudaSetDevice(device_));
+    void* ptr = nullptr;
+    if (bytes > 0) FROST_CUDA_CHECK(cudaMalloc(&ptr, bytes));
+    return ptr;
+  }
+  void raw_release(void* ptr, size_t) override {
+    if (ptr) cudaFree(ptr);  // never throws from a destructor path
+  }
+
+ private:
+  int device_;
+};
+
+void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  cudaMemcpyKind kind = cudaMemcpyDefault;
+  if (dst_device.is_cpu()) kind = cudaMemcpyDeviceToHost;
+  else if (src_device.is_cpu()) kind = cudaMemcpyHostToDevice;
+  else kind = cudaMemcpyDeviceToDevice;
+  FROST_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+}
+
+int g_count = 0;
+
+}  // namespace
+
+int register_backend() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) count = 0;
+    static std::vector<std::unique_ptr<CudaAllocator>> allocators;
+    for (int i = 0; i < count; ++i) {
+      allocators.push_back(std::make_unique<CudaAllocator>(i));
+      register_allocator(Device::cuda(i), allocators.back().get());
+    }
+    register_copy(DeviceType::cuda, cuda_copy);
+    if (count > 0) {  // cuBLASLt must come up wherever a device does
+      cublasLtHandle_t handle;
+      if (cublasLtCreate(&handle) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasLtCreate failed");
+      cublasLtDestroy(handle);
+    }
+    g_count = count;
+  });
+  return g_count;
+}
+
+int device_count() { return register_backend(); }
+
+}  // namespace frost::cuda
