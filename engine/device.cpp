@@ -6,6 +6,8 @@
 #include "kernels/cuda/backend.h"
 #endif
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -52,6 +54,14 @@ void Allocator::release(void* ptr, size_t bytes) {
 namespace {
 
 class CpuAllocator final : public Allocator {
+ public:
+  // Keep freed blocks in the heap instead of returning them to the kernel: tensors of the same
+  // sizes come and go every step, and a fresh mmap costs a page fault per 4 KiB touched.
+  CpuAllocator() {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
+
  protected:
   void* raw_allocate(size_t bytes) override {
     size_t rounded = (bytes + 63) / 64 * 64;

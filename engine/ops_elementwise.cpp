@@ -4,6 +4,7 @@
 //   mul:  da = g b, db = g a             saves b only if a needs grad, a only if b does
 //   div:  da = g / b, db = -g a / b^2    saves b for either, a only for db
 //   unary f: dx = g f'(x), saving x or y = f(x) (whichever f' reads; see kernels/cpu/elementwise.h)
+#include <cstring>
 #include <stdexcept>
 
 #include "engine/autograd.h"
@@ -197,9 +198,17 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   char* out = static_cast<char*>(dst.raw_data());
   const char* in = static_cast<const char*>(se.raw_data());
   const DType dt = dst.dtype(), st = se.dtype();
+  const size_t elem = dtype_size(dt);
   cpu::for_each_row(layout, [&](int64_t, const std::array<int64_t, 2>& off, int64_t n,
                                 const std::array<int64_t, 2>& s) {
-    for (int64_t i = 0; i < n; ++i) convert_value(in, st, off[1] + i * s[1], out, dt, off[0] + i * s[0]);
+    if (dt != st) {
+      for (int64_t i = 0; i < n; ++i) convert_value(in, st, off[1] + i * s[1], out, dt, off[0] + i * s[0]);
+    } else if (s[0] == 1 && s[1] == 1) {
+      std::memcpy(out + off[0] * elem, in + off[1] * elem, size_t(n) * elem);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        std::memcpy(out + (off[0] + i * s[0]) * elem, in + (off[1] + i * s[1]) * elem, elem);
+    }
   });
 }
 

@@ -74,12 +74,12 @@ struct CrossEntropyBackward : Node {
       std::vector<T> row_grad(size_t(B), T(g.item() / double(B)));
       if (needs(0))
         cpu::cross_entropy_backward<T>(static_cast<const T*>(logits.raw_data()),
-                                       static_cast<const T*>(lse.raw_data()),
+                                       lse.typed_data<double>(),
                                        labels.defined() ? labels.typed_data<int64_t>() : nullptr,
                                        soft.defined() ? static_cast<const T*>(soft.raw_data()) : nullptr,
                                        smoothing, row_grad.data(), B, K, static_cast<T*>(dlogits.raw_data()));
     });
-    if (needs(1)) dsoft = mul(sub(lse.reshape({B, 1}), logits), g.item() / double(B));
+    if (needs(1)) dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), g.item() / double(B));
     return {needs(0) ? dlogits : Tensor(), dsoft};
   }
   void release_saved() override { logits = lse = labels = soft = Tensor(); }
@@ -114,7 +114,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
         throw std::invalid_argument("cross_entropy: label " + std::to_string(y) + " at row " + std::to_string(i) +
                                     " is out of range [0, " + std::to_string(K) + ")");
     }
-  Tensor lse = Tensor::empty({B}, logits.dtype());
+  Tensor lse = Tensor::empty({B}, DType::f64);  // see kernels/cpu/softmax.h
   Tensor loss = Tensor::empty({}, logits.dtype());
   dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
@@ -122,7 +122,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
     cpu::cross_entropy_forward<T>(static_cast<const T*>(xc.raw_data()),
                                   hard ? labels.typed_data<int64_t>() : nullptr,
                                   hard ? nullptr : static_cast<const T*>(soft.raw_data()), label_smoothing,
-                                  B, K, rows.data(), static_cast<T*>(lse.raw_data()));
+                                  B, K, rows.data(), lse.typed_data<double>());
     double total = 0;
     for (T r : rows) total += double(r);
     *static_cast<T*>(loss.raw_data()) = T(B > 0 ? total / double(B) : 0.0);

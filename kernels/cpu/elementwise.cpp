@@ -104,10 +104,29 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void forward_loop(U
 template <typename T>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void backward_loop(
     UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
-  const bool from_y = unary_backward_reads_output(op);
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i)
-    dx[i] = dy[i] * derivative_one(op, from_y ? T(0) : x[i], from_y ? y[i] : T(0));
+#define FROST_UNARY_CASE(OP)                                                              \
+  case UnaryOp::OP:                                                                       \
+    if (unary_backward_reads_output(UnaryOp::OP)) {                                       \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) dx[i] =                         \
+          dy[i] * derivative_one(UnaryOp::OP, T(0), y[i]);                                \
+    } else {                                                                              \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) dx[i] =                         \
+          dy[i] * derivative_one(UnaryOp::OP, x[i], T(0));                                \
+    }                                                                                     \
+    break;
+  switch (op) {
+    FROST_UNARY_CASE(neg)
+    FROST_UNARY_CASE(exp)
+    FROST_UNARY_CASE(log)
+    FROST_UNARY_CASE(sqrt)
+    FROST_UNARY_CASE(tanh)
+    FROST_UNARY_CASE(relu)
+    FROST_UNARY_CASE(sigmoid)
+    FROST_UNARY_CASE(gelu_erf)
+    FROST_UNARY_CASE(gelu_tanh)
+    FROST_UNARY_CASE(quick_gelu)
+  }
+#undef FROST_UNARY_CASE
 }
 
 constexpr int64_t kChunk = 1 << 14;  // elements per parallel chunk

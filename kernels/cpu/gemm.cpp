@@ -155,45 +155,60 @@ constexpr int64_t MC = 144;   // a multiple of both MRs (12 and 6)
 constexpr int64_t NC = 3072;  // a multiple of both NRs
 constexpr int64_t kColumnGroup = 8;  // NR slivers per work item
 
-struct AlignedBuffer {
-  float* data = nullptr;
-  explicit AlignedBuffer(size_t floats)
-      : data(static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64))) {
-    if (!data) throw std::bad_alloc();
+// A grow-only, 64-byte aligned scratch buffer per thread. Packing buffers are reused across
+// calls: a fresh allocation per call would be a fresh mmap and hundreds of page faults.
+float* thread_scratch(int which, size_t floats) {
+  struct Scratch {
+    float* data = nullptr;
+    size_t capacity = 0;
+    ~Scratch() { std::free(data); }
+  };
+  thread_local Scratch scratch[2];
+  Scratch& s = scratch[which];
+  if (s.capacity < floats) {
+    std::free(s.data);
+    s.data = static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64));
+    if (!s.data) throw std::bad_alloc();
+    s.capacity = floats;
   }
-  ~AlignedBuffer() { std::free(data); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-};
+  return s.data;
+}
 
 // A[i0 .. i0+mc) x [p0 .. p0+kc) -> slivers dst[s][k][0..mr), rows past mc padded with zeros.
+// The loop order follows whichever of A's strides is 1, so reads are sequential either way.
 void pack_a(const MatrixRef& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr,
             float* dst) {
   const float* a = static_cast<const float*>(A.data);
   for (int64_t s = 0; s < mc; s += mr, dst += kc * mr) {
-    int64_t rows = std::min<int64_t>(mr, mc - s);
-    for (int64_t r = 0; r < mr; ++r) {
-      if (r >= rows) {
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
-        continue;
-      }
-      const float* src = a + (i0 + s + r) * A.row_stride + p0 * A.col_stride;
-      for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k * A.col_stride];
+    const int64_t rows = std::min<int64_t>(mr, mc - s);
+    const float* src = a + (i0 + s) * A.row_stride + p0 * A.col_stride;
+    if (A.col_stride == 1 || A.row_stride != 1) {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = src[r * A.row_stride + k * A.col_stride];
+    } else {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t r = 0; r < rows; ++r) dst[k * mr + r] = src[r + k * A.col_stride];
     }
+    for (int64_t r = rows; r < mr; ++r)
+      for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
   }
 }
 
-// B [p0 .. p0+kc) x sliver t of [j0 .. j0+nc) -> dst[k][0..nr), columns past nc padded with zeros.
+// B [p0 .. p0+kc) x [j0 .. j0+cols) -> dst[k][0..nr), columns past cols padded with zeros.
 void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int nr,
                    float* dst) {
-  const float* b = static_cast<const float*>(B.data);
-  for (int64_t k = 0; k < kc; ++k) {
-    const float* src = b + (p0 + k) * B.row_stride + j0 * B.col_stride;
-    float* out = dst + k * nr;
-    int64_t c = 0;
-    for (; c < cols; ++c) out[c] = src[c * B.col_stride];
-    for (; c < nr; ++c) out[c] = 0.0f;
+  const float* b = static_cast<const float*>(B.data) + p0 * B.row_stride + j0 * B.col_stride;
+  if (B.col_stride == 1 || B.row_stride != 1) {
+    for (int64_t k = 0; k < kc; ++k) {
+      float* out = dst + k * nr;
+      for (int64_t c = 0; c < cols; ++c) out[c] = b[k * B.row_stride + c * B.col_stride];
+    }
+  } else {
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = b[k + c * B.col_stride];
   }
+  for (int64_t k = 0; k < kc; ++k)
+    for (int64_t c = cols; c < nr; ++c) dst[k * nr + c] = 0.0f;
 }
 
 void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
@@ -240,7 +255,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   const int mr = kern.mr, nr = kern.nr;
   const int64_t group_cols = kColumnGroup * nr;
   const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
-  AlignedBuffer packed_b(size_t(KC) * nc_max);
+  float* packed_b = thread_scratch(0, size_t(KC) * nc_max);  // shared by the team
   // Small products run on one thread: fork/join would cost more than the work.
   const bool parallel =
       double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && !omp_in_parallel();
@@ -258,8 +273,8 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < slivers; ++t)
           pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), nr,
-                        packed_b.data + t * kc * nr);
-        AlignedBuffer packed_a(size_t(MC) * KC);
+                        packed_b + t * kc * nr);
+        float* packed_a = thread_scratch(1, size_t(MC) * KC);
         alignas(64) float edge[12 * 32];
         int64_t packed_block = -1;
 #pragma omp for schedule(static)
@@ -267,16 +282,16 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
           const int64_t block = item / col_groups, group = item % col_groups;
           const int64_t ic = block * MC, mc = std::min(MC, M - ic);
           if (block != packed_block) {
-            pack_a(A, ic, mc, pc, kc, mr, packed_a.data);
+            pack_a(A, ic, mc, pc, kc, mr, packed_a);
             packed_block = block;
           }
           const int64_t j_end = std::min(nc, (group + 1) * group_cols);
           for (int64_t jr = group * group_cols; jr < j_end; jr += nr) {
             const int64_t cols = std::min<int64_t>(nr, nc - jr);
-            const float* bp = packed_b.data + (jr / nr) * kc * nr;
+            const float* bp = packed_b + (jr / nr) * kc * nr;
             for (int64_t ir = 0; ir < mc; ir += mr) {
               const int64_t rows = std::min<int64_t>(mr, mc - ir);
-              const float* ap = packed_a.data + (ir / mr) * kc * mr;
+              const float* ap = packed_a + (ir / mr) * kc * mr;
               float* c = C + (ic + ir) * ldc + jc + jr;
               if (rows == mr && cols == nr) {
                 kern.micro(kc, ap, bp, c, ldc, alpha, beta_eff);

@@ -18,15 +18,15 @@ inline T row_max(const T* x, int64_t C) {
   return m;
 }
 
-// log sum exp(x - max) + max
+// log sum exp(x - max) + max, in double
 template <typename T>
-inline T row_lse(const T* x, int64_t C) {
+inline double row_lse(const T* x, int64_t C) {
   const T m = row_max(x, C);
-  if (std::isinf(m)) return m;  // all -inf (fully masked) or +inf
+  if (std::isinf(m)) return double(m);  // all -inf (fully masked) or +inf
   double sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t c = 0; c < C; ++c) sum += double(exp_of(T(x[c] - m)));
-  return T(std::log(sum) + double(m));
+  return std::log(sum) + double(m);
 }
 
 inline bool big(int64_t rows, int64_t C) { return rows > 1 && rows * C > (1 << 14); }
@@ -75,9 +75,9 @@ template <typename T>
 void log_softmax_forward(const T* x, int64_t rows, int64_t C, T* y) {
 #pragma omp parallel for schedule(static) if (big(rows, C))
   for (int64_t r = 0; r < rows; ++r) {
-    const T lse = row_lse(x + r * C, C);
+    const double lse = row_lse(x + r * C, C);
 #pragma omp simd
-    for (int64_t c = 0; c < C; ++c) y[r * C + c] = x[r * C + c] - lse;
+    for (int64_t c = 0; c < C; ++c) y[r * C + c] = T(double(x[r * C + c]) - lse);
   }
 }
 
@@ -96,11 +96,11 @@ void log_softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* d
 
 template <typename T>
 void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft_targets,
-                           double smoothing, int64_t rows, int64_t C, T* loss, T* lse) {
+                           double smoothing, int64_t rows, int64_t C, T* loss, double* lse) {
 #pragma omp parallel for schedule(static) if (big(rows, C))
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = logits + r * C;
-    const T l = row_lse(xr, C);
+    const double l = row_lse(xr, C);
     double target_dot = 0;  // sum_c q_c x_c
     if (labels) {
       double x_sum = 0;
@@ -115,12 +115,12 @@ void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft
       for (int64_t c = 0; c < C; ++c) q_sum += double(soft_targets[r * C + c]);
     }
     lse[r] = l;
-    loss[r] = T(q_sum * double(l) - target_dot);
+    loss[r] = T(q_sum * l - target_dot);
   }
 }
 
 template <typename T>
-void cross_entropy_backward(const T* logits, const T* lse, const int64_t* labels,
+void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels,
                             const T* soft_targets, double smoothing, const T* row_grad,
                             int64_t rows, int64_t C, T* dlogits) {
 #pragma omp parallel for schedule(static) if (big(rows, C))
@@ -139,7 +139,7 @@ void cross_entropy_backward(const T* logits, const T* lse, const int64_t* labels
         q = smoothing / double(C) + (c == labels[r] ? 1.0 - smoothing : 0.0);
       else
         q = double(soft_targets[r * C + c]);
-      dr[c] = T(double(g) * (q_sum * std::exp(double(xr[c]) - double(lse[r])) - q));
+      dr[c] = T(double(g) * (q_sum * std::exp(double(xr[c]) - lse[r]) - q));
     }
   }
 }
@@ -150,8 +150,8 @@ void cross_entropy_backward(const T* logits, const T* lse, const int64_t* labels
   template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                        \
   template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);             \
   template void cross_entropy_forward<T>(const T*, const int64_t*, const T*, double, int64_t,  \
-                                         int64_t, T*, T*);                                     \
-  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, double, \
+                                         int64_t, T*, double*);                                \
+  template void cross_entropy_backward<T>(const T*, const double*, const int64_t*, const T*, double, \
                                           const T*, int64_t, int64_t, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

@@ -10,6 +10,7 @@
 namespace frost::cpu {
 
 inline float exp_f32(float x) {
+  const float in = x;
   x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
   float n = std::nearbyint(x * 1.44269504088896341f);
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;  // ln2 split into hi/lo parts
@@ -23,7 +24,9 @@ inline float exp_f32(float x) {
   int32_t bits = (int32_t(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, 4);
-  return p * scale;
+  const float result = p * scale;
+  // Outside the clamp: underflow to 0 (subnormal results are flushed), overflow to +inf.
+  return in < -87.3f ? 0.0f : (in > 88.7f ? HUGE_VALF : result);
 }
 
 inline float erf_f32(float x) {

@@ -1,0 +1,29 @@
+// helpers.h: shared test utilities: seeded tensors, relative error, and the finite-difference
+// gradient check every differentiable op goes through.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+
+namespace frost::test {
+
+// Seeded normal values in f64 (or another dtype), shape `shape`.
+Tensor normal(const Shape& shape, uint64_t seed, DType dtype = DType::f64, double scale = 1.0);
+Tensor uniform(const Shape& shape, uint64_t seed, double lo, double hi, DType dtype = DType::f64);
+// ||a - b|| / ||b|| over all elements (NaN anywhere gives +inf).
+double rel_error(const Tensor& a, const Tensor& b);
+double max_abs(const Tensor& a);
+
+// Checks d(sum(f(inputs) * w))/d(input) for every input with requires_grad against central
+// differences (step eps). Inputs must be f64 leaves (possibly strided views). Returns the
+// worst relative error (|analytic - numeric| / max(1, |numeric|) per element).
+double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                 const std::vector<Tensor>& inputs, double eps = 1e-6);
+
+// Directory of ../shared/fixtures (FROST_FIXTURES overrides).
+std::string fixtures_dir();
+
+}  // namespace frost::test

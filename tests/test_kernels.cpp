@@ -1,0 +1,107 @@
+// test_kernels.cpp: the fast CPU paths against their plain references.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "tests/helpers.h"
+
+using namespace frost;
+using namespace frost::test;
+
+TEST_CASE("f32 GEMM micro-kernels match the reference on odd shapes and strides", "[cpu][kernels]") {
+  // Sizes straddle every blocking edge (MR 6/12, NR 16/32, KC 256, MC 144).
+  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1}, {7, 33, 5}, {13, 17, 257}, {145, 65, 300}, {50, 200, 31}};
+  for (const char* kernel : {"portable", "avx2", "avx512"}) {
+    try {
+      cpu::gemm_f32_force_kernel(kernel);
+    } catch (const std::invalid_argument&) {
+      WARN("skipping " << kernel << ": not supported by this CPU");
+      continue;
+    }
+    for (const auto& [M, N, K] : shapes)
+      for (int trans = 0; trans < 4; ++trans) {
+        const bool ta = trans & 1, tb = trans & 2;
+        const Tensor a = normal(ta ? Shape{K, M} : Shape{M, K}, uint64_t(M + K), DType::f32);
+        const Tensor b = normal(tb ? Shape{N, K} : Shape{K, N}, uint64_t(N + K + 1), DType::f32);
+        const cpu::MatrixRef A = cpu::mat(a.raw_data(), ta ? M : K, ta);
+        const cpu::MatrixRef B = cpu::mat(b.raw_data(), tb ? K : N, tb);
+        // beta = 0.5 onto existing values, C with a leading dimension wider than N
+        std::vector<float> c(size_t(M * (N + 3)), 1.0f), ref(c);
+        cpu::gemm_f32(M, N, K, 1.5f, A, B, 0.5f, c.data(), N + 3);
+        cpu::gemm_reference<float>(M, N, K, 1.5f, A, B, 0.5f, ref.data(), N + 3);
+        double err = 0, norm = 0;
+        for (size_t i = 0; i < c.size(); ++i) {
+          err += (double(c[i]) - ref[i]) * (double(c[i]) - ref[i]);
+          norm += double(ref[i]) * ref[i];
+        }
+        INFO(kernel << " M=" << M << " N=" << N << " K=" << K << " transA=" << ta << " transB=" << tb);
+        CHECK(std::sqrt(err / norm) < 1e-6);  // f32 accumulation over K <= 300 terms: ~1e-7
+      }
+  }
+  cpu::gemm_f32_force_kernel("");
+  // beta = 0 never reads C, even when it holds NaN
+  std::vector<float> a(4, 1.0f), b(4, 1.0f), c(4, NAN);
+  cpu::gemm_f32(2, 2, 2, 1.0f, cpu::mat(a.data(), 2), cpu::mat(b.data(), 2), 0.0f, c.data(), 2);
+  CHECK(c == std::vector<float>{2, 2, 2, 2});
+}
+
+TEST_CASE("vectorised f32 activations match <cmath> to f32 precision", "[cpu][kernels]") {
+  using cpu::UnaryOp;
+  std::vector<float> x;
+  for (int i = -4000; i <= 4000; ++i) x.push_back(float(i) / 400.0f);  // [-10, 10]
+  std::vector<float> y(x.size()), dy(x.size(), 1.0f), dx(x.size());
+  for (UnaryOp op : {UnaryOp::exp, UnaryOp::sigmoid, UnaryOp::gelu_erf, UnaryOp::gelu_tanh, UnaryOp::quick_gelu, UnaryOp::tanh}) {
+    cpu::unary_forward<float>(op, x.data(), y.data(), int64_t(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double ref = cpu::unary_reference(op, double(x[i]));
+      // exp: relative; the rest are O(1)-bounded or linear in x: absolute + relative
+      const double tol = op == UnaryOp::exp ? 4e-7 * std::fabs(ref) : 2e-6 + 1e-6 * std::fabs(ref);
+      INFO("op " << int(op) << " x=" << x[i]);
+      REQUIRE(std::fabs(double(y[i]) - ref) <= tol);
+    }
+  }
+  // derivative of GELU against a central difference of the reference in double
+  cpu::unary_backward<float>(UnaryOp::gelu_erf, x.data(), nullptr, dy.data(), dx.data(), int64_t(x.size()));
+  for (size_t i = 0; i < x.size(); i += 7) {
+    const double h = 1e-5, xi = double(x[i]);
+    const double num = (cpu::unary_reference(UnaryOp::gelu_erf, xi + h) - cpu::unary_reference(UnaryOp::gelu_erf, xi - h)) / (2 * h);
+    REQUIRE(std::fabs(double(dx[i]) - num) < 2e-6);
+  }
+}
+
+TEST_CASE("f32 ops agree with their f64 evaluation", "[cpu][kernels]") {
+  // Each op in f32 vs the same op in f64 (the reference loops): relative error of a few f32 ulps
+  // accumulated over the reduction length.
+  const Tensor x = normal({4, 33, 40}, 11);
+  auto check = [&](const char* what, auto op, double tol) {
+    INFO(what);
+    CHECK(rel_error(op(x.to(DType::f32)), op(x)) < tol);
+  };
+  check("softmax", [](const Tensor& t) { return softmax(t, -1); }, 1e-6);
+  check("log_softmax", [](const Tensor& t) { return log_softmax(t, 1); }, 1e-6);
+  check("layer_norm", [](const Tensor& t) { return layer_norm(t, Tensor(), Tensor(), 1e-6); }, 1e-6);
+  check("gelu", [](const Tensor& t) { return gelu(t); }, 1e-6);
+  check("sum", [](const Tensor& t) { return sum(t, {1}); }, 1e-6);
+  check("matmul", [](const Tensor& t) { return matmul(t, t.transpose(1, 2)); }, 1e-6);
+  check("attention", [](const Tensor& t) {
+    Tensor q = t.reshape({4, 3, 11, 40});
+    return scaled_dot_product_attention(q, q, q);
+  }, 1e-6);
+  const Tensor img = normal({2, 6, 15, 13}, 12), w = normal({6, 1, 7, 7}, 13), w2 = normal({4, 6, 3, 3}, 14);
+  CHECK(rel_error(conv2d(img.to(DType::f32), w.to(DType::f32), Tensor(), {1, 1, 3, 3, 6}),
+                  conv2d(img, w, Tensor(), {1, 1, 3, 3, 6})) < 1e-6);
+  CHECK(rel_error(conv2d(img.to(DType::f32), w2.to(DType::f32), Tensor(), {2, 2, 1, 1, 1}),
+                  conv2d(img, w2, Tensor(), {2, 2, 1, 1, 1})) < 1e-6);
+}
+
+TEST_CASE("softmax handles fully masked rows and extreme logits", "[cpu][kernels]") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Tensor x = Tensor::from_vector({-inf, -inf, -inf, 1000, 0, -1000}, {2, 3});
+  const std::vector<double> y = softmax(x).to_doubles();
+  CHECK(y == std::vector<double>{0, 0, 0, 1, 0, 0});
+  const Tensor big = Tensor::from_vector({1000, 1001}, {1, 2});
+  const Tensor labels = Tensor::from_vector({1}, {1}, DType::i64);
+  CHECK(std::fabs(cross_entropy(big, labels).item() - std::log1p(std::exp(-1.0))) < 1e-6);
+}

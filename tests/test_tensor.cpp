@@ -1,0 +1,124 @@
+// test_tensor.cpp: dtypes, devices, views, joins, allocator counters and error messages.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+
+#include "tests/helpers.h"
+
+using namespace frost;
+using namespace frost::test;
+
+TEST_CASE("bf16 and f16 conversions round to nearest even and keep specials", "[cpu][tensor]") {
+  CHECK(bf16_to_f32(f32_to_bf16(1.0f)) == 1.0f);
+  CHECK(bf16_to_f32(f32_to_bf16(1.00390625f)) == 1.0f);       // exactly halfway: to even
+  CHECK(bf16_to_f32(f32_to_bf16(1.01171875f)) == 1.015625f);  // halfway, odd below: up
+  CHECK(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
+  CHECK(std::isinf(bf16_to_f32(f32_to_bf16(INFINITY))));
+  CHECK(f16_to_f32(f32_to_f16(1.0f)) == 1.0f);
+  CHECK(f16_to_f32(f32_to_f16(65504.0f)) == 65504.0f);
+  CHECK(std::isinf(f16_to_f32(f32_to_f16(70000.0f))));
+  CHECK(f16_to_f32(f32_to_f16(5.9604645e-8f)) == 5.9604645e-8f);  // smallest subnormal
+  CHECK(f16_to_f32(f32_to_f16(1.0009765625f)) == 1.0009765625f);  // 1 + 2^-10
+  CHECK(f16_to_f32(f32_to_f16(1.00048828125f)) == 1.0f);          // halfway: to even
+  CHECK(std::isnan(f16_to_f32(f32_to_f16(NAN))));
+  // every f16 bit pattern survives f16 -> f32 -> f16
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = f16_to_f32(uint16_t(h));
+    if (std::isnan(f)) continue;
+    REQUIRE(f32_to_f16(f) == h);
+  }
+}
+
+TEST_CASE("tensor dtype conversion through every dtype", "[cpu][tensor]") {
+  const Tensor x = Tensor::from_vector({0.0, 1.0, -2.5, 3.0, 255.0}, {5}, DType::f64);
+  for (DType t : {DType::f32, DType::bf16, DType::f16}) CHECK(x.to(t).to(DType::f64).to_doubles() == x.to_doubles());
+  CHECK(x.to(DType::i64).to_doubles() == std::vector<double>{0, 1, -2, 3, 255});
+  CHECK(x.to(DType::boolean).to_doubles() == std::vector<double>{0, 1, 1, 1, 1});
+  CHECK(x.to(DType::u8).to_doubles()[4] == 255.0);
+  CHECK(dtype_from_name("bf16") == DType::bf16);
+  CHECK_THROWS_WITH(dtype_from_name("f8"), Catch::Contains("unknown dtype 'f8'"));
+}
+
+TEST_CASE("devices parse and a build without CUDA says so", "[cpu][tensor]") {
+  CHECK(Device::parse("cpu").is_cpu());
+  CHECK(Device::parse("cuda:1").index == 1);
+  CHECK(Device::parse("cuda").is_cuda());
+  CHECK_THROWS_WITH(Device::parse("cuda:x"), Catch::Contains("unknown device 'cuda:x'"));
+  CHECK_THROWS_WITH(Device::parse("gpu"), Catch::Contains("unknown device 'gpu'"));
+  CHECK(Device::cuda(2).str() == "cuda:2");
+}
+
+TEST_CASE("views share storage and follow strides", "[cpu][tensor]") {
+  const Tensor x = Tensor::from_vector({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {3, 4});
+  const Tensor t = x.transpose(0, 1);
+  CHECK(t.shape() == Shape{4, 3});
+  CHECK_FALSE(t.is_contiguous());
+  CHECK(t.storage() == x.storage());
+  CHECK(t.at({1, 2}) == 9.0);
+  CHECK(t.contiguous().to_doubles() == std::vector<double>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
+  const Tensor n = x.narrow(1, 1, 2);
+  CHECK(n.to_doubles() == std::vector<double>{1, 2, 5, 6, 9, 10});
+  CHECK(n.storage() == x.storage());
+  const Tensor e = x.narrow(0, 1, 1).expand({2, 4});
+  CHECK(e.strides()[0] == 0);
+  CHECK(e.to_doubles() == std::vector<double>{4, 5, 6, 7, 4, 5, 6, 7});
+  CHECK(x.view({2, -1}).shape() == Shape{2, 6});
+  CHECK(x.view({2, 6}).storage() == x.storage());
+  CHECK(t.reshape({12}).storage() != x.storage());  // a transposed tensor cannot be flattened in place
+  CHECK_THROWS_WITH(t.view({12}), Catch::Contains("cannot be viewed"));
+  CHECK(x.unsqueeze(0).shape() == Shape{1, 3, 4});
+  CHECK(x.unsqueeze(0).squeeze(0).shape() == Shape{3, 4});
+  CHECK(x.view({3, 2, 2}).flatten(1).shape() == Shape{3, 4});
+  CHECK_THROWS_WITH(x.narrow(1, 3, 2), Catch::Contains("outside dim 1"));
+  CHECK_THROWS_WITH(x.expand({3, 5}), Catch::Contains("cannot expand"));
+  CHECK_THROWS_WITH(x.permute({0, 0}), Catch::Contains("repeated"));
+}
+
+TEST_CASE("cat, split, stack, roll, pad and indexing", "[cpu][tensor]") {
+  const Tensor a = Tensor::from_vector({1, 2, 3, 4}, {2, 2});
+  const Tensor b = Tensor::from_vector({5, 6}, {1, 2});
+  CHECK(cat({a, b}, 0).to_doubles() == std::vector<double>{1, 2, 3, 4, 5, 6});
+  CHECK(cat({a, a}, 1).to_doubles() == std::vector<double>{1, 2, 1, 2, 3, 4, 3, 4});
+  CHECK(stack({a, a}, 0).shape() == Shape{2, 2, 2});
+  const auto parts = split(Tensor::arange(5, DType::f32), 2, 0);
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[2].to_doubles() == std::vector<double>{4});
+  CHECK(roll(Tensor::arange(5, DType::f32), {2}, {0}).to_doubles() == std::vector<double>{3, 4, 0, 1, 2});
+  CHECK(roll(Tensor::arange(5, DType::f32), {-1}, {0}).to_doubles() == std::vector<double>{1, 2, 3, 4, 0});
+  CHECK(pad(a, {1, 0}, -1).to_doubles() == std::vector<double>{-1, 1, 2, -1, 3, 4});
+  const Tensor idx = Tensor::from_vector({1, 1, 0}, {3}, DType::i64);
+  CHECK(index_select(a, 0, idx).to_doubles() == std::vector<double>{3, 4, 3, 4, 1, 2});
+  CHECK(gather(a, 1, Tensor::from_vector({1, 0}, {2, 1}, DType::i64)).to_doubles() == std::vector<double>{2, 3});
+  CHECK_THROWS_WITH(index_select(a, 0, Tensor::from_vector({2}, {1}, DType::i64)), Catch::Contains("index 2 is out of range"));
+  CHECK_THROWS_WITH(cat({a, Tensor::zeros({2, 3})}, 0), Catch::Contains("outside dim 0"));
+  CHECK_THROWS_WITH(add(a, Tensor::zeros({3})), Catch::Contains("do not broadcast"));
+  CHECK_THROWS_WITH(matmul(a, Tensor::zeros({3, 2})), Catch::Contains("inner sizes differ"));
+  CHECK_THROWS_WITH(linear(a, Tensor::zeros({2, 3})), Catch::Contains("does not match weight"));
+  CHECK_THROWS_WITH(add(a, a.to(DType::f64)), Catch::Contains("mixed dtypes"));
+  CHECK_THROWS_WITH(gelu(a.to(DType::bf16)), Catch::Contains("bf16 is not supported on the CPU"));
+  CHECK_THROWS_WITH(conv2d(Tensor::zeros({1, 3, 4, 4}), Tensor::zeros({2, 3, 5, 5}), Tensor()),
+                    Catch::Contains("larger than padded input"));
+}
+
+TEST_CASE("allocator counts live and peak bytes", "[cpu][tensor]") {
+  Allocator& cpu = allocator_for(Device::cpu());
+  const size_t base = cpu.live_bytes();
+  cpu.reset_peak();
+  {
+    Tensor a = Tensor::empty({256}, DType::f32);
+    Tensor b = Tensor::empty({128}, DType::f64);
+    CHECK(cpu.live_bytes() - base == 1024 + 1024);
+    Tensor view = a.narrow(0, 0, 10);  // views allocate nothing
+    CHECK(cpu.live_bytes() - base == 2048);
+  }
+  CHECK(cpu.live_bytes() == base);
+  CHECK(cpu.peak_bytes() - base == 2048);
+  cpu.reset_peak();
+  CHECK(cpu.peak_bytes() == base);
+}
+
+#ifndef FROST_HAVE_CUDA
+TEST_CASE("cuda tensors fail clearly in a CPU-only build", "[cpu][tensor]") {
+  CHECK_THROWS_WITH(Tensor::empty({2}, DType::f32, Device::cuda(0)), Catch::Contains("no CUDA backend"));
+}
+#endif

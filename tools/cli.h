@@ -1,0 +1,29 @@
+// cli.h: flag parsing for the `frost` subcommands. Flags are `--name value` or `--name=value`;
+// every error names the flag and the command, and lists the flags the command accepts.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace frost::cli {
+
+class Flags {
+ public:
+  // `allowed`: the flag names (without --) this command accepts.
+  Flags(std::string command, const std::vector<std::string>& args, std::vector<std::string> allowed);
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback) const;
+  int64_t get_int(const std::string& name, int64_t fallback, int64_t min_value = 1) const;
+  double get_double(const std::string& name, double fallback) const;
+
+ private:
+  std::string command_;
+  std::vector<std::string> allowed_;
+  std::map<std::string, std::string> values_;
+};
+
+int run_bench(const std::vector<std::string>& args);
+int run_demo(const std::vector<std::string>& args);
+int run_inspect(const std::vector<std::string>& args);
+
+}  // namespace frost::cli

@@ -1,0 +1,24 @@
+// inspect.cpp: `frost inspect FILE`: the tensors of a safetensors file with dtype and shape.
+#include <cstdio>
+#include <stdexcept>
+
+#include "engine/safetensors.h"
+#include "tools/cli.h"
+
+namespace frost::cli {
+
+int run_inspect(const std::vector<std::string>& args) {
+  if (args.size() != 1) throw std::invalid_argument("frost inspect: expected one file");
+  const SafetensorsFile file = SafetensorsFile::open(args[0]);
+  int64_t total = 0;
+  for (const auto& e : file.entries()) {
+    int64_t n = shape_numel(e.shape);
+    total += n;
+    std::printf("%-60s %-5s %s\n", e.name.c_str(), e.dtype_name.c_str(), shape_str(e.shape).c_str());
+  }
+  for (const auto& [key, value] : file.metadata()) std::printf("metadata %s = %s\n", key.c_str(), value.c_str());
+  std::printf("%zu tensors, %lld elements\n", file.entries().size(), (long long)total);
+  return 0;
+}
+
+}  // namespace frost::cli
