@@ -2,6 +2,7 @@
 // no device is visible, so `meson test` passes on GPU-less machines without pretending to test.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+#include <catch2/catch_reporter_tap.hpp>
 #include <cstdio>
 
 #include "engine/ops.h"
