@@ -65,20 +65,23 @@ Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
   return drop_common(x, p, training, gen, true);
 }
 
-Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+namespace {
+// A new tensor filled from stream (seed, offset++) by value(seed, offset, index).
+template <typename Value>
+Tensor fill_from_stream(const Shape& shape, Generator& gen, DType dtype, Value value) {
   Tensor t = Tensor::empty(shape, dtype);
   const uint64_t offset = gen.offset++;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    store_value(t.raw_data(), dtype, i, cpu::philox_normal(gen.seed, offset, uint64_t(i)));
+  for (int64_t i = 0; i < t.numel(); ++i) store_value(t.raw_data(), dtype, i, value(gen.seed, offset, uint64_t(i)));
   return t;
+}
+}  // namespace
+
+Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+  return fill_from_stream(shape, gen, dtype, cpu::philox_normal);
 }
 
 Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
-  const uint64_t offset = gen.offset++;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    store_value(t.raw_data(), dtype, i, cpu::philox_uniform(gen.seed, offset, uint64_t(i)));
-  return t;
+  return fill_from_stream(shape, gen, dtype, cpu::philox_uniform);
 }
 
 }  // namespace frost

@@ -38,18 +38,30 @@ std::string Flags::get(const std::string& name, const std::string& fallback) con
   return it == values_.end() ? fallback : it->second;
 }
 
-int64_t Flags::get_int(const std::string& name, int64_t fallback, int64_t min_value) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
+namespace {
+// Parses all of `text` with `parse` (std::stoll / std::stod style) or throws naming the flag.
+template <typename T, typename Parse>
+T parse_whole(const std::string& command, const std::string& name, const std::string& text, Parse parse,
+              const char* what) {
   size_t used = 0;
-  int64_t v = 0;
+  T v{};
   try {
-    v = std::stoll(it->second, &used);
+    v = parse(text, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != it->second.size() || it->second.empty())
-    throw std::invalid_argument(command_ + ": flag --" + name + ": '" + it->second + "' is not an integer");
+  if (used != text.size() || text.empty())
+    throw std::invalid_argument(command + ": flag --" + name + ": '" + text + "' is not " + what);
+  return v;
+}
+}  // namespace
+
+int64_t Flags::get_int(const std::string& name, int64_t fallback, int64_t min_value) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  const int64_t v = parse_whole<int64_t>(command_, name, it->second,
+                                         [](const std::string& t, size_t* used) { return std::stoll(t, used); },
+                                         "an integer");
   if (v < min_value)
     throw std::invalid_argument(command_ + ": flag --" + name + " must be >= " + std::to_string(min_value) +
                                 ", got " + it->second);
@@ -59,16 +71,8 @@ int64_t Flags::get_int(const std::string& name, int64_t fallback, int64_t min_va
 double Flags::get_double(const std::string& name, double fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != it->second.size() || it->second.empty())
-    throw std::invalid_argument(command_ + ": flag --" + name + ": '" + it->second + "' is not a number");
-  return v;
+  return parse_whole<double>(command_, name, it->second,
+                             [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
 }
 
 }  // namespace frost::cli

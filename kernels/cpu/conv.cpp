@@ -153,28 +153,46 @@ void depthwise_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x,
 
 }  // namespace
 
+namespace {
+
+// Runs body(thread, image, group, col) for every (image, group) of a grouped convolution: whole
+// images per thread when there are enough of them (GEMMs then run serially inside), else one
+// thread and parallel GEMMs. `col` is the thread's (Cin/groups * kh * kw, Ho * Wo) column buffer;
+// null for pointwise convolutions, whose input is its own column matrix.
+template <typename T, typename Body>
+void for_each_image_group(const Conv2dGeometry& g, int threads, Body&& body) {
+  const int64_t Kc = g.in_channels / g.groups * g.kernel_h * g.kernel_w;
+  const int64_t HWo = g.out_height() * g.out_width();
+#pragma omp parallel num_threads(threads)
+  {
+    const bool pointwise = is_pointwise(g);
+    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
+    T* col_ptr = pointwise ? nullptr : col.data();
+    const int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < g.batch; ++b)
+      for (int64_t grp = 0; grp < g.groups; ++grp) body(t, b, grp, col_ptr);
+  }
+}
+
+int image_threads(const Conv2dGeometry& g) { return per_image_threads(g) ? omp_get_max_threads() : 1; }
+
+}  // namespace
+
 template <typename T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   if (g.depthwise()) return depthwise_forward(g, x, w, bias, y);
   const int64_t Cig = g.in_channels / g.groups, Cog = g.out_channels / g.groups;
   const int64_t HWo = g.out_height() * g.out_width(), Kc = Cig * g.kernel_h * g.kernel_w;
-  const bool pointwise = is_pointwise(g);
-#pragma omp parallel if (per_image_threads(g))
-  {
-    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < g.batch; ++b)
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const T* xg = x + (b * g.in_channels + grp * Cig) * g.height * g.width;
-        T* yg = y + (b * g.out_channels + grp * Cog) * HWo;
-        if (!pointwise) im2col(g, xg, Cig, col.data());
-        const T* colp = pointwise ? xg : col.data();
-        gemm(Cog, HWo, Kc, T(1), mat(w + grp * Cog * Kc, Kc), mat(colp, HWo), T(0), yg, HWo);
-        if (bias)
-          for (int64_t co = 0; co < Cog; ++co)
-            for (int64_t p = 0; p < HWo; ++p) yg[co * HWo + p] += bias[grp * Cog + co];
-      }
-  }
+  for_each_image_group<T>(g, image_threads(g), [&](int, int64_t b, int64_t grp, T* col) {
+    const T* xg = x + (b * g.in_channels + grp * Cig) * g.height * g.width;
+    T* yg = y + (b * g.out_channels + grp * Cog) * HWo;
+    if (col) im2col(g, xg, Cig, col);
+    gemm(Cog, HWo, Kc, T(1), mat(w + grp * Cog * Kc, Kc), mat(col ? col : xg, HWo), T(0), yg, HWo);
+    if (bias)
+      for (int64_t co = 0; co < Cog; ++co)
+        for (int64_t p = 0; p < HWo; ++p) yg[co * HWo + p] += bias[grp * Cog + co];
+  });
 }
 
 template <typename T>
@@ -182,25 +200,15 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* 
   if (g.depthwise()) return depthwise_backward_input(g, dy, w, dx);
   const int64_t Cig = g.in_channels / g.groups, Cog = g.out_channels / g.groups;
   const int64_t HWo = g.out_height() * g.out_width(), Kc = Cig * g.kernel_h * g.kernel_w;
-  const bool pointwise = is_pointwise(g);
-#pragma omp parallel if (per_image_threads(g))
-  {
-    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < g.batch; ++b)
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        T* dxg = dx + (b * g.in_channels + grp * Cig) * g.height * g.width;
-        const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
-        const MatrixRef wt = mat(w + grp * Cog * Kc, Kc, /*transposed=*/true);  // (Kc, Cog)
-        if (pointwise) {
-          gemm(Kc, HWo, Cog, T(1), wt, mat(dyg, HWo), T(0), dxg, HWo);
-          continue;
-        }
-        gemm(Kc, HWo, Cog, T(1), wt, mat(dyg, HWo), T(0), col.data(), HWo);
-        std::fill(dxg, dxg + Cig * g.height * g.width, T(0));
-        col2im(g, col.data(), Cig, dxg);
-      }
-  }
+  for_each_image_group<T>(g, image_threads(g), [&](int, int64_t b, int64_t grp, T* col) {
+    T* dxg = dx + (b * g.in_channels + grp * Cig) * g.height * g.width;
+    const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
+    const MatrixRef wt = mat(w + grp * Cog * Kc, Kc, /*transposed=*/true);  // (Kc, Cog)
+    gemm(Kc, HWo, Cog, T(1), wt, mat(dyg, HWo), T(0), col ? col : dxg, HWo);  // dcol
+    if (!col) return;  // pointwise: dcol is dx
+    std::fill(dxg, dxg + Cig * g.height * g.width, T(0));
+    col2im(g, col, Cig, dxg);
+  });
 }
 
 template <typename T>
@@ -217,27 +225,17 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
   if (g.depthwise()) return depthwise_backward_weight(g, dy, x, dw);
   const int64_t Cig = g.in_channels / g.groups, Cog = g.out_channels / g.groups;
   const int64_t Kc = Cig * g.kernel_h * g.kernel_w, wsize = g.out_channels * Kc;
-  const bool pointwise = is_pointwise(g);
-  const int threads = per_image_threads(g) ? omp_get_max_threads() : 1;
+  const int threads = image_threads(g);
   std::vector<T> partial(size_t(threads - 1) * wsize, T(0));  // thread 0 writes dw directly
   std::fill(dw, dw + wsize, T(0));
-#pragma omp parallel num_threads(threads)
-  {
-    std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
-    const int t = omp_get_thread_num();
+  for_each_image_group<T>(g, threads, [&](int t, int64_t b, int64_t grp, T* col) {
     T* dw_t = t == 0 ? dw : partial.data() + size_t(t - 1) * wsize;
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < g.batch; ++b)
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const T* xg = x + (b * g.in_channels + grp * Cig) * g.height * g.width;
-        const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
-        if (!pointwise) im2col(g, xg, Cig, col.data());
-        const T* colp = pointwise ? xg : col.data();
-        // dW_g (Cog, Kc) += dy_g (Cog, HWo) x col^T (HWo, Kc)
-        gemm(Cog, Kc, HWo, T(1), mat(dyg, HWo), mat(colp, HWo, true), T(1), dw_t + grp * Cog * Kc,
-             Kc);
-      }
-  }
+    const T* xg = x + (b * g.in_channels + grp * Cig) * g.height * g.width;
+    const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
+    if (col) im2col(g, xg, Cig, col);
+    // dW_g (Cog, Kc) += dy_g (Cog, HWo) x col^T (HWo, Kc)
+    gemm(Cog, Kc, HWo, T(1), mat(dyg, HWo), mat(col ? col : xg, HWo, true), T(1), dw_t + grp * Cog * Kc, Kc);
+  });
   for (int t = 1; t < threads; ++t)
     for (int64_t i = 0; i < wsize; ++i) dw[i] += partial[size_t(t - 1) * wsize + i];
 }

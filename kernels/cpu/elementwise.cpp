@@ -77,6 +77,9 @@ inline T derivative_one(UnaryOp op, T x, T y) {
 }
 
 // One loop per op so that the switch is hoisted and each loop vectorises; cloned for wider ISAs.
+#define FROST_FOR_EACH_UNARY(X) \
+  X(neg) X(exp) X(log) X(sqrt) X(tanh) X(relu) X(sigmoid) X(gelu_erf) X(gelu_tanh) X(quick_gelu)
+
 template <typename T>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void forward_loop(UnaryOp op,
                                                                                const T* x, T* y,
@@ -86,18 +89,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void forward_loop(U
     _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = \
         forward_one(UnaryOp::OP, x[i]);                        \
     break;
-  switch (op) {
-    FROST_UNARY_CASE(neg)
-    FROST_UNARY_CASE(exp)
-    FROST_UNARY_CASE(log)
-    FROST_UNARY_CASE(sqrt)
-    FROST_UNARY_CASE(tanh)
-    FROST_UNARY_CASE(relu)
-    FROST_UNARY_CASE(sigmoid)
-    FROST_UNARY_CASE(gelu_erf)
-    FROST_UNARY_CASE(gelu_tanh)
-    FROST_UNARY_CASE(quick_gelu)
-  }
+  switch (op) { FROST_FOR_EACH_UNARY(FROST_UNARY_CASE) }
 #undef FROST_UNARY_CASE
 }
 
@@ -114,20 +106,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void backward_loop(
           dy[i] * derivative_one(UnaryOp::OP, x[i], T(0));                                \
     }                                                                                     \
     break;
-  switch (op) {
-    FROST_UNARY_CASE(neg)
-    FROST_UNARY_CASE(exp)
-    FROST_UNARY_CASE(log)
-    FROST_UNARY_CASE(sqrt)
-    FROST_UNARY_CASE(tanh)
-    FROST_UNARY_CASE(relu)
-    FROST_UNARY_CASE(sigmoid)
-    FROST_UNARY_CASE(gelu_erf)
-    FROST_UNARY_CASE(gelu_tanh)
-    FROST_UNARY_CASE(quick_gelu)
-  }
+  switch (op) { FROST_FOR_EACH_UNARY(FROST_UNARY_CASE) }
 #undef FROST_UNARY_CASE
 }
+
+#undef FROST_FOR_EACH_UNARY
 
 constexpr int64_t kChunk = 1 << 14;  // elements per parallel chunk
 
