@@ -1,6 +1,6 @@
 // demo.cpp: `frost demo`: a small built-in vision transformer, composed from the engine's ops
 // (patch-embedding conv, class token + position embedding, pre-norm blocks of attention and a
-// GELU MLP, mean-free token pooling, linear head), run forward and backward on a seeded batch.
+// GELU MLP, class-token pooling, linear head), run forward and backward on a seeded batch.
 // It runs twice, fully trainable and with only the head trainable, and prints what each costs
 // (graph nodes, peak bytes, time): the frozen run shows the engine pruning work it need not do.
 // The real timm backbones live in models/.

@@ -81,9 +81,7 @@ inline T derivative_one(UnaryOp op, T x, T y) {
   X(neg) X(exp) X(log) X(sqrt) X(tanh) X(relu) X(sigmoid) X(gelu_erf) X(gelu_tanh) X(quick_gelu)
 
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void forward_loop(UnaryOp op,
-                                                                               const T* x, T* y,
-                                                                               int64_t n) {
+FROST_CLONES void forward_loop(UnaryOp op, const T* x, T* y, int64_t n) {
 #define FROST_UNARY_CASE(OP)                                   \
   case UnaryOp::OP:                                            \
     _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = \
@@ -94,8 +92,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void forward_loop(U
 }
 
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void backward_loop(
-    UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+FROST_CLONES void backward_loop(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
 #define FROST_UNARY_CASE(OP)                                                              \
   case UnaryOp::OP:                                                                       \
     if (unary_backward_reads_output(UnaryOp::OP)) {                                       \

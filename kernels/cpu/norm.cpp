@@ -8,34 +8,57 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/vmath.h"
+
 namespace frost::cpu {
+
+namespace {
+
+// One row: y = (x - mean) rstd w + b; returns (mean, rstd). Statistics in double.
+template <typename T>
+FROST_CLONES void normalize_row(const T* xr, const T* w, const T* b, int64_t C, double eps, T* yr,
+                                T& mean, T& rstd) {
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < C; ++c) sum += double(xr[c]);
+  const double mu = sum / double(C);
+  double sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t c = 0; c < C; ++c) sq += (double(xr[c]) - mu) * (double(xr[c]) - mu);
+  const T m = T(mu), s = T(1.0 / std::sqrt(sq / double(C) + eps));
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s * (w ? w[c] : T(1)) + (b ? b[c] : T(0));
+  mean = m;
+  rstd = s;
+}
+
+// One row of dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy w.
+template <typename T>
+FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, const T* w, int64_t C, T* dxr) {
+  double g_sum = 0, gx_sum = 0;
+#pragma omp simd reduction(+ : g_sum, gx_sum)
+  for (int64_t c = 0; c < C; ++c) {
+    const double g = double(dyr[c]) * (w ? double(w[c]) : 1.0);
+    g_sum += g;
+    gx_sum += g * double((xr[c] - m) * s);
+  }
+  const T g_mean = T(g_sum / double(C)), gx_mean = T(gx_sum / double(C));
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) {
+    const T g = dyr[c] * (w ? w[c] : T(1));
+    dxr[c] = s * (g - g_mean - (xr[c] - m) * s * gx_mean);
+  }
+}
+
+}  // namespace
 
 template <typename T>
 void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
                         T* y, T* mean, T* rstd) {
 #pragma omp parallel for schedule(static) if (rows * C > (1 << 14))
   for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * C;
-    T* yr = y + r * C;
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t c = 0; c < C; ++c) sum += double(xr[c]);
-    const double mu = sum / double(C);
-    double sq = 0;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t c = 0; c < C; ++c) sq += (double(xr[c]) - mu) * (double(xr[c]) - mu);
-    const double inv = 1.0 / std::sqrt(sq / double(C) + eps);
-    const T m = T(mu), s = T(inv);
-    if (w && b) {
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s * w[c] + b[c];
-    } else if (w) {
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s * w[c];
-    } else {
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * s + (b ? b[c] : T(0));
-    }
+    T m, s;
+    normalize_row<T>(x + r * C, w, b, C, eps, y + r * C, m, s);
     if (mean) mean[r] = m;
     if (rstd) rstd[r] = s;
   }
@@ -60,21 +83,7 @@ void layer_norm_backward(const T* dy, const T* x, const T* mean, const T* rstd, 
         for (int64_t c = 0; c < C; ++c) dw_t[c] += double(dyr[c]) * double((xr[c] - m) * s);
       if (db_t)
         for (int64_t c = 0; c < C; ++c) db_t[c] += double(dyr[c]);
-      if (!dx) continue;
-      double g_sum = 0, gx_sum = 0;
-#pragma omp simd reduction(+ : g_sum, gx_sum)
-      for (int64_t c = 0; c < C; ++c) {
-        const double g = double(dyr[c]) * (w ? double(w[c]) : 1.0);
-        g_sum += g;
-        gx_sum += g * double((xr[c] - m) * s);
-      }
-      const T g_mean = T(g_sum / double(C)), gx_mean = T(gx_sum / double(C));
-      T* dxr = dx + r * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) {
-        const T g = dyr[c] * (w ? w[c] : T(1));
-        dxr[c] = s * (g - g_mean - (xr[c] - m) * s * gx_mean);
-      }
+      if (dx) normalize_row_backward<T>(dyr, xr, m, s, w, C, dx + r * C);
     }
   }
   for (int64_t c = 0; c < C; ++c) {

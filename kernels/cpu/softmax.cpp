@@ -2,6 +2,7 @@
 // (exp_of is branch-free for f32), accumulation in double.
 #include "kernels/cpu/softmax.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -11,11 +12,35 @@ namespace frost::cpu {
 
 namespace {
 
+// NaN inputs need no special case here: exp(NaN - m) makes the row's sum, and so the row, NaN.
 template <typename T>
-inline T row_max(const T* x, int64_t C) {
+FROST_CLONES T row_max(const T* x, int64_t C) {
   T m = -std::numeric_limits<T>::infinity();
-  for (int64_t c = 0; c < C; ++c) m = x[c] > m || std::isnan(x[c]) ? x[c] : m;
+#pragma omp simd reduction(max : m)
+  for (int64_t c = 0; c < C; ++c) m = x[c] > m ? x[c] : m;
   return m;
+}
+
+// y = exp(x - m); returns sum y accumulated in double. Two simple loops: each vectorises on its
+// own, where one fused loop with a double reduction did not. y may equal x (in place).
+template <typename T>
+FROST_CLONES double exp_shifted(const T* x, T m, T* y, int64_t C) {
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) y[c] = exp_of(T(x[c] - m));
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < C; ++c) sum += double(y[c]);
+  return sum;
+}
+
+// sum exp(x - m) without storing it, in blocks through a stack buffer.
+template <typename T>
+double exp_shifted_sum(const T* x, T m, int64_t C) {
+  constexpr int64_t kBlock = 512;
+  T block[kBlock];
+  double sum = 0;
+  for (int64_t c = 0; c < C; c += kBlock) sum += exp_shifted<T>(x + c, m, block, std::min(kBlock, C - c));
+  return sum;
 }
 
 // log sum exp(x - max) + max, in double
@@ -23,10 +48,7 @@ template <typename T>
 inline double row_lse(const T* x, int64_t C) {
   const T m = row_max(x, C);
   if (std::isinf(m)) return double(m);  // all -inf (fully masked) or +inf
-  double sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t c = 0; c < C; ++c) sum += double(exp_of(T(x[c] - m)));
-  return std::log(sum) + double(m);
+  return std::log(exp_shifted_sum<T>(x, m, C)) + double(m);
 }
 
 inline bool big(int64_t rows, int64_t C) { return rows > 1 && rows * C > (1 << 14); }
@@ -44,13 +66,7 @@ void softmax_forward(const T* x, int64_t rows, int64_t C, T* y) {
       for (int64_t c = 0; c < C; ++c) yr[c] = T(0);
       continue;
     }
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t c = 0; c < C; ++c) {
-      yr[c] = exp_of(T(xr[c] - m));
-      sum += double(yr[c]);
-    }
-    const T inv = T(1.0 / sum);
+    const T inv = T(1.0 / exp_shifted<T>(xr, m, yr, C));
 #pragma omp simd
     for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
   }
