@@ -188,8 +188,11 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   const Entry& e = entry(name);
   const DtypeInfo* info = find_dtype(e.dtype_name);
   const char* p = data_ + e.begin;
-  if (info->frost_native)
-    return Tensor::from_external(const_cast<char*>(p), e.shape, info->frost, Device::cpu(), mapping_);
+  if (info->frost_native) {
+    Tensor view = Tensor::from_external(const_cast<char*>(p), e.shape, info->frost, Device::cpu(), mapping_);
+    // Offsets need not be multiples of the element size; kernels assume natural alignment.
+    return reinterpret_cast<uintptr_t>(p) % dtype_size(info->frost) == 0 ? view : view.clone();
+  }
   if (info->frost == DType::i64) {  // other integer widths: widen to i64
     Tensor t = Tensor::empty(e.shape, DType::i64);
     int64_t* out = t.typed_data<int64_t>();

@@ -124,3 +124,25 @@ TEST_CASE("malformed safetensors files give clear errors", "[cpu][safetensors]")
   CHECK(file.get("n").dtype() == DType::i64);  // narrower integers widen
   std::remove(fp8.c_str());
 }
+
+TEST_CASE("a tensor at an offset that is not a multiple of its element size reads correctly", "[cpu][safetensors]") {
+  // Legal in the format; kernels assume natural alignment, so the reader copies such a tensor.
+  const std::string path = temp_path("odd.safetensors");
+  {
+    const std::string header =
+        R"({"u":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"f":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}})";
+    std::ofstream out(path, std::ios::binary);
+    const uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) out.put(char((n >> (8 * i)) & 0xff));
+    out << header;
+    const float values[2] = {1.5f, -2.25f};
+    out.put(char(7));
+    out.write(reinterpret_cast<const char*>(values), 8);
+  }
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  const Tensor f = file.get("f");
+  CHECK(reinterpret_cast<uintptr_t>(f.raw_data()) % 4 == 0);
+  CHECK(f.to_doubles() == std::vector<double>{1.5, -2.25});
+  CHECK(file.get("u").to_doubles() == std::vector<double>{7});
+  std::remove(path.c_str());
+}
