@@ -199,7 +199,7 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  const Tensor src = contiguous();
+  const Tensor src = detach().contiguous();
   Tensor out = Tensor::empty(shape_, dtype_, device);
   copy_bytes(out.raw_data(), device, src.raw_data(), src.device(), src.nbytes());
   const Device from = this->device();
