@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "engine/dispatch.h"
+#include "engine/ops.h"
 
 namespace frost {
 
@@ -246,6 +247,40 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
     std::remove(tmp.c_str());
     throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
   }
+}
+
+LoadReport load_safetensors(Module& module, const std::string& path, bool strict) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  LoadReport report;
+  std::set<std::string> known;
+  std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source), checked before any write
+  for (const NamedTensor& entry : module.state_dict()) {
+    known.insert(entry.name);
+    if (!file.contains(entry.name)) {
+      report.missing.push_back(entry.name);
+      continue;
+    }
+    const SafetensorsFile::Entry& e = file.entry(entry.name);
+    if (e.shape != entry.tensor.shape())
+      fail(path, "tensor '" + entry.name + "' has shape " + shape_str(e.shape) + " but the model expects " +
+                     shape_str(entry.tensor.shape()));
+    copies.emplace_back(entry.tensor, file.get(entry.name));
+  }
+  for (const SafetensorsFile::Entry& e : file.entries())
+    if (!known.count(e.name)) report.unexpected.push_back(e.name);
+  auto listed = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (size_t i = 0; i < names.size() && i < 8; ++i) out += (i ? ", '" : "'") + names[i] + "'";
+    if (names.size() > 8) out += " and " + std::to_string(names.size() - 8) + " more";
+    return out;
+  };
+  if (strict && !report.missing.empty())
+    fail(path, std::to_string(report.missing.size()) + " model tensors are missing from the file: " + listed(report.missing));
+  if (strict && !report.unexpected.empty())
+    fail(path, std::to_string(report.unexpected.size()) + " tensors in the file are not in the model: " +
+                   listed(report.unexpected));
+  for (auto& [dst, src] : copies) copy_into(dst.detach(), src);  // all checks passed: now write
+  return report;
 }
 
 }  // namespace frost

@@ -51,6 +51,16 @@ class SafetensorsFile {
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
+// Copies the tensors of `path` into `module`'s state dict by name, converting dtype, in place (the
+// parameters keep their identity, trainability and masks). A shape mismatch always throws, naming
+// the file, the key and both shapes. With `strict`, a key the model has and the file lacks, or the
+// file has and the model lacks, throws too (listing them); otherwise they are returned.
+struct LoadReport {
+  std::vector<std::string> missing;     // in the model, not in the file
+  std::vector<std::string> unexpected;  // in the file, not in the model
+};
+LoadReport load_safetensors(Module& module, const std::string& path, bool strict = true);
+
 // Safetensors dtype string for a frost dtype ("F32", "BOOL", ...), and back (throws).
 const char* safetensors_dtype_name(DType dtype);
 

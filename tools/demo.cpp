@@ -1,9 +1,7 @@
-// demo.cpp: `frost demo`: a small built-in vision transformer, composed from the engine's ops
-// (patch-embedding conv, class token + position embedding, pre-norm blocks of attention and a
-// GELU MLP, class-token pooling, linear head), run forward and backward on a seeded batch.
+// demo.cpp: `frost demo`: the built-in model (timm's ViT, models/vit.h, randomly initialised) run
+// forward and backward on a seeded batch.
 // It runs twice, fully trainable and with only the head trainable, and prints what each costs
 // (graph nodes, peak bytes, time): the frozen run shows the engine pruning work it need not do.
-// The real timm backbones live in models/.
 #include <omp.h>
 
 #include <chrono>
@@ -13,68 +11,14 @@
 #include "engine/autograd.h"
 #include "engine/module.h"
 #include "engine/ops.h"
-#include "engine/optim.h"
+#include "models/vit.h"
 #include "tools/cli.h"
 
 namespace frost::cli {
 
 namespace {
 
-struct DemoBlock : Module {
-  Tensor norm1_w, norm1_b, norm2_w, norm2_b;
-  std::shared_ptr<Linear> qkv, proj, fc1, fc2;
-  int64_t heads;
-  DemoBlock(int64_t dim, int64_t h, uint64_t seed) : heads(h) {
-    norm1_w = register_parameter("norm1.weight", Tensor::ones({dim}));
-    norm1_b = register_parameter("norm1.bias", Tensor::zeros({dim}));
-    qkv = register_module("attn.qkv", std::make_shared<Linear>(dim, 3 * dim, true, seed + 1));
-    proj = register_module("attn.proj", std::make_shared<Linear>(dim, dim, true, seed + 2));
-    norm2_w = register_parameter("norm2.weight", Tensor::ones({dim}));
-    norm2_b = register_parameter("norm2.bias", Tensor::zeros({dim}));
-    fc1 = register_module("mlp.fc1", std::make_shared<Linear>(dim, 4 * dim, true, seed + 3));
-    fc2 = register_module("mlp.fc2", std::make_shared<Linear>(4 * dim, dim, true, seed + 4));
-  }
-  Tensor forward(const Tensor& x) const {  // x (B, N, C)
-    const int64_t B = x.size(0), N = x.size(1), C = x.size(2), D = C / heads;
-    Tensor h = layer_norm(x, norm1_w, norm1_b, 1e-6);
-    Tensor qkv_out = qkv->forward(h).reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
-    Tensor attn = scaled_dot_product_attention(qkv_out.narrow(0, 0, 1).squeeze(0), qkv_out.narrow(0, 1, 1).squeeze(0),
-                                               qkv_out.narrow(0, 2, 1).squeeze(0));
-    Tensor y = add(x, proj->forward(attn.transpose(1, 2).reshape({B, N, C})));
-    return add(y, fc2->forward(gelu(fc1->forward(layer_norm(y, norm2_w, norm2_b, 1e-6)))));
-  }
-};
-
-struct DemoViT : Module {
-  Tensor patch_w, patch_b, cls_token, pos_embed, norm_w, norm_b;
-  std::vector<std::shared_ptr<DemoBlock>> blocks;
-  std::shared_ptr<Linear> head;
-  int64_t patch;
-  DemoViT(int64_t image, int64_t p, int64_t dim, int64_t depth, int64_t heads, int64_t classes) : patch(p) {
-    Generator gen(7);
-    auto init = [&](const Shape& s, double std) { NoGradGuard ng; return mul(randn(s, gen), std); };
-    patch_w = register_parameter("patch_embed.proj.weight", init({dim, 3, p, p}, 0.02));
-    patch_b = register_parameter("patch_embed.proj.bias", Tensor::zeros({dim}));
-    cls_token = register_parameter("cls_token", init({1, 1, dim}, 0.02));
-    pos_embed = register_parameter("pos_embed", init({1, (image / p) * (image / p) + 1, dim}, 0.02));
-    for (int64_t i = 0; i < depth; ++i)
-      blocks.push_back(register_module("blocks." + std::to_string(i), std::make_shared<DemoBlock>(dim, heads, 100 * i)));
-    norm_w = register_parameter("norm.weight", Tensor::ones({dim}));
-    norm_b = register_parameter("norm.bias", Tensor::zeros({dim}));
-    head = register_module("head", std::make_shared<Linear>(dim, classes, true, 99));
-  }
-  Tensor forward(const Tensor& images) const {  // (B, 3, H, W) -> (B, classes)
-    Tensor x = conv2d(images, patch_w, patch_b, {patch, patch, 0, 0, 1});  // (B, C, h, w)
-    x = x.flatten(2).transpose(1, 2);                                       // (B, N, C)
-    x = cat({cls_token.expand({x.size(0), 1, x.size(2)}), x}, 1);
-    x = add(x, pos_embed);
-    for (const auto& block : blocks) x = block->forward(x);
-    x = layer_norm(x, norm_w, norm_b, 1e-6);
-    return head->forward(x.narrow(1, 0, 1).squeeze(1));
-  }
-};
-
-void run_once(DemoViT& model, const Tensor& images, const Tensor& labels, const char* label) {
+void run_once(models::VisionTransformer& model, const Tensor& images, const Tensor& labels, const char* label) {
   Allocator& cpu = allocator_for(Device::cpu());
   cpu.reset_peak();
   const size_t base = cpu.live_bytes();
@@ -101,9 +45,14 @@ int run_demo(const std::vector<std::string>& args) {
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const int64_t batch = flags.get_int("batch", 8), image = flags.get_int("image", 64);
   const int64_t dim = flags.get_int("dim", 192), depth = flags.get_int("depth", 4), heads = flags.get_int("heads", 3);
-  if (dim % heads) throw std::invalid_argument("frost demo: --dim must be a multiple of --heads");
-  if (image % 8) throw std::invalid_argument("frost demo: --image must be a multiple of the patch size 8");
-  DemoViT model(image, 8, dim, depth, heads, 10);
+  models::ViTConfig config;
+  config.img_size = image;
+  config.patch_size = 8;
+  config.embed_dim = dim;
+  config.depth = depth;
+  config.num_heads = heads;
+  config.num_classes = 10;
+  models::VisionTransformer model(config, 7);
   Generator gen(42);
   const Tensor images = randn({batch, 3, image, image}, gen);
   std::vector<double> y;
