@@ -93,8 +93,8 @@ Tensor reduce_mean_or_sum(const Tensor& x, std::vector<int64_t> dims, bool keepd
   for (int64_t d : dims) R *= x.size(d);
   const double scale = mean ? 1.0 / double(R) : 1.0;
   Tensor out = sum_raw(x, dims);
-  if (mean) out = mul(out, scale);  // untracked here: x is detached inside sum_raw
-  out = out.detach().reshape(reduced_shape(x.shape(), dims, keepdim)).detach();
+  if (mean) out = mul(out, scale);
+  out = out.reshape(reduced_shape(x.shape(), dims, keepdim));  // untracked: sum_raw reads x detached
   if (auto node = record<SumBackward>({&x}, op, x.shape(), keepdim_shape(x.shape(), dims), scale))
     attach(out, node);
   return out;
