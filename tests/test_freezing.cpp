@@ -164,3 +164,16 @@ TEST_CASE("no-grad guard records nothing, and a graph runs backward only once", 
   CHECK_THROWS_WITH(loss.backward(), Catch::Contains("already ran"));
   CHECK_THROWS_WITH(sum(Tensor::ones({2})).backward(), Catch::Contains("does not require grad"));
 }
+
+TEST_CASE("gradients accumulate across backward passes until zero_grad", "[cpu][freeze]") {
+  Tensor w = Tensor::from_vector({1.0, 2.0}, {2}, DType::f64).set_requires_grad(true);
+  sum(mul(w, w)).backward();   // 2w
+  sum(mul(w, 3.0)).backward();  // + 3
+  CHECK(w.grad().to_doubles() == std::vector<double>{5.0, 7.0});
+  w.zero_grad();
+  CHECK_FALSE(w.grad().defined());
+  // a diamond: one tensor feeding two branches that meet again
+  Tensor h = mul(w, 2.0);
+  sum(add(mul(h, h), h)).backward();  // d/dw (4w^2 + 2w) = 8w + 2
+  CHECK(w.grad().to_doubles() == std::vector<double>{10.0, 18.0});
+}
