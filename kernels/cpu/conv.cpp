@@ -151,10 +151,6 @@ void depthwise_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x,
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Runs body(thread, image, group, col) for every (image, group) of a grouped convolution: whole
 // images per thread when there are enough of them (GEMMs then run serially inside), else one
 // thread and parallel GEMMs. `col` is the thread's (Cin/groups * kh * kw, Ho * Wo) column buffer;

@@ -185,17 +185,6 @@ void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_st
 }
 
 template <typename T>
-void axpby(int64_t n, T alpha, const T* x, T beta, T* y) {
-#pragma omp parallel for simd schedule(static) if (n > 4 * kChunk)
-  for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
-}
-
-template <typename T>
-void fill(T* out, int64_t n, T value) {
-  for (int64_t i = 0; i < n; ++i) out[i] = value;
-}
-
-template <typename T>
 void scale_shift(const T* x, T* out, int64_t n, T scale, T shift) {
 #pragma omp parallel for simd schedule(static) if (n > 4 * kChunk)
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale + shift;
@@ -206,14 +195,9 @@ void scale_shift(const T* x, T* out, int64_t n, T scale, T shift) {
   template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);          \
   template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*,       \
                                   const Dims&, T*);                                             \
-  template void axpby<T>(int64_t, T, const T*, T, T*);                                          \
   template void scale_shift<T>(const T*, T*, int64_t, T, T);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
 #undef FROST_INSTANTIATE
-template void fill<float>(float*, int64_t, float);
-template void fill<double>(double*, int64_t, double);
-template void fill<int64_t>(int64_t*, int64_t, int64_t);
-template void fill<uint8_t>(uint8_t*, int64_t, uint8_t);
 
 }  // namespace frost::cpu

@@ -25,12 +25,6 @@ double unary_reference(UnaryOp op, double x);
 template <typename T>
 void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_strides, const T* b,
                     const Dims& b_strides, T* out);
-// y = alpha * x + beta * y (contiguous, same length)
-template <typename T>
-void axpby(int64_t n, T alpha, const T* x, T beta, T* y);
-// Fills a contiguous buffer.
-template <typename T>
-void fill(T* out, int64_t n, T value);
 // out[i] = x[i] * scalar + shift
 template <typename T>
 void scale_shift(const T* x, T* out, int64_t n, T scale, T shift);
