@@ -1,11 +1,7 @@
-// module.cpp: parameter registration and the depth-first walk that names them.
+// module.cpp: parameter registration, the depth-first walk that names them, and slot replacement.
 #include "engine/module.h"
 
-#include <cmath>
 #include <stdexcept>
-
-#include "engine/autograd.h"
-#include "engine/ops.h"
 
 namespace frost {
 
@@ -20,6 +16,14 @@ Tensor Module::register_parameter(const std::string& name, Tensor value, bool tr
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   buffers_.push_back({name, value});
   return value;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> module, Setter setter) {
+  if (!module) throw std::invalid_argument("register_module: '" + name + "' is null");
+  for (const auto& child : children_)
+    if (child.first == name) throw std::invalid_argument("register_module: '" + name + "' already exists");
+  children_.emplace_back(name, std::move(module));
+  setters_.push_back(std::move(setter));
 }
 
 void Module::collect(const std::string& prefix, bool with_buffers, std::vector<NamedTensor>& out) const {
@@ -48,6 +52,50 @@ std::vector<NamedTensor> Module::state_dict() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  for (const auto& [name, child] : children_) {
+    out.emplace_back(name, child);
+    for (auto& [sub, module] : child->named_modules()) out.emplace_back(name + "." + sub, module);
+  }
+  return out;
+}
+
+std::shared_ptr<Module> Module::find(const std::string& path) const {
+  // Child names may themselves contain dots ("blocks.0"): try every child that prefixes the path.
+  for (const auto& [name, child] : children_) {
+    if (path == name) return child;
+    if (path.size() > name.size() && path.compare(0, name.size(), name) == 0 && path[name.size()] == '.')
+      if (auto found = child->find(path.substr(name.size() + 1))) return found;
+  }
+  return nullptr;
+}
+
+void Module::replace(const std::string& path, std::shared_ptr<Module> module) {
+  if (!module) throw std::invalid_argument("replace: the new module for '" + path + "' is null");
+  replace_at(path, path, std::move(module));
+}
+
+void Module::replace_at(const std::string& path, const std::string& full, std::shared_ptr<Module> module) {
+  for (size_t i = 0; i < children_.size(); ++i) {
+    const std::string& name = children_[i].first;
+    if (path == name) {
+      if (!setters_[i]) throw std::invalid_argument("module '" + full + "' is not replaceable");
+      if (!setters_[i](module))
+        throw std::invalid_argument("module '" + full + "' (a " + children_[i].second->kind() +
+                                    ") cannot be replaced by a " + module->kind());
+      children_[i].second = std::move(module);
+      return;
+    }
+    if (path.size() > name.size() && path.compare(0, name.size(), name) == 0 && path[name.size()] == '.' &&
+        children_[i].second->find(path.substr(name.size() + 1))) {
+      children_[i].second->replace_at(path.substr(name.size() + 1), full, std::move(module));
+      return;
+    }
+  }
+  throw std::invalid_argument("replace: no module named '" + full + "'");
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);
@@ -63,18 +111,5 @@ int64_t Module::parameter_count(bool trainable_only) const {
     if (!trainable_only || p.tensor.requires_grad()) n += p.tensor.numel();
   return n;
 }
-
-Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, uint64_t seed, DType dtype) {
-  Generator gen(seed);
-  const double bound = 1.0 / std::sqrt(double(in_features));
-  auto uniform = [&](const Shape& shape) {
-    NoGradGuard no_grad;
-    return add(mul(rand(shape, gen, dtype), 2.0 * bound), -bound);
-  };
-  weight = register_parameter("weight", uniform({out_features, in_features}));
-  if (with_bias) bias = register_parameter("bias", uniform({out_features}));
-}
-
-Tensor Linear::forward(const Tensor& x) const { return linear(x, weight, bias); }
 
 }  // namespace frost

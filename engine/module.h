@@ -2,7 +2,13 @@
 // of a parameter is its state_dict key (timm's names, so checkpoints load by name), and PEFT
 // methods find their places by these names. Parameters are plain Tensors with requires_grad:
 // freezing is a flag, and what is frozen gets no gradient buffer and no optimizer state.
+//
+// A child registered through a slot (`register_module(name, member)`) can later be swapped for
+// another module of a compatible type with `replace(path, module)`: the parent's member then
+// points at the new module, so its forward calls it. This is how PEFT methods wrap a Linear or a
+// whole attention branch without the model knowing about them.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,25 +25,47 @@ struct NamedTensor {
 
 class Module {
  public:
+  Module() = default;
+  Module(const Module&) = delete;  // slots point into modules: they never move
+  Module& operator=(const Module&) = delete;
   virtual ~Module() = default;
+
+  // A short type name for messages ("Linear", "Attention", ...).
+  virtual std::string kind() const { return "Module"; }
 
   // Adds a parameter (made trainable unless `trainable` is false) and returns its handle.
   Tensor register_parameter(const std::string& name, Tensor value, bool trainable = true);
   // Adds a non-trainable tensor that is still part of the state dict (e.g. a running stat).
   Tensor register_buffer(const std::string& name, Tensor value);
+  // Adds a child that cannot be replaced.
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
-    children_.emplace_back(name, module);
+    add_child(name, module, nullptr);
     return module;
+  }
+  // Adds `slot` (a member of this module) as the child `name`; replace() can later point it
+  // at any module that is an M.
+  template <typename M>
+  void register_slot(const std::string& name, std::shared_ptr<M>& slot) {
+    add_child(name, slot, [&slot](const std::shared_ptr<Module>& m) {
+      auto typed = std::dynamic_pointer_cast<M>(m);
+      if (typed) slot = typed;
+      return bool(typed);
+    });
   }
 
   // Dotted names in registration order, depth first: "blocks.0.attn.qkv.weight".
   std::vector<NamedTensor> named_parameters() const;
   std::vector<NamedTensor> trainable_parameters() const;
   std::vector<NamedTensor> state_dict() const;  // parameters and buffers
-  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
-    return children_;
-  }
+  // Every module below this one (not this one), depth first, with its dotted path.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
+  // The module at a dotted path, or null.
+  std::shared_ptr<Module> find(const std::string& path) const;
+  // Swaps the module at `path` (which must have been registered through a slot) for `module`;
+  // throws naming the path when there is none, it is fixed, or the type does not fit.
+  void replace(const std::string& path, std::shared_ptr<Module> module);
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
   void train(bool on = true);
   bool is_training() const { return training_; }
@@ -45,20 +73,21 @@ class Module {
   int64_t parameter_count(bool trainable_only = false) const;
 
  private:
+  using Setter = std::function<bool(const std::shared_ptr<Module>&)>;  // false: wrong type
+  void replace_at(const std::string& path, const std::string& full, std::shared_ptr<Module> module);
+  void add_child(const std::string& name, std::shared_ptr<Module> module, Setter setter);
   void collect(const std::string& prefix, bool with_buffers, std::vector<NamedTensor>& out) const;
   std::vector<NamedTensor> parameters_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  std::vector<Setter> setters_;  // one per child; empty for fixed children
   bool training_ = true;
 };
 
-// y = x W^T + b, W (out, in); init uniform(-1/sqrt(in), 1/sqrt(in)) (nn.Linear's bound) from a
-// seeded generator; models overwrite it from checkpoints.
-class Linear : public Module {
+// A module with one input and one output: what a model calls for its Linear, Conv2d and
+// LayerNorm layers, and what a PEFT wrapper of one of them must also be.
+class Layer : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias, uint64_t seed,
-         DType dtype = DType::f32);
-  Tensor forward(const Tensor& x) const;
-  Tensor weight, bias;
+  virtual Tensor forward(const Tensor& x) const = 0;
 };
 
 }  // namespace frost

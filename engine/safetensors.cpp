@@ -249,38 +249,50 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   }
 }
 
-LoadReport load_safetensors(Module& module, const std::string& path, bool strict) {
-  const SafetensorsFile file = SafetensorsFile::open(path);
+LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin,
+                        bool strict, const std::set<std::string>& skip) {
+  std::map<std::string, const Tensor*> by_name;
+  for (const NamedTensor& t : source) by_name[t.name] = &t.tensor;
   LoadReport report;
   std::set<std::string> known;
   std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source), checked before any write
   for (const NamedTensor& entry : module.state_dict()) {
     known.insert(entry.name);
-    if (!file.contains(entry.name)) {
+    if (skip.count(entry.name)) continue;
+    auto it = by_name.find(entry.name);
+    if (it == by_name.end()) {
       report.missing.push_back(entry.name);
       continue;
     }
-    const SafetensorsFile::Entry& e = file.entry(entry.name);
-    if (e.shape != entry.tensor.shape())
-      fail(path, "tensor '" + entry.name + "' has shape " + shape_str(e.shape) + " but the model expects " +
-                     shape_str(entry.tensor.shape()));
-    copies.emplace_back(entry.tensor, file.get(entry.name));
+    if (it->second->shape() != entry.tensor.shape())
+      fail(origin, "tensor '" + entry.name + "' has shape " + shape_str(it->second->shape()) +
+                       " but the model expects " + shape_str(entry.tensor.shape()));
+    copies.emplace_back(entry.tensor, *it->second);
   }
-  for (const SafetensorsFile::Entry& e : file.entries())
-    if (!known.count(e.name)) report.unexpected.push_back(e.name);
-  auto listed = [](const std::vector<std::string>& names) {
-    std::string out;
-    for (size_t i = 0; i < names.size() && i < 8; ++i) out += (i ? ", '" : "'") + names[i] + "'";
-    if (names.size() > 8) out += " and " + std::to_string(names.size() - 8) + " more";
-    return out;
-  };
+  for (const NamedTensor& t : source)
+    if (!known.count(t.name)) report.unexpected.push_back(t.name);
   if (strict && !report.missing.empty())
-    fail(path, std::to_string(report.missing.size()) + " model tensors are missing from the file: " + listed(report.missing));
+    fail(origin, std::to_string(report.missing.size()) + " model tensors are missing from the file: " +
+                     list_names(report.missing));
   if (strict && !report.unexpected.empty())
-    fail(path, std::to_string(report.unexpected.size()) + " tensors in the file are not in the model: " +
-                   listed(report.unexpected));
+    fail(origin, std::to_string(report.unexpected.size()) + " tensors in the file are not in the model: " +
+                     list_names(report.unexpected));
   for (auto& [dst, src] : copies) copy_into(dst.detach(), src);  // all checks passed: now write
   return report;
+}
+
+LoadReport load_safetensors(Module& module, const std::string& path, bool strict) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  std::vector<NamedTensor> source;
+  for (const SafetensorsFile::Entry& e : file.entries()) source.push_back({e.name, file.get(e.name)});
+  return load_tensors(module, source, path, strict);
+}
+
+std::string list_names(const std::vector<std::string>& names, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > limit) out += " and " + std::to_string(names.size() - limit) + " more";
+  return out;
 }
 
 }  // namespace frost

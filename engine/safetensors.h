@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,12 @@ struct LoadReport {
   std::vector<std::string> unexpected;  // in the file, not in the model
 };
 LoadReport load_safetensors(Module& module, const std::string& path, bool strict = true);
+// The same for tensors already read (e.g. fixed up by a model's checkpoint rules); `origin` names
+// them in errors, and model keys in `skip` are neither loaded nor reported missing.
+LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin,
+                        bool strict, const std::set<std::string>& skip = {});
+// "'a', 'b', 'c' and 5 more": names quoted, at most `limit` of them.
+std::string list_names(const std::vector<std::string>& names, size_t limit = 8);
 
 // Safetensors dtype string for a frost dtype ("F32", "BOOL", ...), and back (throws).
 const char* safetensors_dtype_name(DType dtype);

@@ -1,102 +1,175 @@
-// vit.cpp: see vit.h. Initialisation follows timm's init_weights_vit_timm in spirit (normal
-// std 0.02 for weights and embeddings, zero biases, unit norms); loading a checkpoint replaces it.
+// vit.cpp: see vit.h. Initialisation follows timm's init_weights_vit_timm (Linear weights
+// normal(0, .02) and zero biases, pos_embed normal(.02), class/register tokens normal(1e-6));
+// loading a checkpoint replaces it.
 #include "models/vit.h"
 
+#include <cmath>
 #include <stdexcept>
-#include <string>
 
 #include "engine/autograd.h"
+#include "models/pos_embed.h"
 
 namespace frost::models {
 
-namespace {
-
-Tensor init_normal(const Shape& shape, double std, Generator& gen) {
-  NoGradGuard no_grad;
-  return mul(randn(shape, gen), std);
+void ViTConfig::read(ArgReader& a) {
+  const std::vector<int64_t> img = a.get_int_list("img_size", {img_h, img_w});
+  if (img.size() > 2) throw std::invalid_argument("ViT: model arg 'img_size' must be an integer or [height, width]");
+  img_h = img[0];
+  img_w = img.back();
+  patch_size = a.get_int("patch_size", patch_size);
+  in_chans = a.get_int("in_chans", in_chans);
+  num_classes = a.get_int("num_classes", num_classes, 0);
+  embed_dim = a.get_int("embed_dim", embed_dim);
+  depth = a.get_int("depth", depth);
+  num_heads = a.get_int("num_heads", num_heads);
+  mlp_ratio = a.get_double("mlp_ratio", mlp_ratio);
+  qkv_bias = a.get_bool("qkv_bias", qkv_bias);
+  class_token = a.get_bool("class_token", class_token);
+  no_embed_class = a.get_bool("no_embed_class", no_embed_class);
+  reg_tokens = a.get_int("reg_tokens", reg_tokens, 0);
+  global_pool = a.get_string("global_pool", global_pool, {"token", "avg"});
+  if (a.has("fc_norm") && !a.is_null("fc_norm")) fc_norm = a.get_bool("fc_norm", false) ? 1 : 0;
+  if (a.has("init_values") && !a.is_null("init_values")) init_values = a.get_double("init_values", 0.0);
+  drop_rate = a.get_double("drop_rate", drop_rate);
+  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate);
 }
-
-}  // namespace
 
 void ViTConfig::validate() const {
-  auto positive = [](int64_t v, const char* name) {
-    if (v <= 0) throw std::invalid_argument(std::string("ViT config: ") + name + " must be positive, got " + std::to_string(v));
-  };
-  positive(img_size, "img_size");
-  positive(patch_size, "patch_size");
-  positive(in_chans, "in_chans");
-  positive(num_classes, "num_classes");
-  positive(embed_dim, "embed_dim");
-  positive(depth, "depth");
-  positive(num_heads, "num_heads");
-  if (img_size % patch_size)
-    throw std::invalid_argument("ViT config: img_size " + std::to_string(img_size) + " is not a multiple of patch_size " +
-                                std::to_string(patch_size));
+  auto fail = [](const std::string& what) { throw std::invalid_argument("ViT config: " + what); };
+  for (auto [v, name] : {std::pair{img_h, "img_size"}, {img_w, "img_size"}, {patch_size, "patch_size"},
+                         {in_chans, "in_chans"}, {embed_dim, "embed_dim"}, {depth, "depth"}, {num_heads, "num_heads"}})
+    if (v <= 0) fail(std::string(name) + " must be positive, got " + std::to_string(v));
+  if (img_h % patch_size || img_w % patch_size)
+    fail("img_size " + std::to_string(img_h) + (img_h == img_w ? "" : "x" + std::to_string(img_w)) +
+         " is not a multiple of patch_size " + std::to_string(patch_size));
   if (embed_dim % num_heads)
-    throw std::invalid_argument("ViT config: embed_dim " + std::to_string(embed_dim) + " is not a multiple of num_heads " +
-                                std::to_string(num_heads));
+    fail("embed_dim " + std::to_string(embed_dim) + " is not a multiple of num_heads " + std::to_string(num_heads));
+  if (!class_token && global_pool == "token") fail("global_pool 'token' needs class_token");
+  if (mlp_ratio <= 0) fail("mlp_ratio must be positive");
+  for (double p : {drop_rate, drop_path_rate})
+    if (p < 0 || p >= 1) fail("drop rates must be in [0, 1)");
 }
 
-ViTBlock::ViTBlock(int64_t dim, int64_t h, int64_t hidden, double e, uint64_t seed) : heads(h), eps(e) {
-  norm1_weight = register_parameter("norm1.weight", Tensor::ones({dim}));
-  norm1_bias = register_parameter("norm1.bias", Tensor::zeros({dim}));
-  qkv = register_module("attn.qkv", std::make_shared<Linear>(dim, 3 * dim, true, seed + 1));
-  proj = register_module("attn.proj", std::make_shared<Linear>(dim, dim, true, seed + 2));
-  norm2_weight = register_parameter("norm2.weight", Tensor::ones({dim}));
-  norm2_bias = register_parameter("norm2.bias", Tensor::zeros({dim}));
-  fc1 = register_module("mlp.fc1", std::make_shared<Linear>(dim, hidden, true, seed + 3));
-  fc2 = register_module("mlp.fc2", std::make_shared<Linear>(hidden, dim, true, seed + 4));
+ViTBlock::ViTBlock(const ViTConfig& c, double dpr, uint64_t seed) {
+  drop_path_rate = dpr;
+  const int64_t C = c.embed_dim;
+  norm1 = std::make_shared<LayerNorm>(C, c.eps);
+  attn = std::make_shared<Attention>(C, c.num_heads, c.qkv_bias, seed + 10);
+  norm2 = std::make_shared<LayerNorm>(C, c.eps);
+  mlp = std::make_shared<Mlp>(C, int64_t(double(C) * c.mlp_ratio), seed + 20);
+  register_slot("norm1", norm1);
+  register_slot("attn", attn);
+  if (c.init_values != 0.0) {
+    ls1 = std::make_shared<LayerScale>(C, c.init_values);
+    register_slot("ls1", ls1);
+  }
+  register_slot("norm2", norm2);
+  register_slot("mlp", mlp);
+  if (c.init_values != 0.0) {
+    ls2 = std::make_shared<LayerScale>(C, c.init_values);
+    register_slot("ls2", ls2);
+  }
 }
 
-Tensor ViTBlock::attention(const Tensor& x) const {
-  const int64_t B = x.size(0), N = x.size(1), C = x.size(2), D = C / heads;
-  const Tensor qkv_heads = qkv->forward(x).reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
-  const Tensor out = scaled_dot_product_attention(qkv_heads.narrow(0, 0, 1).squeeze(0), qkv_heads.narrow(0, 1, 1).squeeze(0),
-                                                  qkv_heads.narrow(0, 2, 1).squeeze(0));  // (B, H, N, D)
-  return proj->forward(out.transpose(1, 2).reshape({B, N, C}));
+Tensor ViTBlock::forward(const Tensor& input) const {
+  Tensor x = enter(input);
+  x = add(x, run_branch(Branch::attention, x, [this](const Tensor& h) {
+            Tensor y = attn->forward(norm1->forward(h));
+            return drop_path(ls1 ? ls1->forward(y) : y);
+          }));
+  x = add(x, run_branch(Branch::mlp, x, [this](const Tensor& h) {
+            Tensor y = mlp->forward(norm2->forward(h));
+            return drop_path(ls2 ? ls2->forward(y) : y);
+          }));
+  return leave(x);
 }
 
-Tensor ViTBlock::mlp(const Tensor& x) const { return fc2->forward(gelu(fc1->forward(x))); }
-
-Tensor ViTBlock::forward(const Tensor& x) const {
-  const Tensor y = add(x, attention(layer_norm(x, norm1_weight, norm1_bias, eps)));
-  return add(y, mlp(layer_norm(y, norm2_weight, norm2_bias, eps)));
-}
-
-VisionTransformer::VisionTransformer(const ViTConfig& c, uint64_t seed) : config(c) {
+VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c, uint64_t seed) : config(c) {
   config.validate();
+  architecture = name;
+  in_chans = config.in_chans;
+  num_classes = config.num_classes;
+  num_features = config.embed_dim;
   Generator gen(seed);
-  const int64_t C = config.embed_dim, P = config.patch_size, grid = config.img_size / P;
-  patch_weight = register_parameter("patch_embed.proj.weight", init_normal({C, config.in_chans, P, P}, 0.02, gen));
-  patch_bias = register_parameter("patch_embed.proj.bias", Tensor::zeros({C}));
-  cls_token = register_parameter("cls_token", init_normal({1, 1, C}, 1e-6, gen));
-  pos_embed = register_parameter("pos_embed", init_normal({1, grid * grid + 1, C}, 0.02, gen));
-  const int64_t hidden = int64_t(double(C) * config.mlp_ratio);
+  const int64_t C = config.embed_dim, P = config.patch_size;
+  patch_embed = std::make_shared<Conv2d>(config.in_chans, C, P, Conv2dOptions{P, P, 0, 0, 1}, true, seed + 1);
+  register_slot("patch_embed.proj", patch_embed);
+  if (config.class_token) {
+    cls_token = register_parameter("cls_token", Tensor::empty({1, 1, C}));
+    init_normal_(cls_token, 1e-6, gen);
+  }
+  if (config.reg_tokens > 0) {
+    reg_token = register_parameter("reg_token", Tensor::empty({1, config.reg_tokens, C}));
+    init_normal_(reg_token, 1e-6, gen);
+  }
+  const int64_t patches = grid_h() * grid_w();
+  pos_embed = register_parameter("pos_embed", Tensor::empty({1, patches + (config.no_embed_class ? 0 : num_prefix_tokens()), C}));
+  init_normal_(pos_embed, 0.02, gen);
+  const std::vector<double> dpr = drop_path_schedule(config.drop_path_rate, config.depth);
   for (int64_t i = 0; i < config.depth; ++i)
     blocks.push_back(register_module("blocks." + std::to_string(i),
-                                     std::make_shared<ViTBlock>(C, config.num_heads, hidden, config.eps, seed + 100 * (i + 1))));
-  norm_weight = register_parameter("norm.weight", Tensor::ones({C}));
-  norm_bias = register_parameter("norm.bias", Tensor::zeros({C}));
-  head = register_module("head", std::make_shared<Linear>(C, config.num_classes, true, seed + 7));
+                                     std::make_shared<ViTBlock>(config, dpr[size_t(i)], seed + 100 * (i + 1))));
+  const bool use_fc_norm = config.fc_norm < 0 ? config.global_pool == "avg" : config.fc_norm == 1;
+  if (!use_fc_norm) {
+    norm = std::make_shared<LayerNorm>(C, config.eps);
+    register_slot("norm", norm);
+  } else {
+    fc_norm = std::make_shared<LayerNorm>(C, config.eps);
+    register_slot("fc_norm", fc_norm);
+  }
+  classifier = "head";
+  if (config.num_classes > 0) {
+    head = std::make_shared<Linear>(C, config.num_classes, true, seed + 7);
+    register_slot("head", head);
+  }
+  init_timm_weights(*this, 0.02, gen, /*convs=*/false);
+  set_rng_on_blocks();
+}
+
+void VisionTransformer::check_input(const Tensor& images) const {
+  if (images.dim() != 4 || images.size(1) != config.in_chans || images.size(2) != config.img_h ||
+      images.size(3) != config.img_w)
+    throw std::invalid_argument(architecture + ": input " + images.describe() + " does not match (B, " +
+                                std::to_string(config.in_chans) + ", " + std::to_string(config.img_h) + ", " +
+                                std::to_string(config.img_w) + ")");
 }
 
 Tensor VisionTransformer::forward_features(const Tensor& images) const {
-  if (images.dim() != 4 || images.size(1) != config.in_chans || images.size(2) != config.img_size ||
-      images.size(3) != config.img_size)
-    throw std::invalid_argument("ViT: input " + images.describe() + " does not match (B, " + std::to_string(config.in_chans) +
-                                ", " + std::to_string(config.img_size) + ", " + std::to_string(config.img_size) + ")");
-  const int64_t P = config.patch_size;
-  Tensor x = conv2d(images, patch_weight, patch_bias, {P, P, 0, 0, 1});  // (B, C, h, w)
-  x = x.flatten(2).transpose(1, 2);                                      // (B, N, C), row-major grid order
-  x = cat({cls_token.expand({x.size(0), 1, x.size(2)}), x}, 1);          // class token first
-  x = add(x, pos_embed);
+  const int64_t B = images.size(0), C = config.embed_dim;
+  Tensor x = patch_embed->forward(images).flatten(2).transpose(1, 2);  // (B, N, C), row-major grid order
+  std::vector<Tensor> prefix;
+  if (cls_token.defined()) prefix.push_back(cls_token.expand({B, 1, C}));
+  if (reg_token.defined()) prefix.push_back(reg_token.expand({B, config.reg_tokens, C}));
+  if (config.no_embed_class) x = add(x, pos_embed);  // the prefix tokens get no position
+  if (!prefix.empty()) {
+    prefix.push_back(x);
+    x = cat(prefix, 1);
+  }
+  if (!config.no_embed_class) x = add(x, pos_embed);
   for (const auto& block : blocks) x = block->forward(x);
-  return layer_norm(x, norm_weight, norm_bias, config.eps);
+  return norm ? norm->forward(x) : x;
 }
 
-Tensor VisionTransformer::forward(const Tensor& images) const {
-  const Tensor x = forward_features(images);
-  return head->forward(x.narrow(1, 0, 1).squeeze(1));  // class-token pooling
+Tensor VisionTransformer::forward_head(const Tensor& features) const {
+  Tensor x = config.global_pool == "token" ? features.narrow(1, 0, 1).squeeze(1)
+                                           : mean(features.narrow(1, num_prefix_tokens(), features.size(1) - num_prefix_tokens()), {1});
+  if (fc_norm) x = fc_norm->forward(x);
+  if (config.drop_rate > 0 && is_training()) x = dropout(x, config.drop_rate, true, *rng);
+  return head ? head->forward(x) : x;
+}
+
+bool VisionTransformer::ignores_checkpoint_key(const std::string& key) const {
+  return key.rfind("pre_logits.", 0) == 0;  // timm's checkpoint_filter_fn drops these too
+}
+
+Tensor VisionTransformer::adapt_checkpoint_tensor(const std::string& key, const Tensor& value) const {
+  if (key != "pos_embed" || value.shape() == pos_embed.shape()) return value;
+  const int64_t prefix = config.no_embed_class ? 0 : num_prefix_tokens();
+  if (value.dim() != 3 || value.size(0) != 1 || value.size(2) != config.embed_dim || value.size(1) <= prefix)
+    return value;  // not resamplable: the loader reports the shape mismatch
+  const int64_t old_n = value.size(1) - prefix, old_side = int64_t(std::llround(std::sqrt(double(old_n))));
+  if (old_side * old_side != old_n) return value;  // timm assumes a square old grid too
+  return resample_abs_pos_embed(value, grid_h(), grid_w(), old_side, old_side, prefix);
 }
 
 }  // namespace frost::models

@@ -1,48 +1,62 @@
-// vit.h: timm's VisionTransformer (class-token pooling, pre-norm blocks, no LayerScale), built from
-// the engine's ops with timm's state_dict names, so a timm checkpoint loads by name and matches
-// timm's values. This is frost's built-in model; the other backbones, the registry of timm names
-// and the remaining ViT options (avg pooling, fc_norm, pos-embed resampling) follow in models/.
+// vit.h: timm's VisionTransformer (timm/models/vision_transformer.py) with timm's state_dict keys:
+// patch_embed.proj, cls_token, reg_token, pos_embed, blocks.N.{norm1, attn.{qkv, proj}, ls1.gamma,
+// norm2, mlp.{fc1, fc2}, ls2.gamma}, norm or fc_norm, head. Options follow timm's argument names
+// (see ViTConfig); pooling is 'token' (class token) or 'avg' (mean of the non-prefix tokens).
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
-#include "engine/module.h"
-#include "engine/ops.h"
+#include "models/args.h"
+#include "models/layers.h"
+#include "models/model.h"
 
 namespace frost::models {
 
 struct ViTConfig {
-  int64_t img_size = 224, patch_size = 16, in_chans = 3, num_classes = 1000;
-  int64_t embed_dim = 768, depth = 12, num_heads = 12;
+  int64_t img_h = 224, img_w = 224, patch_size = 16, in_chans = 3, num_classes = 1000;
+  int64_t embed_dim = 768, depth = 12, num_heads = 12, reg_tokens = 0;
   double mlp_ratio = 4.0;
+  bool qkv_bias = true, class_token = true, no_embed_class = false;
+  std::string global_pool = "token";  // 'token' | 'avg'
+  int fc_norm = -1;                   // timm's None (-1): on exactly when global_pool is 'avg'
+  double init_values = 0.0;           // LayerScale init; 0 (timm's None) = no LayerScale
+  double drop_rate = 0.0, drop_path_rate = 0.0;
   double eps = 1e-6;  // timm.layers.LayerNorm's default
+
+  // Reads timm's model_args over these defaults; unknown keys and bad values throw.
+  void read(ArgReader& args);
   void validate() const;  // throws naming the field
 };
 
-// x + attn(norm1(x)), then + mlp(norm2(x)); attention: qkv rows are [q | k | v], head-major.
-class ViTBlock : public Module {
+class ViTBlock : public Block {
  public:
-  ViTBlock(int64_t dim, int64_t heads, int64_t hidden, double eps, uint64_t seed);
-  Tensor forward(const Tensor& x) const;  // (B, N, C) -> (B, N, C)
-  Tensor attention(const Tensor& x) const;
-  Tensor mlp(const Tensor& x) const;
+  ViTBlock(const ViTConfig& c, double drop_path, uint64_t seed);
+  std::string kind() const override { return "ViTBlock"; }
+  Tensor forward(const Tensor& x) const override;  // (B, N, C) -> (B, N, C)
 
-  Tensor norm1_weight, norm1_bias, norm2_weight, norm2_bias;
-  std::shared_ptr<Linear> qkv, proj, fc1, fc2;
-  int64_t heads;
-  double eps;
+  std::shared_ptr<Layer> norm1, norm2, ls1, ls2, mlp;  // ls1/ls2 null without LayerScale
+  std::shared_ptr<Attention> attn;
 };
 
-class VisionTransformer : public Module {
+class VisionTransformer : public Model {
  public:
-  explicit VisionTransformer(const ViTConfig& config, uint64_t seed = 0);
-  Tensor forward(const Tensor& images) const;           // (B, 3, H, W) -> (B, num_classes)
-  Tensor forward_features(const Tensor& images) const;  // -> (B, N + 1, C), after the final norm
+  VisionTransformer(const std::string& name, const ViTConfig& config, uint64_t seed = 0);
+  std::string kind() const override { return "VisionTransformer"; }
+  void check_input(const Tensor& images) const override;
+  Tensor forward_features(const Tensor& images) const override;  // (B, prefix + N, C), after norm
+  Tensor forward_head(const Tensor& features) const override;
+  Tensor adapt_checkpoint_tensor(const std::string& key, const Tensor& value) const override;
+  bool ignores_checkpoint_key(const std::string& key) const override;
+
+  int64_t num_prefix_tokens() const { return (config.class_token ? 1 : 0) + config.reg_tokens; }
+  int64_t grid_h() const { return config.img_h / config.patch_size; }
+  int64_t grid_w() const { return config.img_w / config.patch_size; }
 
   ViTConfig config;
-  Tensor patch_weight, patch_bias, cls_token, pos_embed, norm_weight, norm_bias;
+  Tensor cls_token, reg_token, pos_embed;  // (1, 1, C), (1, R, C), (1, embed_len, C)
+  std::shared_ptr<Layer> patch_embed, norm, fc_norm, head;  // norm/fc_norm/head may be null
   std::vector<std::shared_ptr<ViTBlock>> blocks;
-  std::shared_ptr<Linear> head;
 };
 
 }  // namespace frost::models

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "engine/module.h"
+#include "engine/layers.h"
 #include "engine/optim.h"
 #include "tests/helpers.h"
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/module.h"
+#include "engine/layers.h"
 #include "engine/optim.h"
 #include "tests/helpers.h"
 

@@ -1,4 +1,4 @@
-// bench.cpp: `frost bench gemm`: validates the fast f32 GEMM against the reference loop on a
+// bench.cpp: `frost bench gemm` (and the dispatch to `bench model`, bench_model.cpp): validates the fast f32 GEMM against the reference loop on a
 // slice of the problem, then times it (best of --repeat after one warm-up) and prints GFLOP/s.
 #include <omp.h>
 
@@ -63,9 +63,9 @@ int bench_gemm(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_bench(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] != "gemm")
-    throw std::invalid_argument("frost bench: expected a benchmark name: gemm");
-  return bench_gemm({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "gemm") return bench_gemm({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "model") return bench_model({args.begin() + 1, args.end()});
+  throw std::invalid_argument("frost bench: expected a benchmark name: gemm or model");
 }
 
 }  // namespace frost::cli

@@ -6,7 +6,8 @@
 
 namespace frost::cli {
 
-Flags::Flags(std::string command, const std::vector<std::string>& args, std::vector<std::string> allowed)
+Flags::Flags(std::string command, const std::vector<std::string>& args, std::vector<std::string> allowed,
+             std::vector<std::string> switches)
     : command_(std::move(command)), allowed_(std::move(allowed)) {
   auto expected = [&] {
     std::string list;
@@ -22,6 +23,8 @@ Flags::Flags(std::string command, const std::vector<std::string>& args, std::vec
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
+    } else if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
+      value = "1";
     } else {
       if (i + 1 >= args.size())
         throw std::invalid_argument(command_ + ": flag --" + name + " needs a value");
@@ -36,6 +39,12 @@ Flags::Flags(std::string command, const std::vector<std::string>& args, std::vec
 std::string Flags::get(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
+}
+
+std::string Flags::require(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) throw std::invalid_argument(command_ + ": flag --" + name + " is required");
+  return it->second;
 }
 
 namespace {

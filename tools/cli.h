@@ -9,10 +9,13 @@ namespace frost::cli {
 
 class Flags {
  public:
-  // `allowed`: the flag names (without --) this command accepts.
-  Flags(std::string command, const std::vector<std::string>& args, std::vector<std::string> allowed);
+  // `allowed`: the flag names (without --) this command accepts; `switches`: those of them that
+  // take no value (--grads).
+  Flags(std::string command, const std::vector<std::string>& args, std::vector<std::string> allowed,
+        std::vector<std::string> switches = {});
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string get(const std::string& name, const std::string& fallback) const;
+  std::string require(const std::string& name) const;  // throws naming the missing flag
   int64_t get_int(const std::string& name, int64_t fallback, int64_t min_value = 1) const;
   double get_double(const std::string& name, double fallback) const;
 
@@ -23,7 +26,9 @@ class Flags {
 };
 
 int run_bench(const std::vector<std::string>& args);
+int bench_model(const std::vector<std::string>& args);
 int run_demo(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
+int run_forward_command(const std::vector<std::string>& args);
 
 }  // namespace frost::cli

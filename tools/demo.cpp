@@ -11,14 +11,14 @@
 #include "engine/autograd.h"
 #include "engine/module.h"
 #include "engine/ops.h"
-#include "models/vit.h"
+#include "models/registry.h"
 #include "tools/cli.h"
 
 namespace frost::cli {
 
 namespace {
 
-void run_once(models::VisionTransformer& model, const Tensor& images, const Tensor& labels, const char* label) {
+void run_once(models::Model& model, const Tensor& images, const Tensor& labels, const char* label) {
   Allocator& cpu = allocator_for(Device::cpu());
   cpu.reset_peak();
   const size_t base = cpu.live_bytes();
@@ -45,14 +45,10 @@ int run_demo(const std::vector<std::string>& args) {
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const int64_t batch = flags.get_int("batch", 8), image = flags.get_int("image", 64);
   const int64_t dim = flags.get_int("dim", 192), depth = flags.get_int("depth", 4), heads = flags.get_int("heads", 3);
-  models::ViTConfig config;
-  config.img_size = image;
-  config.patch_size = 8;
-  config.embed_dim = dim;
-  config.depth = depth;
-  config.num_heads = heads;
-  config.num_classes = 10;
-  models::VisionTransformer model(config, 7);
+  const nlohmann::json model_args = {{"img_size", image}, {"patch_size", 8}, {"embed_dim", dim}, {"depth", depth},
+                                    {"num_heads", heads}, {"num_classes", 10}};
+  const auto model_ptr = models::create_model("vit_tiny_patch16_224", model_args, 7);
+  models::Model& model = *model_ptr;
   Generator gen(42);
   const Tensor images = randn({batch, 3, image, image}, gen);
   std::vector<double> y;
@@ -63,8 +59,7 @@ int run_demo(const std::vector<std::string>& args) {
               (long long)image, omp_get_max_threads());
   run_once(model, images, labels, "full fine-tuning");
   model.set_requires_grad(false);
-  model.head->weight.set_requires_grad(true);
-  model.head->bias.set_requires_grad(true);
+  model.find(model.classifier)->set_requires_grad(true);
   run_once(model, images, labels, "linear probe (frozen)");
   return 0;
 }

@@ -19,7 +19,12 @@ void usage() {
       "           forward and backward of a built-in ViT, fully trainable and frozen\n"
       "  bench gemm --m M --n N --k K [--threads T] [--repeat R] [--kernel avx512|avx2|portable]\n"
       "           f32 GEMM throughput in GFLOP/s (validated against the reference first)\n"
-      "  inspect  FILE.safetensors   list the tensors of a checkpoint");
+      "  inspect  FILE.safetensors   list the tensors of a checkpoint\n"
+      "  forward  --model NAME [--model-args JSON] --weights FILE [--adapter DIR] --input FILE --out FILE\n"
+      "           [--grads] [--non-strict] [--device cpu|cuda]\n"
+      "           logits, loss and gradients of a timm model (optionally with an HF peft LoRA adapter)\n"
+      "  bench model --model NAME [--model-args JSON] [--batch B] [--img-size S] [--repeat R] [--threads T]\n"
+      "           forward and forward+backward milliseconds per image");
 }
 
 // libgomp lets idle worker threads spin for 300k iterations before sleeping. On virtual machines
@@ -48,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "demo") return frost::cli::run_demo(rest);
     if (command == "bench") return frost::cli::run_bench(rest);
     if (command == "inspect") return frost::cli::run_inspect(rest);
+    if (command == "forward") return frost::cli::run_forward_command(rest);
     std::fprintf(stderr, "frost: unknown command '%s'\n", command.c_str());
     usage();
     return 2;

@@ -1,0 +1,112 @@
+// convnext.cpp: see convnext.h. Init as timm's _init_weights: conv and Linear weights
+// normal(.02), zero biases, gamma = ls_init_value.
+#include "models/convnext.h"
+
+#include <stdexcept>
+
+namespace frost::models {
+
+void ConvNeXtConfig::read(ArgReader& a) {
+  in_chans = a.get_int("in_chans", in_chans);
+  num_classes = a.get_int("num_classes", num_classes, 0);
+  depths = a.get_int_list("depths", depths);
+  dims = a.get_int_list("dims", dims);
+  if (a.has("ls_init_value")) ls_init_value = a.is_null("ls_init_value") ? 0.0 : a.get_double("ls_init_value", 0.0);
+  drop_rate = a.get_double("drop_rate", drop_rate);
+  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate);
+}
+
+void ConvNeXtConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("ConvNeXt config: " + what); };
+  if (depths.size() != dims.size())
+    fail("depths has " + std::to_string(depths.size()) + " stages but dims has " + std::to_string(dims.size()));
+  for (double p : {drop_rate, drop_path_rate})
+    if (p < 0 || p >= 1) fail("drop rates must be in [0, 1)");
+}
+
+ConvNeXtBlock::ConvNeXtBlock(const ConvNeXtConfig& c, int64_t dim, double dpr, uint64_t seed) {
+  drop_path_rate = dpr;
+  if (c.ls_init_value != 0.0) gamma = register_parameter("gamma", Tensor::full({dim}, c.ls_init_value));
+  conv_dw = std::make_shared<Conv2d>(dim, dim, 7, Conv2dOptions{1, 1, 3, 3, dim}, true, seed + 1);
+  norm = std::make_shared<LayerNorm>(dim, c.eps);
+  mlp = std::make_shared<Mlp>(dim, 4 * dim, seed + 2);
+  register_slot("conv_dw", conv_dw);
+  register_slot("norm", norm);
+  register_slot("mlp", mlp);
+}
+
+Tensor ConvNeXtBlock::forward(const Tensor& input) const {
+  Tensor x = enter(input);
+  x = add(x, run_branch(Branch::mlp, x, [this](const Tensor& h) {
+            Tensor y = mlp->forward(norm->forward(conv_dw->forward(h).permute({0, 2, 3, 1})));  // (B, H, W, C)
+            if (gamma.defined()) y = mul(y, gamma);
+            return drop_path(y.permute({0, 3, 1, 2}));
+          }));
+  return leave(x);
+}
+
+ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t seed) : config(c) {
+  config.validate();
+  architecture = name;
+  in_chans = config.in_chans;
+  num_classes = config.num_classes;
+  num_features = config.dims.back();
+  Generator gen(seed);
+  stem_conv = std::make_shared<Conv2d>(config.in_chans, config.dims[0], 4, Conv2dOptions{4, 4, 0, 0, 1}, true, seed + 1);
+  stem_norm = std::make_shared<LayerNorm>(config.dims[0], config.eps, /*channels_first=*/true);
+  register_slot("stem.0", stem_conv);
+  register_slot("stem.1", stem_norm);
+  int64_t total = 0, block_index = 0;
+  for (int64_t d : config.depths) total += d;
+  const std::vector<double> dpr = drop_path_schedule(config.drop_path_rate, total);
+  for (size_t i = 0; i < config.depths.size(); ++i) {
+    const std::string stage = "stages." + std::to_string(i);
+    down_norms.push_back(nullptr);
+    down_convs.push_back(nullptr);
+    if (i > 0) {
+      down_norms.back() = std::make_shared<LayerNorm>(config.dims[i - 1], config.eps, true);
+      down_convs.back() = std::make_shared<Conv2d>(config.dims[i - 1], config.dims[i], 2, Conv2dOptions{2, 2, 0, 0, 1},
+                                                   true, seed + 1000 * (i + 1));
+      register_slot(stage + ".downsample.0", down_norms.back());
+      register_slot(stage + ".downsample.1", down_convs.back());
+    }
+    stages.emplace_back();
+    for (int64_t j = 0; j < config.depths[i]; ++j, ++block_index)
+      stages.back().push_back(register_module(
+          stage + ".blocks." + std::to_string(j),
+          std::make_shared<ConvNeXtBlock>(config, config.dims[i], dpr[size_t(block_index)], seed + 1000 * (i + 1) + 10 * (j + 1))));
+  }
+  head_norm = std::make_shared<LayerNorm>(num_features, config.eps);
+  register_slot("head.norm", head_norm);
+  classifier = "head.fc";
+  if (config.num_classes > 0) {
+    head = std::make_shared<Linear>(num_features, config.num_classes, true, seed + 7);
+    register_slot("head.fc", head);
+  }
+  init_timm_weights(*this, 0.02, gen, /*convs=*/true);
+  set_rng_on_blocks();
+}
+
+void ConvNeXt::check_input(const Tensor& images) const {
+  const int64_t min_size = int64_t(4) << (config.depths.size() - 1);
+  if (images.dim() != 4 || images.size(1) != config.in_chans || images.size(2) < min_size || images.size(3) < min_size)
+    throw std::invalid_argument(architecture + ": input " + images.describe() + " does not match (B, " +
+                                std::to_string(config.in_chans) + ", H, W) with H, W >= " + std::to_string(min_size));
+}
+
+Tensor ConvNeXt::forward_features(const Tensor& images) const {
+  Tensor x = stem_norm->forward(stem_conv->forward(images));  // (B, C, H/4, W/4)
+  for (size_t i = 0; i < stages.size(); ++i) {
+    if (down_convs[i]) x = down_convs[i]->forward(down_norms[i]->forward(x));
+    for (const auto& block : stages[i]) x = block->forward(x);
+  }
+  return x;
+}
+
+Tensor ConvNeXt::forward_head(const Tensor& features) const {
+  Tensor x = head_norm->forward(mean(features, {2, 3}));  // avg pool, then LayerNorm over C
+  if (config.drop_rate > 0 && is_training()) x = dropout(x, config.drop_rate, true, *rng);
+  return head ? head->forward(x) : x;
+}
+
+}  // namespace frost::models

@@ -1,0 +1,67 @@
+// layers.cpp: see layers.h.
+#include "models/layers.h"
+
+#include <stdexcept>
+
+#include "engine/autograd.h"
+
+namespace frost::models {
+
+Attention::Attention(int64_t dim, int64_t h, bool qkv_bias, uint64_t seed) : heads(h) {
+  qkv = std::make_shared<Linear>(dim, 3 * dim, qkv_bias, seed + 1);
+  proj = std::make_shared<Linear>(dim, dim, true, seed + 2);
+  register_slot("qkv", qkv);
+  register_slot("proj", proj);
+}
+
+void Attention::add_prefix(const std::string& name, std::shared_ptr<KVRows> rows) {
+  register_module(name, rows);
+  prefixes_.push_back(std::move(rows));
+}
+
+Tensor Attention::forward(const Tensor& x, const Tensor& bias) const {
+  const int64_t B = x.size(0), N = x.size(1), C = x.size(2), D = C / heads;
+  const Tensor qkv_heads = qkv->forward(x).reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
+  const Tensor q = qkv_heads.narrow(0, 0, 1).squeeze(0);
+  Tensor k = qkv_heads.narrow(0, 1, 1).squeeze(0), v = qkv_heads.narrow(0, 2, 1).squeeze(0);
+  Tensor full_bias = bias;
+  for (const auto& prefix : prefixes_) {
+    auto [pk, pv] = prefix->rows();  // (H, L, D)
+    if (pk.dim() != 3 || pk.size(0) != heads || pk.size(2) != D || pv.shape() != pk.shape())
+      throw std::invalid_argument("attention prefix: rows " + pk.describe() + " / " + pv.describe() +
+                                  " do not fit (" + std::to_string(heads) + ", L, " + std::to_string(D) + ")");
+    const int64_t L = pk.size(1);
+    k = cat({pk.unsqueeze(0).expand({B, heads, L, D}), k}, 2);
+    v = cat({pv.unsqueeze(0).expand({B, heads, L, D}), v}, 2);
+    if (full_bias.defined()) full_bias = pad(full_bias, {L, 0});  // prefix columns get no bias
+  }
+  const Tensor out = scaled_dot_product_attention(q, k, v, full_bias);  // (B, H, N, D)
+  return proj->forward(out.transpose(1, 2).reshape({B, N, C}));
+}
+
+Mlp::Mlp(int64_t dim, int64_t hidden, uint64_t seed) {
+  fc1 = std::make_shared<Linear>(dim, hidden, true, seed + 1);
+  fc2 = std::make_shared<Linear>(hidden, dim, true, seed + 2);
+  register_slot("fc1", fc1);
+  register_slot("fc2", fc2);
+}
+
+Tensor Mlp::forward(const Tensor& x) const { return fc2->forward(gelu(fc1->forward(x))); }
+
+LayerScale::LayerScale(int64_t dim, double init_values) {
+  gamma = register_parameter("gamma", Tensor::full({dim}, init_values));
+}
+
+void init_timm_weights(Module& root, double std, Generator& gen, bool convs) {
+  NoGradGuard no_grad;
+  auto reset = [&](Tensor& weight, Tensor& bias) {
+    init_normal_(weight, std, gen);
+    if (bias.defined()) copy_into(bias, Tensor::zeros(bias.shape(), bias.dtype()));
+  };
+  for (auto& [path, module] : root.named_modules()) {
+    if (auto* l = dynamic_cast<Linear*>(module.get())) reset(l->weight, l->bias);
+    if (auto* c = dynamic_cast<Conv2d*>(module.get()); c && convs) reset(c->weight, c->bias);
+  }
+}
+
+}  // namespace frost::models

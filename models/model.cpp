@@ -1,0 +1,68 @@
+// model.cpp: the hook plumbing of Block and the shared parts of Model.
+#include "models/model.h"
+
+#include <stdexcept>
+
+namespace frost::models {
+
+const char* branch_name(Branch branch) { return branch == Branch::attention ? "attention" : "mlp"; }
+
+void Block::wrap_branch(Branch branch, const std::string& name, std::shared_ptr<BranchHook> hook) {
+  if (!has_branch(branch))
+    throw std::invalid_argument(kind() + " blocks have no " + branch_name(branch) + " branch");
+  register_module(name, hook);
+  (branch == Branch::attention ? attention_hooks_ : mlp_hooks_).push_back(std::move(hook));
+}
+
+void Block::add_token_hook(const std::string& name, std::shared_ptr<TokenHook> hook) {
+  register_module(name, hook);
+  token_hooks_.push_back(std::move(hook));
+}
+
+Tensor Block::run_branch(Branch branch, const Tensor& x, const BranchFn& base) const {
+  const auto& hooks = branch == Branch::attention ? attention_hooks_ : mlp_hooks_;
+  if (hooks.empty()) return base(x);
+  BranchFn f = base;
+  for (const auto& hook : hooks) f = [hook, inner = std::move(f)](const Tensor& in) { return hook->forward(in, inner); };
+  return f(x);
+}
+
+Tensor Block::enter(const Tensor& x) const {
+  Tensor y = x;
+  for (const auto& hook : token_hooks_) y = hook->forward(y);
+  return y;
+}
+
+const Tensor& Block::leave(const Tensor& y) const {
+  for (const BlockTap& tap : taps_) tap(y);
+  return y;
+}
+
+Tensor Block::drop_path(const Tensor& branch_output) const {
+  if (!is_training() || drop_path_rate <= 0.0) return branch_output;
+  return frost::drop_path(branch_output, drop_path_rate, true, *rng);
+}
+
+Tensor Model::forward(const Tensor& images) const {
+  check_input(images);
+  return forward_head(forward_features(images));
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Block>>> Model::all_blocks() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Block>>> out;
+  for (const auto& [path, module] : named_modules())
+    if (auto block = std::dynamic_pointer_cast<Block>(module)) out.emplace_back(path, block);
+  return out;
+}
+
+void Model::set_rng_on_blocks() {
+  for (auto& [path, block] : all_blocks()) block->rng = rng;
+}
+
+std::vector<double> drop_path_schedule(double rate, int64_t blocks) {
+  std::vector<double> out(size_t(blocks), 0.0);
+  for (int64_t i = 0; i < blocks && blocks > 1; ++i) out[size_t(i)] = rate * double(i) / double(blocks - 1);
+  return out;
+}
+
+}  // namespace frost::models

@@ -1,0 +1,100 @@
+// model.h: what every backbone (ViT, Swin, ConvNeXt) offers the rest of frost, and the hook
+// points PEFT methods attach to.
+//
+// A Model is a Module tree whose parameter names are timm's state_dict keys. Its blocks derive
+// from Block, which gives every method the same four places to work without the model knowing:
+//   - branches: a block is x + attention_branch(x) + mlp_branch(x) (ConvNeXt: one branch,
+//     dwconv -> norm -> mlp, called `mlp`). A BranchHook wraps a branch: it receives the branch
+//     input (the block's residual stream) and the branch itself, and returns what is added back;
+//     so it can add a path parallel to the branch or transform its output.
+//   - tokens: TokenHooks edit the tensor entering the block (ViT (B, N, C), Swin (B, H, W, C),
+//     ConvNeXt (B, C, H, W)), e.g. to insert or replace prompt tokens.
+//   - taps: read-only callbacks that see each block's output (side networks).
+//   - inside attention (models/layers.h): extra key/value rows (prefixes), and every Linear,
+//     Conv2d and LayerNorm is a slot that Module::replace swaps by its timm name.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/module.h"
+#include "engine/ops.h"
+
+namespace frost::models {
+
+using BranchFn = std::function<Tensor(const Tensor&)>;
+
+class BranchHook : public Module {
+ public:
+  // x: the branch input; base: the branch (possibly already wrapped by earlier hooks).
+  virtual Tensor forward(const Tensor& x, const BranchFn& base) const = 0;
+};
+
+class TokenHook : public Module {
+ public:
+  virtual Tensor forward(const Tensor& tokens) const = 0;  // may change the token count (ViT)
+};
+
+using BlockTap = std::function<void(const Tensor& block_output)>;
+
+enum class Branch { attention, mlp };
+const char* branch_name(Branch branch);
+
+class Block : public Module {
+ public:
+  virtual Tensor forward(const Tensor& x) const = 0;
+  virtual bool has_branch(Branch) const { return true; }
+  // Registers `hook` as the child `name` (its parameters appear as <block>.<name>.*) and makes it
+  // wrap `branch`; hooks apply in the order added, each wrapping the previous.
+  void wrap_branch(Branch branch, const std::string& name, std::shared_ptr<BranchHook> hook);
+  void add_token_hook(const std::string& name, std::shared_ptr<TokenHook> hook);
+  void add_tap(BlockTap tap) { taps_.push_back(std::move(tap)); }
+
+ protected:
+  Tensor run_branch(Branch branch, const Tensor& x, const BranchFn& base) const;
+  Tensor enter(const Tensor& x) const;   // token hooks
+  const Tensor& leave(const Tensor& y) const;  // taps
+  // Stochastic depth for this block's branches (active only in training mode).
+  Tensor drop_path(const Tensor& branch_output) const;
+
+ public:
+  double drop_path_rate = 0.0;
+  std::shared_ptr<Generator> rng;  // shared with the model
+
+ private:
+  std::vector<std::shared_ptr<BranchHook>> attention_hooks_, mlp_hooks_;
+  std::vector<std::shared_ptr<TokenHook>> token_hooks_;
+  std::vector<BlockTap> taps_;
+};
+
+class Model : public Module {
+ public:
+  std::string architecture;  // timm's name, e.g. "vit_base_patch16_224"
+  int64_t in_chans = 3, num_classes = 0, num_features = 0;
+  std::string classifier;  // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
+  std::shared_ptr<Generator> rng = std::make_shared<Generator>(0);  // dropout and drop-path stream
+
+  // Throws naming the expected and the given shape when `images` does not fit the model.
+  virtual void check_input(const Tensor& images) const = 0;
+  virtual Tensor forward_features(const Tensor& images) const = 0;  // before pooling
+  virtual Tensor forward_head(const Tensor& features) const = 0;    // pooling, norm, head
+  Tensor forward(const Tensor& images) const;                         // (B, C, H, W) -> (B, K)
+
+  // Every Block in forward order with its path ("blocks.3", "layers.1.blocks.0", ...).
+  std::vector<std::pair<std::string, std::shared_ptr<Block>>> all_blocks() const;
+  // Keys a checkpoint may carry that this model deliberately ignores (non-persistent buffers).
+  virtual bool ignores_checkpoint_key(const std::string&) const { return false; }
+  // Fits a checkpoint tensor to this model when timm would (ViT pos_embed resampling); returns
+  // it unchanged otherwise.
+  virtual Tensor adapt_checkpoint_tensor(const std::string&, const Tensor& value) const { return value; }
+
+ protected:
+  void set_rng_on_blocks();  // call at the end of the constructor
+};
+
+// timm's linear drop-path schedule: rate * i / (n - 1) for block i of n.
+std::vector<double> drop_path_schedule(double rate, int64_t blocks);
+
+}  // namespace frost::models

@@ -1,0 +1,80 @@
+// adapter.cpp: see adapter.h.
+#include "peft/adapter.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "engine/ops.h"
+#include "engine/safetensors.h"
+
+namespace frost::peft {
+
+namespace fs = std::filesystem;
+
+AppliedAdapter load_adapter(models::Model& model, const std::string& dir) {
+  const std::string config_path = (fs::path(dir) / "adapter_config.json").string();
+  const std::string weights_path = (fs::path(dir) / "adapter_model.safetensors").string();
+  if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": not an adapter folder (no such directory)");
+  std::ifstream in(config_path);
+  if (!in) throw std::runtime_error(config_path + ": cannot open (an HF peft adapter folder needs adapter_config.json)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(config_path + ": not valid JSON: " + e.what());
+  }
+  if (!fs::exists(weights_path)) {
+    if (fs::exists(fs::path(dir) / "adapter_model.bin"))
+      throw std::runtime_error(dir + ": adapter_model.bin (pickle) is not supported; save the adapter with safetensors");
+    throw std::runtime_error(weights_path + ": no such file");
+  }
+  const SafetensorsFile file = SafetensorsFile::open(weights_path);  // validate before touching the model
+  const LoraConfig config = LoraConfig::from_json(j, config_path);
+  AppliedAdapter applied;
+  try {
+    applied = apply_lora(model, config);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(config_path + ": " + e.what());
+  }
+  std::set<std::string> expected;
+  std::vector<std::string> missing;
+  for (const NamedTensor& t : applied.adapter_tensors) {
+    expected.insert(t.name);
+    if (!file.contains(t.name)) {
+      missing.push_back(t.name);
+      continue;
+    }
+    const Shape& shape = file.entry(t.name).shape;
+    if (shape != t.tensor.shape())
+      throw std::runtime_error(weights_path + ": tensor '" + t.name + "' has shape " + shape_str(shape) +
+                               " but the model expects " + shape_str(t.tensor.shape()) +
+                               (t.name.find(".lora_") != std::string::npos ? " (check r and rank_pattern in adapter_config.json)" : ""));
+  }
+  std::vector<std::string> unexpected;
+  for (const SafetensorsFile::Entry& e : file.entries())
+    if (!expected.count(e.name)) unexpected.push_back(e.name);
+  if (!missing.empty())
+    throw std::runtime_error(weights_path + ": " + std::to_string(missing.size()) + " adapter tensors are missing: " + list_names(missing));
+  if (!unexpected.empty())
+    throw std::runtime_error(weights_path + ": " + std::to_string(unexpected.size()) +
+                             " tensors match nothing the config creates: " + list_names(unexpected));
+  for (const NamedTensor& t : applied.adapter_tensors) copy_into(t.tensor.detach(), file.get(t.name));
+  return applied;
+}
+
+void save_adapter(const std::string& dir, const LoraConfig& config, const AppliedAdapter& applied) {
+  fs::create_directories(dir);
+  save_safetensors((fs::path(dir) / "adapter_model.safetensors").string(), applied.adapter_tensors, {{"format", "pt"}});
+  const std::string config_path = (fs::path(dir) / "adapter_config.json").string();
+  {
+    std::ofstream out(config_path + ".tmp");
+    out << config.to_json().dump(2) << "\n";
+    if (!out) throw std::runtime_error(config_path + ": cannot write");
+  }
+  fs::rename(config_path + ".tmp", config_path);
+}
+
+}  // namespace frost::peft

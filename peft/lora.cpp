@@ -1,0 +1,244 @@
+// lora.cpp: see lora.h.
+#include "peft/lora.h"
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/safetensors.h"
+
+namespace frost::peft {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& origin, const std::string& what) {
+  throw std::invalid_argument(origin + ": " + what);
+}
+
+}  // namespace
+
+LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& origin) {
+  if (!j.is_object()) bad(origin, "adapter config must be a JSON object");
+  LoraConfig c;
+  auto field = [&](const char* key) -> const nlohmann::json* {
+    return j.contains(key) && !j.at(key).is_null() ? &j.at(key) : nullptr;
+  };
+  auto number = [&](const char* key, double fallback) {
+    const nlohmann::json* v = field(key);
+    if (!v) return fallback;
+    if (!v->is_number()) bad(origin, std::string("'") + key + "' must be a number, got " + v->dump());
+    return v->get<double>();
+  };
+  auto flag = [&](const char* key) {
+    const nlohmann::json* v = field(key);
+    if (!v) return false;
+    if (!v->is_boolean()) bad(origin, std::string("'") + key + "' must be true or false, got " + v->dump());
+    return v->get<bool>();
+  };
+  if (const auto* t = field("peft_type"); t && (!t->is_string() || t->get<std::string>() != "LORA"))
+    bad(origin, "peft_type " + t->dump() + " is not supported here (expected \"LORA\")");
+  const double r = number("r", 8);
+  if (r < 1 || std::floor(r) != r) bad(origin, "'r' must be a positive integer");
+  c.r = int64_t(r);
+  c.lora_alpha = number("lora_alpha", 8);
+  c.lora_dropout = number("lora_dropout", 0);
+  if (c.lora_dropout < 0 || c.lora_dropout >= 1) bad(origin, "'lora_dropout' must be in [0, 1)");
+  try {
+    c.target_modules = TargetSpec::from_json(field("target_modules") ? j.at("target_modules") : nlohmann::json(), "target_modules");
+    c.exclude_modules = TargetSpec::from_json(field("exclude_modules") ? j.at("exclude_modules") : nlohmann::json(), "exclude_modules");
+  } catch (const std::invalid_argument& e) {
+    bad(origin, e.what());
+  }
+  if (c.target_modules.empty()) bad(origin, "'target_modules' is missing (peft has no default targets for timm models)");
+  if (const auto* m = field("modules_to_save")) {
+    if (!m->is_array()) bad(origin, "'modules_to_save' must be a list of module names");
+    for (const auto& v : *m) {
+      if (!v.is_string()) bad(origin, "'modules_to_save' must hold strings, got " + v.dump());
+      c.modules_to_save.push_back(v.get<std::string>());
+    }
+  }
+  if (const auto* b = field("bias")) {
+    c.bias = b->is_string() ? b->get<std::string>() : "";
+    if (c.bias != "none" && c.bias != "all" && c.bias != "lora_only")
+      bad(origin, "'bias' must be \"none\", \"all\" or \"lora_only\", got " + b->dump());
+  }
+  c.use_rslora = flag("use_rslora");
+  c.lora_bias = flag("lora_bias");
+  if (flag("use_dora")) bad(origin, "use_dora: DoRA adapters are not supported yet");
+  if (flag("fan_in_fan_out")) bad(origin, "fan_in_fan_out is for GPT-2's Conv1D; timm models use Linear (set it to false)");
+  for (const char* unsupported : {"layers_to_transform", "layers_pattern", "layer_replication", "target_parameters"})
+    if (const auto* v = field(unsupported); v && !(v->is_array() && v->empty()))
+      bad(origin, std::string("'") + unsupported + "' is not supported");
+  for (const char* key : {"rank_pattern", "alpha_pattern"}) {
+    const auto* p = field(key);
+    if (!p) continue;
+    if (!p->is_object()) bad(origin, std::string("'") + key + "' must be an object");
+    for (const auto& [k, v] : p->items()) {
+      if (!v.is_number()) bad(origin, std::string("'") + key + "' entry '" + k + "' must be a number");
+      if (std::string(key) == "rank_pattern") {
+        if (!v.is_number_integer() || v.get<int64_t>() < 1) bad(origin, "rank_pattern entry '" + k + "' must be a positive integer");
+        c.rank_pattern[k] = v.get<int64_t>();
+      } else {
+        c.alpha_pattern[k] = v.get<double>();
+      }
+    }
+  }
+  return c;
+}
+
+nlohmann::json LoraConfig::to_json() const {
+  nlohmann::json j = {{"peft_type", "LORA"},         {"task_type", nullptr},
+                      {"r", r},                      {"lora_alpha", lora_alpha},
+                      {"lora_dropout", lora_dropout}, {"target_modules", target_modules.to_json()},
+                      {"exclude_modules", exclude_modules.to_json()}, {"modules_to_save", nullptr},
+                      {"bias", bias},                {"use_rslora", use_rslora},
+                      {"use_dora", false},           {"fan_in_fan_out", false},
+                      {"lora_bias", lora_bias},      {"init_lora_weights", true},
+                      {"inference_mode", true},      {"rank_pattern", rank_pattern},
+                      {"alpha_pattern", alpha_pattern}, {"base_model_name_or_path", nullptr},
+                      {"revision", nullptr}};
+  if (!modules_to_save.empty()) j["modules_to_save"] = modules_to_save;
+  return j;
+}
+
+int64_t LoraConfig::rank_for(const std::string& path) const {
+  for (const auto& [key, value] : rank_pattern)
+    if (matches_pattern_key(path, key)) return value;
+  return r;
+}
+
+double LoraConfig::alpha_for(const std::string& path) const {
+  for (const auto& [key, value] : alpha_pattern)
+    if (matches_pattern_key(path, key)) return value;
+  return lora_alpha;
+}
+
+namespace {
+
+Tensor maybe_dropout(const Tensor& x, double p, bool training, const std::shared_ptr<Generator>& rng) {
+  return training && p > 0 ? frost::dropout(x, p, true, *rng) : x;
+}
+
+void zero_(Tensor& t) {
+  NoGradGuard no_grad;
+  copy_into(t, Tensor::zeros(t.shape(), t.dtype()));
+}
+
+}  // namespace
+
+LoraLinear::LoraLinear(std::shared_ptr<Linear> b, int64_t r, double s, double p, bool lora_bias,
+                       std::shared_ptr<Generator> g, uint64_t seed)
+    : base(std::move(b)), scaling(s), dropout(p), rng(std::move(g)) {
+  register_parameter("weight", base->weight, false);
+  if (base->bias.defined()) register_parameter("bias", base->bias, false);
+  lora_A = register_module("lora_A", std::make_shared<Linear>(base->in_features(), r, false, seed));  // kaiming-uniform(a=sqrt 5)
+  lora_B = register_module("lora_B", std::make_shared<Linear>(r, base->out_features(), lora_bias, seed + 1));
+  zero_(lora_B->weight);
+  if (lora_bias) zero_(lora_B->bias);
+}
+
+Tensor LoraLinear::forward(const Tensor& x) const {
+  const Tensor update = lora_B->forward(lora_A->forward(maybe_dropout(x, dropout, is_training(), rng)));
+  return add(base->forward(x), mul(update, scaling));
+}
+
+Tensor LoraLinear::delta_weight() const { return mul(matmul(lora_B->weight, lora_A->weight), scaling); }
+
+LoraConv2d::LoraConv2d(std::shared_ptr<Conv2d> b, int64_t r, double s, double p, bool lora_bias,
+                       std::shared_ptr<Generator> g, uint64_t seed)
+    : base(std::move(b)), scaling(s), dropout(p), rng(std::move(g)) {
+  register_parameter("weight", base->weight, false);
+  if (base->bias.defined()) register_parameter("bias", base->bias, false);
+  Conv2dOptions a_options = base->options;
+  a_options.groups = 1;
+  lora_A = register_module("lora_A", std::make_shared<Conv2d>(base->weight.size(1), r, base->weight.size(2), a_options, false, seed));
+  lora_B = register_module("lora_B", std::make_shared<Conv2d>(r, base->weight.size(0), 1, Conv2dOptions{}, lora_bias, seed + 1));
+  zero_(lora_B->weight);
+  if (lora_bias) zero_(lora_B->bias);
+}
+
+Tensor LoraConv2d::forward(const Tensor& x) const {
+  const Tensor update = lora_B->forward(lora_A->forward(maybe_dropout(x, dropout, is_training(), rng)));
+  return add(base->forward(x), mul(update, scaling));
+}
+
+AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed) {
+  // Find every target first (wrapping changes the module tree).
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> targets;
+  std::vector<std::string> unsupported;
+  for (const auto& [path, module] : model.named_modules()) {
+    if (!config.target_modules.matches(path) || config.exclude_modules.matches(path)) continue;
+    const bool is_linear = bool(std::dynamic_pointer_cast<Linear>(module)), is_conv = bool(std::dynamic_pointer_cast<Conv2d>(module));
+    if (config.target_modules.kind == TargetSpec::Kind::all_linear && (!is_linear || path == model.classifier)) continue;
+    if (is_linear || is_conv) targets.emplace_back(path, module);
+    else unsupported.push_back(path + " (" + module->kind() + ")");
+  }
+  if (!unsupported.empty())
+    throw std::invalid_argument("LoRA target_modules " + config.target_modules.describe() + " match modules LoRA cannot wrap: " +
+                                list_names(unsupported) + "; only Linear and Conv2d layers can be targets");
+  if (targets.empty()) {
+    std::vector<std::string> examples;
+    for (const auto& [path, module] : model.named_modules())
+      if ((std::dynamic_pointer_cast<Linear>(module) || std::dynamic_pointer_cast<Conv2d>(module)) && examples.size() < 6)
+        examples.push_back(path);
+    throw std::invalid_argument("LoRA target_modules " + config.target_modules.describe() + " match no module of " +
+                                model.architecture + " (its layers are named like " + list_names(examples) + ")");
+  }
+  model.set_requires_grad(false);
+  AppliedAdapter applied;
+  auto record = [&](const std::string& key, const Tensor& t, bool lora) {
+    applied.adapter_tensors.push_back({kPeftPrefix + key, t});
+    applied.model_keys.push_back(key);
+    applied.is_lora.push_back(lora);
+  };
+  uint64_t n = 0;
+  for (const auto& [path, module] : targets) {
+    const int64_t r = config.rank_for(path);
+    const double alpha = config.alpha_for(path);
+    const double scaling = config.use_rslora ? alpha / std::sqrt(double(r)) : alpha / double(r);
+    const uint64_t s = seed + 7919 * (++n);
+    std::shared_ptr<Layer> wrapper;
+    if (auto linear = std::dynamic_pointer_cast<Linear>(module)) {
+      wrapper = std::make_shared<LoraLinear>(linear, r, scaling, config.lora_dropout, config.lora_bias, model.rng, s);
+    } else {
+      auto conv = std::dynamic_pointer_cast<Conv2d>(module);
+      if (conv->options.groups != 1)
+        throw std::invalid_argument("LoRA target '" + path + "' is a grouped convolution (groups " +
+                                    std::to_string(conv->options.groups) + "); peft cannot merge those, so frost does not wrap them");
+      wrapper = std::make_shared<LoraConv2d>(conv, r, scaling, config.lora_dropout, config.lora_bias, model.rng, s);
+    }
+    model.replace(path, wrapper);
+    applied.lora_modules.push_back(path);
+    for (const NamedTensor& p : wrapper->named_parameters())
+      if (p.name.rfind("lora_", 0) == 0) record(path + "." + p.name, p.tensor, true);
+  }
+  // modules_to_save: fully trainable, saved under their own keys.
+  std::set<std::string> saved_keys;
+  for (const std::string& name : config.modules_to_save) {
+    bool found = false;
+    for (const auto& [path, module] : model.named_modules()) {
+      if (!matches_name(path, name)) continue;
+      found = true;
+      applied.saved_modules.push_back(path);
+      for (NamedTensor& p : module->named_parameters())
+        if (saved_keys.insert(path + "." + p.name).second) record(path + "." + p.name, p.tensor, false);
+    }
+    if (!found) throw std::invalid_argument("LoRA modules_to_save '" + name + "' matches no module of " + model.architecture);
+  }
+  if (config.bias != "none")
+    for (const NamedTensor& p : model.named_parameters()) {
+      const bool is_bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
+      if (!is_bias || saved_keys.count(p.name) || p.name.find(".lora_") != std::string::npos) continue;
+      bool in_lora = false;
+      for (const std::string& m : applied.lora_modules) in_lora |= p.name == m + ".bias";
+      if (config.bias == "all" || in_lora) {
+        saved_keys.insert(p.name);
+        record(p.name, p.tensor, false);
+      }
+    }
+  for (NamedTensor& t : applied.adapter_tensors) t.tensor.set_requires_grad(true);
+  return applied;
+}
+
+}  // namespace frost::peft

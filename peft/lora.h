@@ -1,0 +1,80 @@
+// lora.h: LoRA (Hu et al.) in HF peft's form (peft/tuners/lora/layer.py):
+//   y = base(x) + scaling * lora_B(lora_A(dropout(x))),  scaling = lora_alpha / r
+//   (use_rslora: lora_alpha / sqrt(r)); A (r, in) kaiming-uniform(a=sqrt 5), B (out, r) zeros, so
+//   a fresh adapter is a no-op. Conv2d: A is a conv with the base's kernel/stride/padding, B 1x1.
+// The wrapper keeps the base layer's parameters under their own names (weight, bias: frozen) and
+// adds lora_A.weight and lora_B.weight, so the model's keys stay timm's and the adapter's are
+// peft's ("<module>.lora_A.weight"). Merge: W += scaling * B A.
+#pragma once
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/layers.h"
+#include "models/model.h"
+#include "peft/targets.h"
+
+namespace frost::peft {
+
+struct LoraConfig {
+  int64_t r = 8;
+  double lora_alpha = 8.0, lora_dropout = 0.0;
+  TargetSpec target_modules, exclude_modules;
+  std::vector<std::string> modules_to_save;
+  std::string bias = "none";  // "none" | "all" | "lora_only"
+  bool use_rslora = false, lora_bias = false;
+  std::map<std::string, int64_t> rank_pattern;
+  std::map<std::string, double> alpha_pattern;
+
+  // peft's adapter_config.json; unknown fields are ignored (as peft does), unsupported settings
+  // throw naming the field. `origin` (the file) prefixes every message.
+  static LoraConfig from_json(const nlohmann::json& j, const std::string& origin);
+  nlohmann::json to_json() const;
+  int64_t rank_for(const std::string& module_path) const;
+  double alpha_for(const std::string& module_path) const;
+};
+
+class LoraLinear : public Layer {
+ public:
+  LoraLinear(std::shared_ptr<Linear> base, int64_t r, double scaling, double dropout, bool lora_bias,
+             std::shared_ptr<Generator> rng, uint64_t seed);
+  std::string kind() const override { return "LoraLinear"; }
+  Tensor forward(const Tensor& x) const override;
+  Tensor delta_weight() const;  // scaling * B A, (out, in)
+
+  std::shared_ptr<Linear> base, lora_A, lora_B;
+  double scaling, dropout;
+  std::shared_ptr<Generator> rng;
+};
+
+class LoraConv2d : public Layer {
+ public:
+  LoraConv2d(std::shared_ptr<Conv2d> base, int64_t r, double scaling, double dropout, bool lora_bias,
+             std::shared_ptr<Generator> rng, uint64_t seed);
+  std::string kind() const override { return "LoraConv2d"; }
+  Tensor forward(const Tensor& x) const override;
+
+  std::shared_ptr<Conv2d> base, lora_A, lora_B;
+  double scaling, dropout;
+  std::shared_ptr<Generator> rng;
+};
+
+// What applying an adapter did: the wrapped modules and every trainable tensor with its key in
+// peft's adapter file ("base_model.model.<module>.lora_A.weight", "base_model.model.head.weight").
+struct AppliedAdapter {
+  std::vector<std::string> lora_modules, saved_modules;
+  std::vector<NamedTensor> adapter_tensors;  // keys as in adapter_model.safetensors
+  std::vector<std::string> model_keys;       // the same tensors' keys in the model's state dict
+  std::vector<bool> is_lora;                 // per tensor: a LoRA factor (vs. a saved base tensor)
+};
+
+inline const char* kPeftPrefix = "base_model.model.";
+
+// Freezes the model, wraps every target (Linear or groups-1 Conv2d) with a fresh LoRA, and makes
+// the modules_to_save (and biases, for bias != "none") trainable. Throws when a target matches
+// nothing or matches a module LoRA cannot wrap, naming it.
+AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed = 0);
+
+}  // namespace frost::peft

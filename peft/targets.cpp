@@ -1,0 +1,73 @@
+// targets.cpp: see targets.h.
+#include "peft/targets.h"
+
+#include <regex>
+#include <stdexcept>
+
+namespace frost::peft {
+
+bool matches_name(const std::string& path, const std::string& name) {
+  if (path == name) return true;
+  return path.size() > name.size() && path.compare(path.size() - name.size(), name.size(), name) == 0 &&
+         path[path.size() - name.size() - 1] == '.';
+}
+
+bool matches_pattern_key(const std::string& path, const std::string& key) {
+  try {
+    return std::regex_match(path, std::regex("(.*\\.)?(" + key + ")"));
+  } catch (const std::regex_error&) {
+    throw std::invalid_argument("pattern key '" + key + "' is not a valid regular expression");
+  }
+}
+
+TargetSpec TargetSpec::from_json(const nlohmann::json& value, const std::string& field) {
+  TargetSpec spec;
+  if (value.is_null()) return spec;
+  if (value.is_string()) {
+    spec.pattern = value.get<std::string>();
+    spec.kind = spec.pattern == "all-linear" ? Kind::all_linear : Kind::regex;
+    if (spec.kind == Kind::regex) {
+      try {
+        std::regex check(spec.pattern);
+      } catch (const std::regex_error& e) {
+        throw std::invalid_argument(field + ": '" + spec.pattern + "' is not a valid regular expression");
+      }
+    }
+    return spec;
+  }
+  if (!value.is_array()) throw std::invalid_argument(field + " must be a list of module names or a string, got " + value.dump());
+  for (const auto& v : value) {
+    if (!v.is_string() || v.get<std::string>().empty())
+      throw std::invalid_argument(field + " must hold non-empty strings, got " + v.dump());
+    spec.names.push_back(v.get<std::string>());
+  }
+  spec.kind = spec.names.empty() ? Kind::none : Kind::names;
+  return spec;
+}
+
+nlohmann::json TargetSpec::to_json() const {
+  switch (kind) {
+    case Kind::none: return nullptr;
+    case Kind::names: return names;
+    case Kind::regex:
+    case Kind::all_linear: return pattern;
+  }
+  return nullptr;
+}
+
+bool TargetSpec::matches(const std::string& path) const {
+  switch (kind) {
+    case Kind::none: return false;
+    case Kind::all_linear: return true;
+    case Kind::regex: return std::regex_match(path, std::regex(pattern));
+    case Kind::names:
+      for (const std::string& n : names)
+        if (matches_name(path, n)) return true;
+      return false;
+  }
+  return false;
+}
+
+std::string TargetSpec::describe() const { return to_json().dump(); }
+
+}  // namespace frost::peft

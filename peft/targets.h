@@ -1,0 +1,33 @@
+// targets.h: which modules a PEFT method applies to, by HF peft's rules (peft/tuners/tuners_utils.py
+// check_target_module_exists): a list of names matches a module whose dotted path equals a name or
+// ends with "." + name; a single string is a regular expression the whole path must match;
+// "all-linear" is every Linear except the classifier. Methods share this so a spec means the same
+// thing everywhere.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace frost::peft {
+
+struct TargetSpec {
+  enum class Kind { none, names, regex, all_linear } kind = Kind::none;
+  std::vector<std::string> names;  // Kind::names
+  std::string pattern;             // Kind::regex
+
+  // From peft's JSON form: null, a list of strings, or a string (regex or "all-linear").
+  static TargetSpec from_json(const nlohmann::json& value, const std::string& field);
+  nlohmann::json to_json() const;
+  bool empty() const { return kind == Kind::none; }
+  // all_linear answers true here; the caller restricts it to Linear layers and skips the head.
+  bool matches(const std::string& module_path) const;
+  std::string describe() const;  // for messages: ["qkv", "fc1"] or r".*\.fc\d"
+};
+
+// peft's suffix rule alone: path == name or path ends with "." + name.
+bool matches_name(const std::string& module_path, const std::string& name);
+
+// peft's rank_pattern / alpha_pattern keys: the path matches "(.*\.)?(key)" as a whole.
+bool matches_pattern_key(const std::string& module_path, const std::string& key);
+
+}  // namespace frost::peft

@@ -1,0 +1,89 @@
+// test_models.cpp: the backbones against timm. Every fixture case runs through run_forward (the
+// code path of `frost forward`) and must reproduce timm's logits and loss (relative error <= 1e-5)
+// and every gradient (<= 1e-4), the tolerances of fixtures/README.md; the 8 manifests must build
+// with timm's exact keys, shapes and counts.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "engine/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "tests/helpers.h"
+#include "tools/forward.h"
+
+using namespace frost;
+using namespace frost::test;
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
+}
+
+void check_case(const std::string& name, bool adapter) {
+  const std::string dir = fixtures_dir() + "/timm/";
+  const nlohmann::json meta = read_json(dir + name + ".json");
+  cli::ForwardRequest request;
+  request.model = meta.at("architecture");
+  request.model_args = meta.at("model_args");
+  request.weights = dir + name + ".weights.safetensors";
+  if (adapter) request.adapter = dir + name + ".adapter";
+  request.input = dir + name + ".io.safetensors";
+  request.grads = true;
+  const cli::ForwardResult result = cli::run_forward(request);
+  CHECK(result.notes.empty());
+  const SafetensorsFile io = SafetensorsFile::open(request.input);
+  std::set<std::string> expected;
+  for (const SafetensorsFile::Entry& e : io.entries())
+    if (e.name != "input" && e.name != "labels") expected.insert(e.name);
+  std::set<std::string> produced;
+  for (const NamedTensor& out : result.outputs) {
+    INFO(name << ": " << out.name);
+    if (out.name == "grad.input" && !io.contains(out.name)) continue;  // the LoRA case stores trainable grads only
+    produced.insert(out.name);
+    REQUIRE(io.contains(out.name));
+    const Tensor want = io.get(out.name);
+    REQUIRE(out.tensor.shape() == want.shape());
+    const double tolerance = out.name.rfind("grad.", 0) == 0 ? 1e-4 : 1e-5;
+    CHECK(rel_error(out.tensor, want) <= tolerance);
+  }
+  CHECK(produced == expected);  // every gradient timm wrote, and no other
+}
+
+}  // namespace
+
+TEST_CASE("ViT matches timm through frost forward", "[cpu][parity]") { check_case("vit_tiny", false); }
+TEST_CASE("Swin matches timm through frost forward", "[cpu][parity]") { check_case("swin_tiny", false); }
+TEST_CASE("ConvNeXt matches timm through frost forward", "[cpu][parity]") { check_case("convnext_tiny", false); }
+TEST_CASE("ViT with an HF peft LoRA adapter matches timm + peft", "[cpu][parity]") { check_case("vit_tiny_lora", true); }
+
+TEST_CASE("the fixture models have timm's parameter counts", "[cpu][parity]") {
+  const std::string dir = fixtures_dir() + "/timm/";
+  for (const char* name : {"vit_tiny", "swin_tiny", "convnext_tiny"}) {
+    const nlohmann::json meta = read_json(dir + std::string(name) + ".json");
+    const auto model = models::create_model(meta.at("architecture"), meta.at("model_args"));
+    INFO(name);
+    CHECK(model->parameter_count() == meta.at("params").get<int64_t>());
+  }
+}
+
+TEST_CASE("the 8 manifests build with timm's keys, shapes and counts", "[cpu][manifest]") {
+  const nlohmann::json manifests = read_json(fixtures_dir() + "/timm/timm_manifests.json");
+  CHECK(manifests.size() == 8);
+  for (const auto& [name, manifest] : manifests.items()) {
+    INFO(name);
+    const auto model = models::create_model(name);
+    std::vector<std::pair<std::string, Shape>> want, got;
+    for (const auto& [key, shape] : manifest.at("state_dict").items()) want.emplace_back(key, shape.get<Shape>());
+    for (const NamedTensor& p : model->state_dict()) got.emplace_back(p.name, p.tensor.shape());
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    CHECK(got == want);
+    CHECK(model->parameter_count() == manifest.at("params").get<int64_t>());
+  }
+}

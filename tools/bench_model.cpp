@@ -1,0 +1,67 @@
+// bench_model.cpp: `frost bench model --model NAME [--model-args JSON] [--batch B] [--img-size S]
+// [--repeat R] [--threads T]`: milliseconds per image for inference (forward without autograd)
+// and for a full fine-tuning step's forward+backward (every parameter trainable), best of
+// --repeat after one warm-up, on a seeded random batch. Weights are timm's init (no checkpoint
+// needed: the time does not depend on the values).
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "models/registry.h"
+#include "tools/cli.h"
+
+namespace frost::cli {
+
+int bench_model(const std::vector<std::string>& args) {
+  Flags flags("frost bench model", args, {"model", "model-args", "batch", "img-size", "repeat", "threads"});
+  if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
+  const std::string name = flags.require("model");
+  nlohmann::json model_args = nlohmann::json::object();
+  if (flags.has("model-args")) {
+    try {
+      model_args = nlohmann::json::parse(flags.get("model-args", "{}"));
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("frost bench model: flag --model-args is not valid JSON: " + std::string(e.what()));
+    }
+  }
+  const int64_t batch = flags.get_int("batch", 2), size = flags.get_int("img-size", 224), repeat = flags.get_int("repeat", 3);
+  const bool is_convnext = name.rfind("convnext", 0) == 0;  // takes any input size, has no img_size arg
+  if (!is_convnext && !model_args.contains("img_size")) model_args["img_size"] = size;
+  const auto model = models::create_model(name, model_args, 1);
+  model->train(false);  // no dropout: time the arithmetic, not the randomness
+  Generator gen(3);
+  const Tensor images = randn({batch, model->in_chans, size, size}, gen);
+  std::vector<double> y(static_cast<size_t>(batch), 0.0);
+  for (int64_t i = 0; i < batch; ++i) y[size_t(i)] = double(i % std::max<int64_t>(model->num_classes, 1));
+  const Tensor labels = Tensor::from_vector(y, {batch}, DType::i64);
+
+  auto time_best = [&](auto&& step) {
+    step();  // warm-up: pack buffers, page in the weights
+    double best = 1e30;
+    for (int64_t r = 0; r < repeat; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      step();
+      best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best / double(batch);
+  };
+  const double forward_ms = time_best([&] {
+    NoGradGuard no_grad;
+    model->forward(images);
+  });
+  const double train_ms = time_best([&] {
+    Tensor loss = cross_entropy(model->forward(images), labels);
+    loss.backward();
+    for (NamedTensor& p : model->named_parameters()) p.tensor.zero_grad();
+  });
+  std::printf("%s: %lld params, batch %lld at %lldx%lld, %d threads: forward %.1f ms/image, forward+backward %.1f ms/image\n",
+              name.c_str(), (long long)model->parameter_count(), (long long)batch, (long long)size, (long long)size,
+              omp_get_max_threads(), forward_ms, train_ms);
+  return 0;
+}
+
+}  // namespace frost::cli

@@ -1,0 +1,129 @@
+// forward.cpp: `frost forward --model NAME [--model-args JSON] --weights FILE [--adapter DIR]
+// --input FILE --out FILE [--grads] [--non-strict] [--device cpu|cuda]`.
+#include "tools/forward.h"
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "peft/adapter.h"
+#include "tools/cli.h"
+
+namespace frost::cli {
+
+namespace {
+
+Tensor read_input(const SafetensorsFile& file, const models::Model& model) {
+  if (!file.contains("input")) throw std::invalid_argument(file.path() + ": no tensor 'input' (expected [N, C, H, W] f32)");
+  Tensor input = file.get("input");
+  if (!dtype_is_float(input.dtype()))
+    throw std::invalid_argument(file.path() + ": 'input' has dtype " + dtype_name(input.dtype()) + ", expected a float type");
+  if (input.dim() != 4)
+    throw std::invalid_argument(file.path() + ": 'input' has shape " + shape_str(input.shape()) + ", expected rank 4 [N, C, H, W]");
+  try {
+    model.check_input(input);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(file.path() + ": " + e.what());
+  }
+  return input.to(DType::f32).clone();
+}
+
+Tensor read_labels(const SafetensorsFile& file, const models::Model& model, int64_t batch) {
+  if (!file.contains("labels")) return Tensor();
+  const Tensor labels = file.get("labels");
+  if (dtype_is_float(labels.dtype()) || labels.dim() != 1 || labels.size(0) != batch)
+    throw std::invalid_argument(file.path() + ": 'labels' has shape " + shape_str(labels.shape()) + " and dtype " +
+                                dtype_name(labels.dtype()) + ", expected [" + std::to_string(batch) + "] integers");
+  if (model.num_classes == 0) throw std::invalid_argument(file.path() + ": 'labels' given but the model has no classifier (num_classes 0)");
+  const std::vector<double> values = labels.to_doubles();
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i] < 0 || values[i] >= double(model.num_classes))
+      throw std::invalid_argument(file.path() + ": labels[" + std::to_string(i) + "] = " + std::to_string(int64_t(values[i])) +
+                                  " is outside [0, " + std::to_string(model.num_classes) + ")");
+  return labels.to(DType::i64);
+}
+
+}  // namespace
+
+ForwardResult run_forward(const ForwardRequest& request) {
+  if (request.device != "cpu") {
+    if (request.device.rfind("cuda", 0) != 0) throw std::invalid_argument("--device must be cpu or cuda, got '" + request.device + "'");
+    throw std::invalid_argument("--device " + request.device + ": the model ops have no CUDA kernels yet; use --device cpu");
+  }
+  ForwardResult result;
+  const auto model = models::create_model(request.model, request.model_args);
+  const models::CheckpointReport report = models::load_checkpoint(*model, request.weights, request.strict);
+  for (const std::string& note : report.notes) result.notes.push_back(request.weights + ": " + note);
+  if (!report.missing.empty())
+    result.notes.push_back(request.weights + ": not in the checkpoint, left initialised: " + list_names(report.missing));
+  if (!report.unexpected.empty())
+    result.notes.push_back(request.weights + ": not used by the model: " + list_names(report.unexpected));
+  peft::AppliedAdapter adapter;
+  const bool with_adapter = !request.adapter.empty();
+  if (with_adapter) adapter = peft::load_adapter(*model, request.adapter);
+  model->train(false);
+
+  const SafetensorsFile io = SafetensorsFile::open(request.input);
+  Tensor input = read_input(io, *model);
+  const Tensor labels = read_labels(io, *model, input.size(0));
+  if (request.grads && !labels.defined())
+    throw std::invalid_argument(request.input + ": --grads needs 'labels' in the input file (gradients are of the loss)");
+  if (request.grads) input.set_requires_grad(true);
+
+  std::optional<NoGradGuard> no_grad;
+  if (!request.grads) no_grad.emplace();
+  const Tensor logits = model->forward(input);
+  result.outputs.push_back({"logits", logits});
+  if (!labels.defined()) return result;
+  Tensor loss = cross_entropy(logits, labels);
+  result.outputs.push_back({"loss", loss});
+  if (!request.grads) return result;
+  loss.backward();
+  auto grad_of = [](const Tensor& t) { return t.grad().defined() ? t.grad() : Tensor::zeros(t.shape(), t.dtype()); };
+  result.outputs.push_back({"grad.input", grad_of(input)});
+  if (with_adapter) {
+    for (size_t i = 0; i < adapter.adapter_tensors.size(); ++i)
+      result.outputs.push_back({"grad." + (adapter.is_lora[i] ? adapter.adapter_tensors[i].name : adapter.model_keys[i]),
+                                grad_of(adapter.adapter_tensors[i].tensor)});
+  } else {
+    for (const NamedTensor& p : model->named_parameters()) result.outputs.push_back({"grad." + p.name, grad_of(p.tensor)});
+  }
+  return result;
+}
+
+int run_forward_command(const std::vector<std::string>& args) {
+  Flags flags("frost forward", args,
+              {"model", "model-args", "weights", "adapter", "input", "out", "grads", "non-strict", "device"}, {"grads", "non-strict"});
+  ForwardRequest request;
+  request.model = flags.require("model");
+  if (flags.has("model-args")) {
+    try {
+      request.model_args = nlohmann::json::parse(flags.get("model-args", "{}"));
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("frost forward: flag --model-args is not valid JSON: " + std::string(e.what()));
+    }
+  }
+  request.weights = flags.require("weights");
+  request.adapter = flags.get("adapter", "");
+  request.input = flags.require("input");
+  const std::string out = flags.require("out");
+  request.grads = flags.has("grads");
+  request.strict = !flags.has("non-strict");
+  request.device = flags.get("device", "cpu");
+  const ForwardResult result = run_forward(request);
+  for (const std::string& note : result.notes) std::fprintf(stderr, "frost forward: %s\n", note.c_str());
+  save_safetensors(out, result.outputs, {{"model", request.model}});
+  const Tensor& logits = result.outputs[0].tensor;
+  std::printf("%s: logits %s", request.model.c_str(), shape_str(logits.shape()).c_str());
+  if (result.outputs.size() > 1) std::printf(", loss %.6f", result.outputs[1].tensor.item());
+  std::printf("; wrote %zu tensors to %s\n", result.outputs.size(), out.c_str());
+  return 0;
+}
+
+}  // namespace frost::cli

@@ -1,0 +1,29 @@
+// forward.h: `frost forward`, as a library call so the parity tests run exactly the path the
+// command runs: build a model by timm name + model_args, load a timm checkpoint, optionally apply
+// an HF peft adapter, run the input file's batch in eval mode, and return logits, loss and the
+// requested gradients under the names fixtures/README.md uses.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/module.h"
+
+namespace frost::cli {
+
+struct ForwardRequest {
+  std::string model;
+  nlohmann::json model_args = nlohmann::json::object();
+  std::string weights, adapter, input;
+  bool grads = false, strict = true;
+  std::string device = "cpu";
+};
+
+struct ForwardResult {
+  std::vector<NamedTensor> outputs;  // logits, loss, grad.input, grad.<key>...
+  std::vector<std::string> notes;    // for stderr: head re-initialised, keys ignored, ...
+};
+
+ForwardResult run_forward(const ForwardRequest& request);
+
+}  // namespace frost::cli
