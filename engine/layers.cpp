@@ -2,17 +2,35 @@
 #include "engine/layers.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "engine/autograd.h"
 
 namespace frost {
 
+namespace {
+thread_local bool skip_init = false;
+
+bool zero_instead(Tensor& t) {
+  if (!skip_init) return false;
+  NoGradGuard no_grad;
+  if (t.is_contiguous() && t.device().is_cpu()) std::memset(t.raw_data(), 0, t.nbytes());
+  else copy_into(t, Tensor::zeros(t.shape(), t.dtype()));
+  return true;
+}
+}  // namespace
+
+SkipInitGuard::SkipInitGuard() : previous_(skip_init) { skip_init = true; }
+SkipInitGuard::~SkipInitGuard() { skip_init = previous_; }
+
 void init_normal_(Tensor& t, double std, Generator& gen) {
+  if (zero_instead(t)) return;
   NoGradGuard no_grad;
   copy_into(t, mul(randn(t.shape(), gen, t.dtype()), std));
 }
 
 void init_uniform_(Tensor& t, double bound, Generator& gen) {
+  if (zero_instead(t)) return;
   NoGradGuard no_grad;
   copy_into(t, add(mul(rand(t.shape(), gen, t.dtype()), 2.0 * bound), -bound));
 }

@@ -47,4 +47,17 @@ class LayerNorm : public Layer {
 void init_normal_(Tensor& t, double std, Generator& gen);  // timm's trunc_normal_(std) for std << 2
 void init_uniform_(Tensor& t, double bound, Generator& gen);
 
+// While one is alive on this thread, the initialisers above write zeros instead of drawing random
+// values: for building a model only to read its shapes, or to overwrite every weight anyway.
+class SkipInitGuard {
+ public:
+  SkipInitGuard();
+  ~SkipInitGuard();
+  SkipInitGuard(const SkipInitGuard&) = delete;
+  SkipInitGuard& operator=(const SkipInitGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace frost

@@ -66,22 +66,27 @@ Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
 }
 
 namespace {
-// A new tensor filled from stream (seed, offset++) by value(seed, offset, index).
-template <typename Value>
-Tensor fill_from_stream(const Shape& shape, Generator& gen, DType dtype, Value value) {
+// A new tensor filled from stream (seed, offset++): element i depends only on (seed, offset, i).
+Tensor fill_from_stream(const Shape& shape, Generator& gen, DType dtype, bool normal) {
   Tensor t = Tensor::empty(shape, dtype);
   const uint64_t offset = gen.offset++;
-  for (int64_t i = 0; i < t.numel(); ++i) store_value(t.raw_data(), dtype, i, value(gen.seed, offset, uint64_t(i)));
+  if (dtype == DType::f32 || dtype == DType::f64) {
+    dispatch_float(dtype, normal ? "randn" : "rand", [&](auto tag) {
+      using T = decltype(tag);
+      T* out = static_cast<T*>(t.raw_data());
+      normal ? cpu::fill_normal<T>(out, t.numel(), gen.seed, offset) : cpu::fill_uniform<T>(out, t.numel(), gen.seed, offset);
+    });
+    return t;
+  }
+  for (int64_t i = 0; i < t.numel(); ++i)
+    store_value(t.raw_data(), dtype, i,
+                normal ? cpu::philox_normal(gen.seed, offset, uint64_t(i)) : cpu::philox_uniform(gen.seed, offset, uint64_t(i)));
   return t;
 }
 }  // namespace
 
-Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
-  return fill_from_stream(shape, gen, dtype, cpu::philox_normal);
-}
+Tensor randn(const Shape& shape, Generator& gen, DType dtype) { return fill_from_stream(shape, gen, dtype, true); }
 
-Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
-  return fill_from_stream(shape, gen, dtype, cpu::philox_uniform);
-}
+Tensor rand(const Shape& shape, Generator& gen, DType dtype) { return fill_from_stream(shape, gen, dtype, false); }
 
 }  // namespace frost

@@ -37,6 +37,23 @@ double philox_normal(uint64_t seed, uint64_t offset, uint64_t index) {
 }
 
 template <typename T>
+void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+#pragma omp parallel for schedule(static) if (n > (1 << 14))
+  for (int64_t i = 0; i < n; ++i) out[i] = T(philox_normal(seed, offset, uint64_t(i)));
+}
+
+template <typename T>
+void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+#pragma omp parallel for schedule(static) if (n > (1 << 14))
+  for (int64_t i = 0; i < n; ++i) out[i] = T(philox_uniform(seed, offset, uint64_t(i)));
+}
+
+template void fill_normal<float>(float*, int64_t, uint64_t, uint64_t);
+template void fill_normal<double>(double*, int64_t, uint64_t, uint64_t);
+template void fill_uniform<float>(float*, int64_t, uint64_t, uint64_t);
+template void fill_uniform<double>(double*, int64_t, uint64_t, uint64_t);
+
+template <typename T>
 void dropout_apply(const T* x, T* y, int64_t n, double p, uint64_t seed, uint64_t offset) {
   const T scale = T(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static) if (n > (1 << 15))

@@ -15,6 +15,12 @@ float philox_uniform(uint64_t seed, uint64_t offset, uint64_t index);
 // Standard normal (Box-Muller on two uniforms of the same block).
 double philox_normal(uint64_t seed, uint64_t offset, uint64_t index);
 
+// out[i] = philox_normal / philox_uniform of (seed, offset, i), in parallel.
+template <typename T>
+void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset);
+template <typename T>
+void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset);
+
 // Dropout: keep iff uniform >= p; kept values are scaled by 1 / (1 - p). Forward and backward are
 // the same map (y = x * mask / (1 - p), dx = dy * mask / (1 - p)).
 template <typename T>
