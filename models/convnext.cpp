@@ -49,6 +49,7 @@ ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t se
   config.validate();
   architecture = name;
   in_chans = config.in_chans;
+  min_img_size = int64_t(4) << (config.depths.size() - 1);  // at least 1x1 after the last downsample
   num_classes = config.num_classes;
   num_features = config.dims.back();
   Generator gen(seed);
@@ -85,13 +86,6 @@ ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t se
   }
   init_timm_weights(*this, 0.02, gen, /*convs=*/true);
   set_rng_on_blocks();
-}
-
-void ConvNeXt::check_input(const Tensor& images) const {
-  const int64_t min_size = int64_t(4) << (config.depths.size() - 1);
-  if (images.dim() != 4 || images.size(1) != config.in_chans || images.size(2) < min_size || images.size(3) < min_size)
-    throw std::invalid_argument(architecture + ": input " + images.describe() + " does not match (B, " +
-                                std::to_string(config.in_chans) + ", H, W) with H, W >= " + std::to_string(min_size));
 }
 
 Tensor ConvNeXt::forward_features(const Tensor& images) const {

@@ -40,7 +40,6 @@ class ConvNeXt : public Model {
  public:
   ConvNeXt(const std::string& name, const ConvNeXtConfig& config, uint64_t seed = 0);
   std::string kind() const override { return "ConvNeXt"; }
-  void check_input(const Tensor& images) const override;
   Tensor forward_features(const Tensor& images) const override;  // (B, C', H', W')
   Tensor forward_head(const Tensor& features) const override;
 

@@ -43,6 +43,18 @@ Tensor Block::drop_path(const Tensor& branch_output) const {
   return frost::drop_path(branch_output, drop_path_rate, true, *rng);
 }
 
+void Model::check_input(const Tensor& images) const {
+  const bool fixed = img_h > 0;
+  const bool ok = images.dim() == 4 && images.size(1) == in_chans &&
+                  (fixed ? images.size(2) == img_h && images.size(3) == img_w
+                         : images.size(2) >= min_img_size && images.size(3) >= min_img_size);
+  if (ok) return;
+  const std::string c = std::to_string(in_chans);
+  throw std::invalid_argument(architecture + ": input " + shape_str(images.shape()) + " does not match " +
+                              (fixed ? "(B, " + c + ", " + std::to_string(img_h) + ", " + std::to_string(img_w) + ")"
+                                     : "(B, " + c + ", H, W) with H, W >= " + std::to_string(min_img_size)));
+}
+
 Tensor Model::forward(const Tensor& images) const {
   check_input(images);
   return forward_head(forward_features(images));

@@ -73,11 +73,13 @@ class Model : public Module {
  public:
   std::string architecture;  // timm's name, e.g. "vit_base_patch16_224"
   int64_t in_chans = 3, num_classes = 0, num_features = 0;
+  int64_t img_h = 0, img_w = 0;  // the input size the model requires; 0: any size >= min_img_size
+  int64_t min_img_size = 1;
   std::string classifier;  // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
   std::shared_ptr<Generator> rng = std::make_shared<Generator>(0);  // dropout and drop-path stream
 
   // Throws naming the expected and the given shape when `images` does not fit the model.
-  virtual void check_input(const Tensor& images) const = 0;
+  void check_input(const Tensor& images) const;
   virtual Tensor forward_features(const Tensor& images) const = 0;  // before pooling
   virtual Tensor forward_head(const Tensor& features) const = 0;    // pooling, norm, head
   Tensor forward(const Tensor& images) const;                         // (B, C, H, W) -> (B, K)

@@ -160,6 +160,8 @@ SwinTransformer::SwinTransformer(const std::string& name, const SwinConfig& c, u
   config.validate();
   architecture = name;
   in_chans = config.in_chans;
+  img_h = config.img_h;  // strict_img_size, as timm
+  img_w = config.img_w;
   num_classes = config.num_classes;
   num_features = config.embed_dims.back();
   Generator gen(seed);
@@ -199,14 +201,6 @@ SwinTransformer::SwinTransformer(const std::string& name, const SwinConfig& c, u
   }
   init_timm_weights(*this, 0.02, gen, /*convs=*/false);
   set_rng_on_blocks();
-}
-
-void SwinTransformer::check_input(const Tensor& images) const {
-  if (images.dim() != 4 || images.size(1) != config.in_chans || images.size(2) != config.img_h ||
-      images.size(3) != config.img_w)
-    throw std::invalid_argument(architecture + ": input " + images.describe() + " does not match (B, " +
-                                std::to_string(config.in_chans) + ", " + std::to_string(config.img_h) + ", " +
-                                std::to_string(config.img_w) + ")");
 }
 
 Tensor SwinTransformer::forward_features(const Tensor& images) const {

@@ -68,7 +68,6 @@ class SwinTransformer : public Model {
  public:
   SwinTransformer(const std::string& name, const SwinConfig& config, uint64_t seed = 0);
   std::string kind() const override { return "SwinTransformer"; }
-  void check_input(const Tensor& images) const override;
   Tensor forward_features(const Tensor& images) const override;  // (B, H', W', C'), after norm
   Tensor forward_head(const Tensor& features) const override;
   bool ignores_checkpoint_key(const std::string& key) const override;

@@ -88,6 +88,8 @@ VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c
   config.validate();
   architecture = name;
   in_chans = config.in_chans;
+  img_h = config.img_h;
+  img_w = config.img_w;
   num_classes = config.num_classes;
   num_features = config.embed_dim;
   Generator gen(seed);
@@ -124,14 +126,6 @@ VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c
   }
   init_timm_weights(*this, 0.02, gen, /*convs=*/false);
   set_rng_on_blocks();
-}
-
-void VisionTransformer::check_input(const Tensor& images) const {
-  if (images.dim() != 4 || images.size(1) != config.in_chans || images.size(2) != config.img_h ||
-      images.size(3) != config.img_w)
-    throw std::invalid_argument(architecture + ": input " + images.describe() + " does not match (B, " +
-                                std::to_string(config.in_chans) + ", " + std::to_string(config.img_h) + ", " +
-                                std::to_string(config.img_w) + ")");
 }
 
 Tensor VisionTransformer::forward_features(const Tensor& images) const {

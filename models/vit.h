@@ -43,7 +43,6 @@ class VisionTransformer : public Model {
  public:
   VisionTransformer(const std::string& name, const ViTConfig& config, uint64_t seed = 0);
   std::string kind() const override { return "VisionTransformer"; }
-  void check_input(const Tensor& images) const override;
   Tensor forward_features(const Tensor& images) const override;  // (B, prefix + N, C), after norm
   Tensor forward_head(const Tensor& features) const override;
   Tensor adapt_checkpoint_tensor(const std::string& key, const Tensor& value) const override;

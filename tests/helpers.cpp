@@ -1,6 +1,10 @@
 // helpers.cpp: see helpers.h.
 #include "tests/helpers.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <cmath>
 #include <cstdlib>
 
@@ -96,6 +100,10 @@ double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
 std::string fixtures_dir() {
   if (const char* env = std::getenv("FROST_FIXTURES")) return env;
   return FROST_DEFAULT_FIXTURES;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("frost_test_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 }  // namespace frost::test

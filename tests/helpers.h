@@ -25,5 +25,7 @@ double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
 
 // Directory of ../shared/fixtures (FROST_FIXTURES overrides).
 std::string fixtures_dir();
+// A path in the temp directory, unique to this test process.
+std::string temp_path(const std::string& name);
 
 }  // namespace frost::test

@@ -13,10 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("frost_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
 // Writes an 8-byte length (or `declared_length` when >= 0), the header text and `data_bytes` zeros.
 std::string write_raw(const std::string& name, const std::string& header, size_t data_bytes,
                       int64_t declared_length = -1) {
