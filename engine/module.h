@@ -44,7 +44,8 @@ class Module {
     return module;
   }
   // Adds `slot` (a member of this module) as the child `name`; replace() can later point it
-  // at any module that is an M.
+  // at any module that is an M. The slot must keep its address for the module's lifetime: a
+  // member, or an element of a container that is never resized after registration.
   template <typename M>
   void register_slot(const std::string& name, std::shared_ptr<M>& slot) {
     add_child(name, slot, [&slot](const std::shared_ptr<Module>& m) {

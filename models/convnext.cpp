@@ -60,16 +60,16 @@ ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t se
   int64_t total = 0, block_index = 0;
   for (int64_t d : config.depths) total += d;
   const std::vector<double> dpr = drop_path_schedule(config.drop_path_rate, total);
+  down_norms.resize(config.depths.size());  // sized once: slots must not move
+  down_convs.resize(config.depths.size());
   for (size_t i = 0; i < config.depths.size(); ++i) {
     const std::string stage = "stages." + std::to_string(i);
-    down_norms.push_back(nullptr);
-    down_convs.push_back(nullptr);
     if (i > 0) {
-      down_norms.back() = std::make_shared<LayerNorm>(config.dims[i - 1], config.eps, true);
-      down_convs.back() = std::make_shared<Conv2d>(config.dims[i - 1], config.dims[i], 2, Conv2dOptions{2, 2, 0, 0, 1},
-                                                   true, seed + 1000 * (i + 1));
-      register_slot(stage + ".downsample.0", down_norms.back());
-      register_slot(stage + ".downsample.1", down_convs.back());
+      down_norms[i] = std::make_shared<LayerNorm>(config.dims[i - 1], config.eps, true);
+      down_convs[i] = std::make_shared<Conv2d>(config.dims[i - 1], config.dims[i], 2, Conv2dOptions{2, 2, 0, 0, 1}, true,
+                                               seed + 1000 * (i + 1));
+      register_slot(stage + ".downsample.0", down_norms[i]);
+      register_slot(stage + ".downsample.1", down_convs[i]);
     }
     stages.emplace_back();
     for (int64_t j = 0; j < config.depths[i]; ++j, ++block_index)

@@ -173,13 +173,13 @@ SwinTransformer::SwinTransformer(const std::string& name, const SwinConfig& c, u
   int64_t res_h = config.img_h / P, res_w = config.img_w / P, total = 0, block_index = 0;
   for (int64_t d : config.depths) total += d;
   const std::vector<double> dpr = drop_path_schedule(config.drop_path_rate, total);
+  downsamples.resize(config.depths.size());  // sized once: slots must not move
   for (size_t i = 0; i < config.depths.size(); ++i) {
     const std::string stage = "layers." + std::to_string(i);
     const int64_t dim = config.embed_dims[i];
-    downsamples.push_back(nullptr);
     if (i > 0) {
-      downsamples.back() = std::make_shared<PatchMerging>(config.embed_dims[i - 1], dim, config.eps, seed + 1000 * (i + 1));
-      register_slot(stage + ".downsample", downsamples.back());
+      downsamples[i] = std::make_shared<PatchMerging>(config.embed_dims[i - 1], dim, config.eps, seed + 1000 * (i + 1));
+      register_slot(stage + ".downsample", downsamples[i]);
       res_h = (res_h + 1) / 2;
       res_w = (res_w + 1) / 2;
     }
