@@ -125,6 +125,7 @@ void depthwise_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, 
     const T* dyp = dy + plane * HWo;
     depthwise_plane(g, c, [&](int64_t yo, int64_t xo, int64_t wi, int64_t lo, int64_t hi) {
       const T wv = w[wi];
+#pragma omp simd  // distinct ow write distinct dx entries, and dx never aliases dy
       for (int64_t ow = lo; ow < hi; ++ow) dxp[xo + ow * s] += wv * dyp[yo + ow];
     });
   }
@@ -141,10 +142,10 @@ void depthwise_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x,
       const T* dyp = dy + (b * g.in_channels + c) * HWo;
       const T* xp = x + (b * g.in_channels + c) * HW;
       depthwise_plane(g, c, [&](int64_t yo, int64_t xo, int64_t wi, int64_t lo, int64_t hi) {
-        double sum = 0;
+        T sum = 0;  // one output row (<= Wo terms) in T, rows and images summed in double
 #pragma omp simd reduction(+ : sum)
-        for (int64_t ow = lo; ow < hi; ++ow) sum += double(dyp[yo + ow]) * double(xp[xo + ow * s]);
-        acc[wi - c * taps] += sum;
+        for (int64_t ow = lo; ow < hi; ++ow) sum += dyp[yo + ow] * xp[xo + ow * s];
+        acc[wi - c * taps] += double(sum);
       });
     }
     for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] = T(acc[t]);
