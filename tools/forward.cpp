@@ -57,13 +57,15 @@ ForwardResult run_forward(const ForwardRequest& request) {
     throw std::invalid_argument("--device " + request.device + ": the model ops have no CUDA kernels yet; use --device cpu");
   }
   ForwardResult result;
+  auto note = [&](const std::string& text) {
+    result.notes.push_back(request.weights + ": " + text);
+    if (request.on_note) request.on_note(result.notes.back());
+  };
   const auto model = models::create_model(request.model, request.model_args);
   const models::CheckpointReport report = models::load_checkpoint(*model, request.weights, request.strict);
-  for (const std::string& note : report.notes) result.notes.push_back(request.weights + ": " + note);
-  if (!report.missing.empty())
-    result.notes.push_back(request.weights + ": not in the checkpoint, left initialised: " + list_names(report.missing));
-  if (!report.unexpected.empty())
-    result.notes.push_back(request.weights + ": not used by the model: " + list_names(report.unexpected));
+  for (const std::string& text : report.notes) note(text);
+  if (!report.missing.empty()) note("not in the checkpoint, left initialised: " + list_names(report.missing));
+  if (!report.unexpected.empty()) note("not used by the model: " + list_names(report.unexpected));
   peft::AppliedAdapter adapter;
   const bool with_adapter = !request.adapter.empty();
   if (with_adapter) adapter = peft::load_adapter(*model, request.adapter);
@@ -116,8 +118,8 @@ int run_forward_command(const std::vector<std::string>& args) {
   request.grads = flags.has("grads");
   request.strict = !flags.has("non-strict");
   request.device = flags.get("device", "cpu");
+  request.on_note = [](const std::string& note) { std::fprintf(stderr, "frost forward: %s\n", note.c_str()); };
   const ForwardResult result = run_forward(request);
-  for (const std::string& note : result.notes) std::fprintf(stderr, "frost forward: %s\n", note.c_str());
   save_safetensors(out, result.outputs, {{"model", request.model}});
   const Tensor& logits = result.outputs[0].tensor;
   std::printf("%s: logits %s", request.model.c_str(), shape_str(logits.shape()).c_str());

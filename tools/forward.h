@@ -3,6 +3,7 @@
 // an HF peft adapter, run the input file's batch in eval mode, and return logits, loss and the
 // requested gradients under the names fixtures/README.md uses.
 #pragma once
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ struct ForwardRequest {
   std::string weights, adapter, input;
   bool grads = false, strict = true;
   std::string device = "cpu";
+  // Called with each note as soon as it is known (so a later error does not hide it).
+  std::function<void(const std::string&)> on_note;
 };
 
 struct ForwardResult {
