@@ -188,6 +188,20 @@ Tensor copy_contiguous(const Tensor& src, DType dtype) {
       std::memcpy(dst + off[0] * out_size, in + off[1] * in_size, size_t(n) * out_size);
       return;
     }
+    if (in_type == dtype) {  // a strided gather of same-size words (transposes, broadcasts)
+      auto gather = [&](auto word) {
+        using W = decltype(word);
+        const W* from = reinterpret_cast<const W*>(in) + off[1];
+        W* to = reinterpret_cast<W*>(dst) + off[0];
+        for (int64_t i = 0; i < n; ++i) to[i] = from[i * st[1]];
+      };
+      switch (out_size) {
+        case 1: return gather(uint8_t{});
+        case 2: return gather(uint16_t{});
+        case 4: return gather(uint32_t{});
+        case 8: return gather(uint64_t{});
+      }
+    }
     for (int64_t i = 0; i < n; ++i)
       convert_value(in, in_type, off[1] + i * st[1], dst, dtype, off[0] + i);
   });
