@@ -75,6 +75,13 @@ std::vector<int64_t> ArgReader::get_int_list(const std::string& key, const std::
   return out;
 }
 
+void ArgReader::get_image_size(const std::string& key, int64_t& h, int64_t& w) {
+  const std::vector<int64_t> size = get_int_list(key, {h, w});
+  if (size.size() > 2) bad(key, "an integer or [height, width]");
+  h = size.front();
+  w = size.back();
+}
+
 void ArgReader::finish() const {
   std::string unknown;
   for (const auto& item : args_.items())

@@ -18,6 +18,8 @@ class ArgReader {
   std::string get_string(const std::string& key, const std::string& fallback, const std::vector<std::string>& choices);
   // An int or a list of ints (timm accepts both for img_size-like and per-stage arguments).
   std::vector<int64_t> get_int_list(const std::string& key, const std::vector<int64_t>& fallback, int64_t min_value = 1);
+  // timm's img_size: an integer or [height, width]; updates h and w when given.
+  void get_image_size(const std::string& key, int64_t& h, int64_t& w);
   bool has(const std::string& key);  // marks the key as known
   bool is_null(const std::string& key) const;
   // Throws when a key was never asked for.

@@ -51,6 +51,7 @@ ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t se
   in_chans = config.in_chans;
   min_img_size = int64_t(4) << (config.depths.size() - 1);  // at least 1x1 after the last downsample
   num_classes = config.num_classes;
+  head_drop_rate = config.drop_rate;
   num_features = config.dims.back();
   Generator gen(seed);
   stem_conv = std::make_shared<Conv2d>(config.in_chans, config.dims[0], 4, Conv2dOptions{4, 4, 0, 0, 1}, true, seed + 1);
@@ -79,13 +80,8 @@ ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t se
   }
   head_norm = std::make_shared<LayerNorm>(num_features, config.eps);
   register_slot("head.norm", head_norm);
-  classifier = "head.fc";
-  if (config.num_classes > 0) {
-    head = std::make_shared<Linear>(num_features, config.num_classes, true, seed + 7);
-    register_slot("head.fc", head);
-  }
-  init_timm_weights(*this, 0.02, gen, /*convs=*/true);
-  set_rng_on_blocks();
+  add_classifier("head.fc", seed + 7);
+  finish_construction(gen, /*init_convs=*/true);
 }
 
 Tensor ConvNeXt::forward_features(const Tensor& images) const {
@@ -99,8 +95,7 @@ Tensor ConvNeXt::forward_features(const Tensor& images) const {
 
 Tensor ConvNeXt::forward_head(const Tensor& features) const {
   Tensor x = head_norm->forward(mean(features, {2, 3}));  // avg pool, then LayerNorm over C
-  if (config.drop_rate > 0 && is_training()) x = dropout(x, config.drop_rate, true, *rng);
-  return head ? head->forward(x) : x;
+  return classify(x);
 }
 
 }  // namespace frost::models

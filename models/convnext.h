@@ -44,7 +44,7 @@ class ConvNeXt : public Model {
   Tensor forward_head(const Tensor& features) const override;
 
   ConvNeXtConfig config;
-  std::shared_ptr<Layer> stem_conv, stem_norm, head_norm, head;
+  std::shared_ptr<Layer> stem_conv, stem_norm, head_norm;
   std::vector<std::shared_ptr<Layer>> down_norms, down_convs;  // null for stage 0
   std::vector<std::vector<std::shared_ptr<ConvNeXtBlock>>> stages;
 };

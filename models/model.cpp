@@ -1,6 +1,9 @@
 // model.cpp: the hook plumbing of Block and the shared parts of Model.
 #include "models/model.h"
 
+#include "engine/layers.h"
+#include "models/layers.h"
+
 #include <stdexcept>
 
 namespace frost::models {
@@ -67,7 +70,20 @@ std::vector<std::pair<std::string, std::shared_ptr<Block>>> Model::all_blocks() 
   return out;
 }
 
-void Model::set_rng_on_blocks() {
+void Model::add_classifier(const std::string& path, uint64_t seed) {
+  classifier = path;
+  if (num_classes == 0) return;
+  head = std::make_shared<Linear>(num_features, num_classes, true, seed);
+  register_slot(path, head);
+}
+
+Tensor Model::classify(const Tensor& pooled) const {
+  const Tensor x = is_training() && head_drop_rate > 0 ? dropout(pooled, head_drop_rate, true, *rng) : pooled;
+  return head ? head->forward(x) : x;
+}
+
+void Model::finish_construction(Generator& gen, bool init_convs) {
+  init_timm_weights(*this, 0.02, gen, init_convs);
   for (auto& [path, block] : all_blocks()) block->rng = rng;
 }
 

@@ -76,6 +76,8 @@ class Model : public Module {
   int64_t img_h = 0, img_w = 0;  // the input size the model requires; 0: any size >= min_img_size
   int64_t min_img_size = 1;
   std::string classifier;  // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
+  std::shared_ptr<Layer> head;  // Linear(num_features, num_classes); null when num_classes == 0
+  double head_drop_rate = 0.0;  // timm's drop_rate: dropout before the head
   std::shared_ptr<Generator> rng = std::make_shared<Generator>(0);  // dropout and drop-path stream
 
   // Throws naming the expected and the given shape when `images` does not fit the model.
@@ -93,7 +95,12 @@ class Model : public Module {
   virtual Tensor adapt_checkpoint_tensor(const std::string&, const Tensor& value) const { return value; }
 
  protected:
-  void set_rng_on_blocks();  // call at the end of the constructor
+  // Registers the classifier at `path`: Linear(num_features, num_classes), none for 0 classes.
+  void add_classifier(const std::string& path, uint64_t seed);
+  // Dropout (training only) and the head on pooled features (B, num_features).
+  Tensor classify(const Tensor& pooled) const;
+  // The end of every constructor: timm's weight init (models/layers.h) and the blocks' rng.
+  void finish_construction(Generator& gen, bool init_convs);
 };
 
 // timm's linear drop-path schedule: rate * i / (n - 1) for block i of n.

@@ -9,10 +9,7 @@
 namespace frost::models {
 
 void SwinConfig::read(ArgReader& a) {
-  const std::vector<int64_t> img = a.get_int_list("img_size", {img_h, img_w});
-  if (img.size() > 2) throw std::invalid_argument("Swin: model arg 'img_size' must be an integer or [height, width]");
-  img_h = img[0];
-  img_w = img.back();
+  a.get_image_size("img_size", img_h, img_w);
   patch_size = a.get_int("patch_size", patch_size);
   in_chans = a.get_int("in_chans", in_chans);
   num_classes = a.get_int("num_classes", num_classes, 0);
@@ -163,6 +160,7 @@ SwinTransformer::SwinTransformer(const std::string& name, const SwinConfig& c, u
   img_h = config.img_h;  // strict_img_size, as timm
   img_w = config.img_w;
   num_classes = config.num_classes;
+  head_drop_rate = config.drop_rate;
   num_features = config.embed_dims.back();
   Generator gen(seed);
   const int64_t P = config.patch_size;
@@ -194,13 +192,8 @@ SwinTransformer::SwinTransformer(const std::string& name, const SwinConfig& c, u
   }
   norm = std::make_shared<LayerNorm>(num_features, config.eps);
   register_slot("norm", norm);
-  classifier = "head.fc";
-  if (config.num_classes > 0) {
-    head = std::make_shared<Linear>(num_features, config.num_classes, true, seed + 7);
-    register_slot("head.fc", head);
-  }
-  init_timm_weights(*this, 0.02, gen, /*convs=*/false);
-  set_rng_on_blocks();
+  add_classifier("head.fc", seed + 7);
+  finish_construction(gen, /*init_convs=*/false);
 }
 
 Tensor SwinTransformer::forward_features(const Tensor& images) const {
@@ -214,8 +207,7 @@ Tensor SwinTransformer::forward_features(const Tensor& images) const {
 
 Tensor SwinTransformer::forward_head(const Tensor& features) const {
   Tensor x = mean(features, {1, 2});  // (B, C)
-  if (config.drop_rate > 0 && is_training()) x = dropout(x, config.drop_rate, true, *rng);
-  return head ? head->forward(x) : x;
+  return classify(x);
 }
 
 bool SwinTransformer::ignores_checkpoint_key(const std::string& key) const {

@@ -73,7 +73,7 @@ class SwinTransformer : public Model {
   bool ignores_checkpoint_key(const std::string& key) const override;
 
   SwinConfig config;
-  std::shared_ptr<Layer> patch_proj, patch_norm, norm, head;
+  std::shared_ptr<Layer> patch_proj, patch_norm, norm;
   std::vector<std::shared_ptr<PatchMerging>> downsamples;  // null for stage 0
   std::vector<std::vector<std::shared_ptr<SwinBlock>>> stages;
 };

@@ -12,10 +12,7 @@
 namespace frost::models {
 
 void ViTConfig::read(ArgReader& a) {
-  const std::vector<int64_t> img = a.get_int_list("img_size", {img_h, img_w});
-  if (img.size() > 2) throw std::invalid_argument("ViT: model arg 'img_size' must be an integer or [height, width]");
-  img_h = img[0];
-  img_w = img.back();
+  a.get_image_size("img_size", img_h, img_w);
   patch_size = a.get_int("patch_size", patch_size);
   in_chans = a.get_int("in_chans", in_chans);
   num_classes = a.get_int("num_classes", num_classes, 0);
@@ -40,7 +37,7 @@ void ViTConfig::validate() const {
                          {in_chans, "in_chans"}, {embed_dim, "embed_dim"}, {depth, "depth"}, {num_heads, "num_heads"}})
     if (v <= 0) fail(std::string(name) + " must be positive, got " + std::to_string(v));
   if (img_h % patch_size || img_w % patch_size)
-    fail("img_size " + std::to_string(img_h) + (img_h == img_w ? "" : "x" + std::to_string(img_w)) +
+    fail("img_size " + std::to_string(img_h) + (img_h == img_w ? std::string() : std::string("x") + std::to_string(img_w)) +
          " is not a multiple of patch_size " + std::to_string(patch_size));
   if (embed_dim % num_heads)
     fail("embed_dim " + std::to_string(embed_dim) + " is not a multiple of num_heads " + std::to_string(num_heads));
@@ -91,6 +88,7 @@ VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c
   img_h = config.img_h;
   img_w = config.img_w;
   num_classes = config.num_classes;
+  head_drop_rate = config.drop_rate;
   num_features = config.embed_dim;
   Generator gen(seed);
   const int64_t C = config.embed_dim, P = config.patch_size;
@@ -119,13 +117,8 @@ VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c
     fc_norm = std::make_shared<LayerNorm>(C, config.eps);
     register_slot("fc_norm", fc_norm);
   }
-  classifier = "head";
-  if (config.num_classes > 0) {
-    head = std::make_shared<Linear>(C, config.num_classes, true, seed + 7);
-    register_slot("head", head);
-  }
-  init_timm_weights(*this, 0.02, gen, /*convs=*/false);
-  set_rng_on_blocks();
+  add_classifier("head", seed + 7);
+  finish_construction(gen, /*init_convs=*/false);
 }
 
 Tensor VisionTransformer::forward_features(const Tensor& images) const {
@@ -148,8 +141,7 @@ Tensor VisionTransformer::forward_head(const Tensor& features) const {
   Tensor x = config.global_pool == "token" ? features.narrow(1, 0, 1).squeeze(1)
                                            : mean(features.narrow(1, num_prefix_tokens(), features.size(1) - num_prefix_tokens()), {1});
   if (fc_norm) x = fc_norm->forward(x);
-  if (config.drop_rate > 0 && is_training()) x = dropout(x, config.drop_rate, true, *rng);
-  return head ? head->forward(x) : x;
+  return classify(x);
 }
 
 bool VisionTransformer::ignores_checkpoint_key(const std::string& key) const {

@@ -54,7 +54,7 @@ class VisionTransformer : public Model {
 
   ViTConfig config;
   Tensor cls_token, reg_token, pos_embed;  // (1, 1, C), (1, R, C), (1, embed_len, C)
-  std::shared_ptr<Layer> patch_embed, norm, fc_norm, head;  // norm/fc_norm/head may be null
+  std::shared_ptr<Layer> patch_embed, norm, fc_norm;  // one of norm/fc_norm is null
   std::vector<std::shared_ptr<ViTBlock>> blocks;
 };
 

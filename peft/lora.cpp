@@ -127,40 +127,45 @@ void zero_(Tensor& t) {
 
 }  // namespace
 
-LoraLinear::LoraLinear(std::shared_ptr<Linear> b, int64_t r, double s, double p, bool lora_bias,
-                       std::shared_ptr<Generator> g, uint64_t seed)
-    : base(std::move(b)), scaling(s), dropout(p), rng(std::move(g)) {
-  register_parameter("weight", base->weight, false);
-  if (base->bias.defined()) register_parameter("bias", base->bias, false);
-  lora_A = register_module("lora_A", std::make_shared<Linear>(base->in_features(), r, false, seed));  // kaiming-uniform(a=sqrt 5)
-  lora_B = register_module("lora_B", std::make_shared<Linear>(r, base->out_features(), lora_bias, seed + 1));
-  zero_(lora_B->weight);
-  if (lora_bias) zero_(lora_B->bias);
+void LoraLayer::init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s,
+                     double p, std::shared_ptr<Generator> g) {
+  base = std::move(base_layer);
+  scaling = s;
+  dropout = p;
+  rng = std::move(g);
+  for (NamedTensor& t : base->named_parameters()) {  // weight, bias: the base's own tensors, frozen
+    register_parameter(t.name, t.tensor, false);
+    if (t.name == "weight") base_weight = t.tensor;
+  }
+  lora_A = register_module("lora_A", std::move(a));
+  lora_B = register_module("lora_B", std::move(b));
+  for (NamedTensor& t : lora_B->named_parameters()) zero_(t.tensor);
 }
 
-Tensor LoraLinear::forward(const Tensor& x) const {
+Tensor LoraLayer::forward(const Tensor& x) const {
   const Tensor update = lora_B->forward(lora_A->forward(maybe_dropout(x, dropout, is_training(), rng)));
   return add(base->forward(x), mul(update, scaling));
 }
 
-Tensor LoraLinear::delta_weight() const { return mul(matmul(lora_B->weight, lora_A->weight), scaling); }
+Tensor LoraLayer::delta_weight() const {
+  const Tensor a = lora_A->named_parameters()[0].tensor, b = lora_B->named_parameters()[0].tensor;
+  return mul(matmul(b.reshape({b.size(0), b.size(1)}), a.reshape({a.size(0), -1})), scaling).reshape(base_weight.shape());
+}
 
-LoraConv2d::LoraConv2d(std::shared_ptr<Conv2d> b, int64_t r, double s, double p, bool lora_bias,
-                       std::shared_ptr<Generator> g, uint64_t seed)
-    : base(std::move(b)), scaling(s), dropout(p), rng(std::move(g)) {
-  register_parameter("weight", base->weight, false);
-  if (base->bias.defined()) register_parameter("bias", base->bias, false);
-  Conv2dOptions a_options = base->options;
+LoraLinear::LoraLinear(std::shared_ptr<Linear> b, int64_t r, double s, double p, bool lora_bias, std::shared_ptr<Generator> g,
+                       uint64_t seed) {
+  auto a = std::make_shared<Linear>(b->in_features(), r, false, seed);  // nn.Linear's init = kaiming-uniform(a=sqrt 5)
+  auto up = std::make_shared<Linear>(r, b->out_features(), lora_bias, seed + 1);
+  init(std::move(b), std::move(a), std::move(up), s, p, std::move(g));
+}
+
+LoraConv2d::LoraConv2d(std::shared_ptr<Conv2d> b, int64_t r, double s, double p, bool lora_bias, std::shared_ptr<Generator> g,
+                       uint64_t seed) {
+  Conv2dOptions a_options = b->options;
   a_options.groups = 1;
-  lora_A = register_module("lora_A", std::make_shared<Conv2d>(base->weight.size(1), r, base->weight.size(2), a_options, false, seed));
-  lora_B = register_module("lora_B", std::make_shared<Conv2d>(r, base->weight.size(0), 1, Conv2dOptions{}, lora_bias, seed + 1));
-  zero_(lora_B->weight);
-  if (lora_bias) zero_(lora_B->bias);
-}
-
-Tensor LoraConv2d::forward(const Tensor& x) const {
-  const Tensor update = lora_B->forward(lora_A->forward(maybe_dropout(x, dropout, is_training(), rng)));
-  return add(base->forward(x), mul(update, scaling));
+  auto a = std::make_shared<Conv2d>(b->weight.size(1), r, b->weight.size(2), a_options, false, seed);
+  auto up = std::make_shared<Conv2d>(r, b->weight.size(0), 1, Conv2dOptions{}, lora_bias, seed + 1);
+  init(std::move(b), std::move(a), std::move(up), s, p, std::move(g));
 }
 
 AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed) {

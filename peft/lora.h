@@ -36,29 +36,37 @@ struct LoraConfig {
   double alpha_for(const std::string& module_path) const;
 };
 
-class LoraLinear : public Layer {
+// y = base(x) + scaling * lora_B(lora_A(dropout(x))) around a Linear or a Conv2d base; the two
+// differ only in how A and B are built (LoraLinear, LoraConv2d below).
+class LoraLayer : public Layer {
  public:
+  Tensor forward(const Tensor& x) const override;
+  // scaling * B A reshaped to the base weight's shape: (out, in) or (out, in, kh, kw).
+  Tensor delta_weight() const;
+
+  std::shared_ptr<Layer> base, lora_A, lora_B;
+  Tensor base_weight;
+  double scaling = 1.0, dropout = 0.0;
+  std::shared_ptr<Generator> rng;
+
+ protected:
+  // Registers the base's weight/bias (frozen) under their own names and A, B; zeroes B.
+  void init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s,
+            double p, std::shared_ptr<Generator> g);
+};
+
+class LoraLinear : public LoraLayer {
+ public:  // A: Linear(in, r) kaiming-uniform(a=sqrt 5), B: Linear(r, out) zeros
   LoraLinear(std::shared_ptr<Linear> base, int64_t r, double scaling, double dropout, bool lora_bias,
              std::shared_ptr<Generator> rng, uint64_t seed);
   std::string kind() const override { return "LoraLinear"; }
-  Tensor forward(const Tensor& x) const override;
-  Tensor delta_weight() const;  // scaling * B A, (out, in)
-
-  std::shared_ptr<Linear> base, lora_A, lora_B;
-  double scaling, dropout;
-  std::shared_ptr<Generator> rng;
 };
 
-class LoraConv2d : public Layer {
- public:
+class LoraConv2d : public LoraLayer {
+ public:  // A: the base's kernel, stride and padding, in -> r; B: 1x1, r -> out
   LoraConv2d(std::shared_ptr<Conv2d> base, int64_t r, double scaling, double dropout, bool lora_bias,
              std::shared_ptr<Generator> rng, uint64_t seed);
   std::string kind() const override { return "LoraConv2d"; }
-  Tensor forward(const Tensor& x) const override;
-
-  std::shared_ptr<Conv2d> base, lora_A, lora_B;
-  double scaling, dropout;
-  std::shared_ptr<Generator> rng;
 };
 
 // What applying an adapter did: the wrapped modules and every trainable tensor with its key in

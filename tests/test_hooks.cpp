@@ -202,7 +202,7 @@ TEST_CASE("LoRA: a fresh adapter is a no-op, freezes the base, merges, and round
   auto lora = std::dynamic_pointer_cast<peft::LoraLinear>(model->find("blocks.1.mlp.fc2"));
   const Tensor x = normal({5, 192}, 2, DType::f32);
   NoGradGuard no_grad;
-  CHECK(rel_error(linear(x, add(lora->base->weight, lora->delta_weight()), lora->base->bias), lora->forward(x)) <= 1e-6);
+  CHECK(rel_error(linear(x, add(lora->base_weight, lora->delta_weight()), lora->named_parameters()[1].tensor), lora->forward(x)) <= 1e-6);
   // Save as an HF peft folder, load into a fresh model: the same logits.
   const std::string dir = temp_path("lora_roundtrip");
   peft::save_adapter(dir, config, applied);
@@ -229,9 +229,14 @@ TEST_CASE("LoRA on convolutions, rsLoRA scaling and rank_pattern", "[cpu][lora]"
   CHECK(applied.lora_modules.size() == 4);
   auto conv = std::dynamic_pointer_cast<peft::LoraConv2d>(model->find("stages.3.downsample.1"));
   REQUIRE(conv);
-  CHECK(conv->lora_A->weight.shape() == Shape{3, 32, 2, 2});
-  CHECK(conv->lora_B->weight.shape() == Shape{40, 3, 1, 1});
+  CHECK(conv->lora_A->named_parameters()[0].tensor.shape() == Shape{3, 32, 2, 2});
+  CHECK(conv->lora_B->named_parameters()[0].tensor.shape() == Shape{40, 3, 1, 1});
   CHECK(conv->scaling == Approx(4.0 / std::sqrt(3.0)));
+  for (const NamedTensor& t : applied.adapter_tensors) copy_into(t.tensor.detach(), normal(t.tensor.shape(), 5, DType::f32, 0.1));
+  const Tensor x = normal({2, 32, 8, 8}, 6, DType::f32);
+  const auto* base = dynamic_cast<const Conv2d*>(conv->base.get());
+  NoGradGuard no_grad;  // merged: conv with W + scaling * B A
+  CHECK(rel_error(conv2d(x, add(conv->base_weight, conv->delta_weight()), base->bias, base->options), conv->forward(x)) <= 1e-6);
   config.target_modules = peft::TargetSpec::from_json({"conv_dw"}, "target_modules");
   CHECK_THROWS_WITH(peft::apply_lora(*fixture_model("convnext_tiny"), config), Catch::Contains("is a grouped convolution"));
   config.target_modules = peft::TargetSpec::from_json("all-linear", "target_modules");

@@ -52,13 +52,6 @@ std::string input_file(const std::string& name, const Tensor& input, const Tenso
   return path;
 }
 
-const Tensor& find_output(const cli::ForwardResult& r, const std::string& name) {
-  for (const NamedTensor& t : r.outputs)
-    if (t.name == name) return t.tensor;
-  FAIL("no output " << name);
-  throw 0;
-}
-
 }  // namespace
 
 TEST_CASE("bad checkpoints: wrong shape, missing key, strict and non-strict", "[cpu][inputs]") {
