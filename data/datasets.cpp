@@ -1,0 +1,164 @@
+// datasets.cpp: the file-backed formats (folder, vtab, fgvc) and open_dataset; the array formats
+// (cifar, idx) are in arrays.cpp.
+#include "data/datasets.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace frost::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_image_file(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  for (const char* e : {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm"})
+    if (ext == e) return true;
+  return false;
+}
+
+void check_labels(const Dataset& d, int64_t num_classes, const std::string& origin) {
+  for (int64_t i = 0; i < d.size(); ++i)
+    if (d.label(i) < 0 || d.label(i) >= num_classes)
+      throw std::runtime_error(origin + ": " + d.describe(i) + " has label " + std::to_string(d.label(i)) + ", outside [0, " +
+                               std::to_string(num_classes) + ")");
+}
+
+}  // namespace
+
+std::shared_ptr<FileDataset> image_folder(const std::string& root) {
+  if (!fs::is_directory(root)) throw std::runtime_error(root + ": no such directory");
+  auto d = std::make_shared<FileDataset>();
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.is_directory() && entry.path().filename().string()[0] != '.') d->class_names.push_back(entry.path().filename().string());
+  std::sort(d->class_names.begin(), d->class_names.end());
+  if (d->class_names.empty()) throw std::runtime_error(root + ": no class folders (expected <root>/<class>/<image>)");
+  for (size_t c = 0; c < d->class_names.size(); ++c) {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::recursive_directory_iterator(fs::path(root) / d->class_names[c]))
+      if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path().string());
+    if (files.empty())
+      throw std::runtime_error(root + ": class folder '" + d->class_names[c] + "' holds no .jpg/.jpeg/.png/.bmp/.ppm/.pgm image");
+    std::sort(files.begin(), files.end());
+    for (std::string& f : files) {
+      d->paths.push_back(std::move(f));
+      d->labels.push_back(int64_t(c));
+    }
+  }
+  d->num_classes = int64_t(d->class_names.size());
+  return d;
+}
+
+std::shared_ptr<FileDataset> vtab_split(const std::string& task_dir, const std::string& split) {
+  const std::string list = (fs::path(task_dir) / (split + ".txt")).string();
+  std::ifstream in(list);
+  if (!in) throw std::runtime_error(list + ": cannot open (VTAB-1k splits are <task>/{train800,val200,train800val200,test}.txt)");
+  auto d = std::make_shared<FileDataset>();
+  std::string line;
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string path, extra;
+    int64_t label = -1;
+    if (!(fields >> path >> label) || (fields >> extra))
+      throw std::runtime_error(list + ":" + std::to_string(number) + ": expected '<image path> <label>', got '" + line + "'");
+    if (label < 0) throw std::runtime_error(list + ":" + std::to_string(number) + ": negative label " + std::to_string(label));
+    const fs::path full = fs::path(task_dir) / path;
+    if (!fs::exists(full)) throw std::runtime_error(list + ":" + std::to_string(number) + ": " + full.string() + " does not exist");
+    d->paths.push_back(full.string());
+    d->labels.push_back(label);
+  }
+  if (d->paths.empty()) throw std::runtime_error(list + ": no images listed");
+  d->num_classes = *std::max_element(d->labels.begin(), d->labels.end()) + 1;
+  return d;
+}
+
+std::shared_ptr<FileDataset> fgvc_split(const std::string& root, const std::string& split) {
+  auto read_json = [](const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(path + ": cannot open (FGVC splits are <root>/{train,val,test}.json)");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path + ": not valid JSON: " + e.what());
+    }
+    if (!j.is_object()) throw std::runtime_error(path + ": expected an object {\"<image path>\": <class id>}");
+    for (const auto& [key, value] : j.items())
+      if (!value.is_number_integer()) throw std::runtime_error(path + ": '" + key + "' has a non-integer class id " + value.dump());
+    return j;
+  };
+  const std::string split_path = (fs::path(root) / (split + ".json")).string();
+  const nlohmann::json annotations = read_json(split_path);
+  const std::string train_path = (fs::path(root) / "train.json").string();
+  const nlohmann::json ids = fs::exists(train_path) ? read_json(train_path) : annotations;
+  std::set<int64_t> unique;
+  for (const auto& [key, value] : ids.items()) unique.insert(value.get<int64_t>());
+  std::map<int64_t, int64_t> contiguous;
+  for (int64_t id : unique) contiguous.emplace(id, int64_t(contiguous.size()));
+  fs::path images = root;
+  for (const char* sub : {"images", "Images"})
+    if (fs::is_directory(fs::path(root) / sub)) images = fs::path(root) / sub;
+  auto d = std::make_shared<FileDataset>();
+  for (const auto& [key, value] : annotations.items()) {
+    auto it = contiguous.find(value.get<int64_t>());
+    if (it == contiguous.end())
+      throw std::runtime_error(split_path + ": '" + key + "' has class id " + value.dump() + ", which train.json never uses");
+    const fs::path full = images / key;
+    if (!fs::exists(full)) throw std::runtime_error(split_path + ": '" + key + "': " + full.string() + " does not exist");
+    d->paths.push_back(full.string());
+    d->labels.push_back(it->second);
+  }
+  if (d->paths.empty()) throw std::runtime_error(split_path + ": no images listed");
+  d->num_classes = int64_t(contiguous.size());
+  return d;
+}
+
+std::shared_ptr<Dataset> open_dataset(const std::string& kind, const std::string& root, const std::string& split,
+                                      int64_t num_classes) {
+  std::shared_ptr<Dataset> d;
+  const bool train = split == "train" || split == "training";
+  if (kind == "folder") {
+    std::vector<std::string> names{split};
+    if (train) names = {"train", "training"};
+    else if (split == "val" || split == "validation") names = {"validation", "val", "valid", "eval", "evaluation"};
+    std::string dir;
+    for (const std::string& n : names)
+      if (dir.empty() && fs::is_directory(fs::path(root) / n)) dir = (fs::path(root) / n).string();
+    if (dir.empty()) throw std::runtime_error(root + ": no split folder for '" + split + "' (looked for " + names.front() + "/ and aliases)");
+    d = image_folder(dir);
+  } else if (kind == "vtab") {
+    d = vtab_split(root, split == "train" ? "train800val200" : split);
+  } else if (kind == "fgvc") {
+    d = fgvc_split(root, split);
+  } else if (kind == "cifar10" || kind == "cifar100") {
+    if (!train && split != "test" && split != "val" && split != "validation")
+      throw std::invalid_argument(kind + ": split must be train or test, got '" + split + "'");
+    d = cifar(root, kind == "cifar100", train);
+  } else if (kind == "mnist" || kind == "fmnist") {
+    const std::string dir = root.empty() && kind == "fmnist" ? "/usr/share/datasets/fashion-mnist" : root;
+    const std::string prefix = (fs::path(dir) / (train ? "train" : "t10k")).string();
+    auto pick = [&](const std::string& stem) { return fs::exists(stem + ".gz") ? stem + ".gz" : stem; };
+    d = idx_dataset(pick(prefix + "-images-idx3-ubyte"), pick(prefix + "-labels-idx1-ubyte"));
+    d->num_classes = 10;
+  } else {
+    throw std::invalid_argument("unknown dataset '" + kind + "' (expected folder, vtab, fgvc, cifar10, cifar100, mnist, fmnist)");
+  }
+  if (d->size() == 0) throw std::runtime_error(root + ": the " + split + " split of this " + kind + " dataset is empty");
+  if (num_classes > 0) {
+    check_labels(*d, num_classes, root);
+    d->num_classes = num_classes;
+  }
+  return d;
+}
+
+}  // namespace frost::data
