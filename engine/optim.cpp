@@ -53,6 +53,36 @@ Tensor Optimizer::state(const std::string& name, size_t slot) const {
   return Tensor();
 }
 
+std::vector<NamedTensor> Optimizer::state_tensors() const {
+  std::vector<NamedTensor> out;
+  for (size_t i = 0; i < params_.size(); ++i)
+    for (size_t s = 0; s < state_[i].size(); ++s) out.push_back({params_[i].name + "." + std::to_string(s), state_[i][s]});
+  out.push_back({"steps", Tensor::scalar(double(steps_), DType::f64)});
+  return out;
+}
+
+void Optimizer::load_state_tensors(const std::vector<NamedTensor>& tensors, const std::string& origin) {
+  std::vector<std::pair<Tensor, Tensor>> copies;  // checked before any write
+  const std::vector<NamedTensor> mine = state_tensors();
+  if (tensors.size() != mine.size())
+    throw std::invalid_argument(origin + ": " + std::to_string(tensors.size()) + " optimizer tensors, this optimizer has " +
+                                std::to_string(mine.size()));
+  int64_t steps = -1;
+  for (const NamedTensor& want : mine) {
+    const NamedTensor* got = nullptr;
+    for (const NamedTensor& t : tensors)
+      if (t.name == want.name) got = &t;
+    if (!got) throw std::invalid_argument(origin + ": no optimizer tensor '" + want.name + "'");
+    if (got->tensor.shape() != want.tensor.shape())
+      throw std::invalid_argument(origin + ": optimizer tensor '" + want.name + "' has shape " + shape_str(got->tensor.shape()) +
+                                  ", expected " + shape_str(want.tensor.shape()));
+    if (want.name == "steps") steps = int64_t(got->tensor.item());
+    else copies.emplace_back(want.tensor, got->tensor);
+  }
+  for (auto& [dst, src] : copies) copy_into(dst, src);
+  steps_ = steps;
+}
+
 // ---------------------------------------------------------------------------------------
 
 SGD::SGD(std::vector<NamedTensor> params, SGDOptions options) : Optimizer(std::move(params)), opt_(options) {

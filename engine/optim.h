@@ -25,6 +25,10 @@ class Optimizer {
   // State tensor `slot` of parameter `name` (for tests and checkpoints); undefined if none.
   Tensor state(const std::string& name, size_t slot) const;
   int64_t steps() const { return steps_; }
+  // For checkpoints: every state tensor as "<param>.<slot>" and the step count as "steps" (0-d f64).
+  std::vector<NamedTensor> state_tensors() const;
+  // Restores them; throws naming `origin` and the tensor when a name, shape or count differs.
+  void load_state_tensors(const std::vector<NamedTensor>& tensors, const std::string& origin);
 
  protected:
   std::vector<NamedTensor> params_;

@@ -243,6 +243,15 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
       throw std::runtime_error(tmp + ": write failed");
     }
   }
+  // The data must be on disk before the rename makes it the file: a crash then leaves either the
+  // old file or the new one, never a truncated one.
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    std::remove(tmp.c_str());
+    throw std::runtime_error(tmp + ": fsync failed: " + std::strerror(errno));
+  }
+  ::close(fd);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));

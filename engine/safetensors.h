@@ -47,8 +47,8 @@ class SafetensorsFile {
 };
 
 // Writes `tensors` (any device, any layout) in the given order with the header padded to a
-// multiple of 8. Writes to `path`.tmp and renames it, so an existing file is never left
-// half-written. Duplicate or empty names throw.
+// multiple of 8. Writes to `path`.tmp, fsyncs it and renames it, so an existing file is never
+// left half-written. Duplicate or empty names throw.
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 

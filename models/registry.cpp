@@ -48,6 +48,14 @@ std::vector<std::string> model_names() {
   return out;
 }
 
+PretrainedConfig pretrained_config(const std::string& full_name) {
+  const std::string name = full_name.substr(0, full_name.find('.'));
+  const PretrainedConfig imagenet{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 0.9};
+  if (name.rfind("vit_", 0) == 0) return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0.9};  // augreg (INCEPTION)
+  if (name.rfind("convnext", 0) == 0) return {imagenet.mean, imagenet.std, 0.95};       // in12k_ft_in1k
+  return imagenet;                                                                       // swin ms_in1k
+}
+
 std::shared_ptr<Model> create_model(const std::string& full_name, const nlohmann::json& model_args, uint64_t seed) {
   const std::string name = full_name.substr(0, full_name.find('.'));  // drop a pretrained tag
   const Entry* entry = nullptr;

@@ -3,6 +3,7 @@
 // so timm's checkpoints for it load by key. A pretrained tag after a dot
 // ("vit_base_patch16_224.augreg2_in21k_ft_in1k") is accepted and ignored.
 #pragma once
+#include <array>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,5 +17,13 @@ namespace frost::models {
 std::shared_ptr<Model> create_model(const std::string& name, const nlohmann::json& model_args = nlohmann::json::object(),
                                     uint64_t seed = 0);
 std::vector<std::string> model_names();
+
+// The eval preprocessing of the name's default pretrained tag in timm (timm's pretrained_cfg):
+// ViT's augreg weights use mean = std = 0.5, Swin and ConvNeXt ImageNet's; crop_pct as timm.
+struct PretrainedConfig {
+  std::array<float, 3> mean, std;
+  double crop_pct;
+};
+PretrainedConfig pretrained_config(const std::string& name);
 
 }  // namespace frost::models

@@ -30,5 +30,7 @@ int bench_model(const std::vector<std::string>& args);
 int run_demo(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_forward_command(const std::vector<std::string>& args);
+int run_train_command(const std::vector<std::string>& args);
+int run_eval_command(const std::vector<std::string>& args);
 
 }  // namespace frost::cli

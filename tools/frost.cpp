@@ -23,6 +23,11 @@ void usage() {
       "  forward  --model NAME [--model-args JSON] --weights FILE [--adapter DIR] --input FILE --out FILE\n"
       "           [--grads] [--non-strict] [--device cpu|cuda]\n"
       "           logits, loss and gradients of a timm model (optionally with an HF peft LoRA adapter)\n"
+      "  train    --model NAME --dataset folder|vtab|fgvc|cifar10|cifar100|mnist|fmnist --data-dir DIR [--peft SPEC]\n"
+      "           [--weights FILE] [--epochs N] [--batch-size B] [--opt adamw|sgd] [--lr LR] [--output DIR] [--resume DIR] ...\n"
+      "           fine-tune; writes summary.csv, last/best.ckpt and adapter/ into --output\n"
+      "  eval     --checkpoint RUN/best.ckpt [--weights BASE] | --model NAME --weights FILE [--adapter DIR]\n"
+      "           --dataset KIND --data-dir DIR [--split test]   top-1, top-5, per-class accuracy\n"
       "  bench model --model NAME [--model-args JSON] [--batch B] [--img-size S] [--repeat R] [--threads T]\n"
       "           forward and forward+backward milliseconds per image");
 }
@@ -54,6 +59,8 @@ int main(int argc, char** argv) {
     if (command == "bench") return frost::cli::run_bench(rest);
     if (command == "inspect") return frost::cli::run_inspect(rest);
     if (command == "forward") return frost::cli::run_forward_command(rest);
+    if (command == "train") return frost::cli::run_train_command(rest);
+    if (command == "eval") return frost::cli::run_eval_command(rest);
     std::fprintf(stderr, "frost: unknown command '%s'\n", command.c_str());
     usage();
     return 2;

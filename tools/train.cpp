@@ -1,0 +1,241 @@
+// train.cpp: `frost train` (flags in timm's names where timm has one) and `frost eval`.
+#include "tools/train.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "peft/spec.h"
+#include "tools/cli.h"
+#include "tools/train_state.h"
+
+namespace frost::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The model_args a run builds its model with: the user's, plus num_classes, img_size and drop-path.
+nlohmann::json model_args_for(const TrainOptions& o, int64_t num_classes) {
+  nlohmann::json args = o.model_args.is_object() ? o.model_args : nlohmann::json::object();
+  args["num_classes"] = num_classes;
+  const bool sized = o.model.rfind("convnext", 0) != 0;  // ConvNeXt takes any size and has no img_size
+  if (sized && o.img_size > 0) args["img_size"] = o.img_size;
+  if (o.drop_path >= 0) args["drop_path_rate"] = o.drop_path;
+  return args;
+}
+
+data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train) {
+  const models::PretrainedConfig pre = models::pretrained_config(o.model);
+  data::TransformOptions t;
+  t.size = model.img_h > 0 ? model.img_h : (o.img_size > 0 ? o.img_size : 224);
+  t.crop_pct = o.crop_pct > 0 ? o.crop_pct : pre.crop_pct;
+  t.direct_resize = o.direct_resize;
+  t.interpolation = data::parse_interpolation(o.interpolation);
+  t.mean = pre.mean;
+  t.std = pre.std;
+  for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
+  for (size_t c = 0; c < 3 && o.std.size() == 3; ++c) t.std[c] = float(o.std[c]);
+  t.train_augment = train && o.augment;
+  return t;
+}
+
+Tensor to_images(const data::Batch& b) {
+  Tensor images = Tensor::empty({b.size, 3, b.height, b.width});
+  std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
+  return images;
+}
+
+Tensor to_labels(const data::Batch& b) {
+  return Tensor::from_vector(std::vector<double>(b.labels.begin(), b.labels.end()), {b.size}, DType::i64);
+}
+
+std::string default_output(const TrainOptions& o) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return (fs::path("output") / "train" / (std::string(stamp) + "-" + o.model)).string();
+}
+
+}  // namespace
+
+TrainResult run_train(const TrainOptions& o_in) {
+  TrainOptions o = o_in;
+  if (o.device != "cpu") throw std::invalid_argument("--device " + o.device + ": training runs on the CPU until the CUDA backend lands");
+  if (o.model.empty()) throw std::invalid_argument("frost train: --model is required");
+  if (o.dataset.empty()) throw std::invalid_argument("frost train: --dataset is required");
+  if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("frost train: --epochs and --batch-size must be >= 1");
+  if (o.opt != "adamw" && o.opt != "sgd") throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
+  if (o.sched != "cosine" && o.sched != "step" && o.sched != "none")
+    throw std::invalid_argument("frost train: --sched must be cosine, step or none, got '" + o.sched + "'");
+  if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
+  if (o.weight_decay < 0) o.weight_decay = 1e-4;
+
+  auto train_set = data::open_dataset(o.dataset, o.data_dir, o.train_split, o.num_classes);
+  const int64_t num_classes = o.num_classes > 0 ? o.num_classes : train_set->num_classes;
+  std::shared_ptr<data::Dataset> val_set;
+  if (o.val_split != "none" && !o.val_split.empty()) val_set = data::open_dataset(o.dataset, o.data_dir, o.val_split, num_classes);
+  const nlohmann::json model_args = model_args_for(o, num_classes);
+  auto model = models::create_model(o.model, model_args, o.seed);
+  model->rng->seed = o.seed;
+  if (!o.weights.empty()) {
+    const models::CheckpointReport report = models::load_checkpoint(*model, o.weights, true);
+    for (const std::string& note : report.notes)
+      if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", o.weights.c_str(), note.c_str());
+  }
+  const peft::AppliedSpec applied = peft::apply_spec(*model, o.peft, o.seed);
+  const data::TransformOptions train_tf = transform_for(o, *model, true), eval_tf = transform_for(o, *model, false);
+
+  data::LoaderOptions lo;
+  lo.batch_size = o.batch_size;
+  lo.shuffle = true;
+  lo.drop_last = train_set->size() >= o.batch_size;
+  lo.strict = o.strict_data;
+  lo.seed = o.seed;
+  lo.workers = o.workers;
+  data::DataLoader loader(train_set, train_tf, lo);
+  const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
+  const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
+  auto lr_at = [&](int64_t step) {
+    if (o.sched == "cosine") return CosineSchedule{o.lr, o.min_lr, o.warmup_lr, warmup_steps, total_steps}.lr(step);
+    if (o.sched == "step") return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
+    return step < warmup_steps ? StepSchedule{o.lr, 1.0, o.warmup_lr, 1, warmup_steps}.lr(step) : o.lr;
+  };
+  std::unique_ptr<Optimizer> optimizer;
+  if (o.opt == "adamw") {
+    AdamWOptions ao;
+    ao.lr = o.lr;
+    ao.weight_decay = o.weight_decay;
+    optimizer = std::make_unique<AdamW>(model->trainable_parameters(), ao);
+  } else {
+    SGDOptions so;
+    so.lr = o.lr;
+    so.momentum = o.momentum;
+    so.weight_decay = o.weight_decay;
+    optimizer = std::make_unique<SGD>(model->trainable_parameters(), so);
+  }
+
+  TrainResult result;
+  result.output = o.output.empty() ? default_output(o) : o.output;
+  fs::create_directories(result.output);
+  const std::string summary = (fs::path(result.output) / "summary.csv").string();
+  const std::string last = (fs::path(result.output) / "last.ckpt").string(), best = (fs::path(result.output) / "best.ckpt").string();
+  const nlohmann::json identity = {{"model", o.model}, {"model_args", model_args}, {"peft", applied.spec}, {"num_classes", num_classes}};
+  TrainState state;
+  state.rng_seed = o.seed;
+  if (!o.resume.empty()) {
+    const std::string from = fs::is_directory(o.resume) ? (fs::path(o.resume) / "last.ckpt").string() : o.resume;
+    state = load_train_checkpoint(from, *model, optimizer.get(), identity);
+    truncate_summary(summary, state.epoch);
+    if (!o.quiet) std::printf("frost train: resumed from %s at epoch %lld, batch %lld (step %lld)\n", from.c_str(), (long long)state.epoch,
+                              (long long)state.batch, (long long)state.step);
+  } else {
+    std::remove(summary.c_str());
+  }
+  {
+    nlohmann::json args = {{"model", o.model}, {"model_args", model_args}, {"weights", o.weights}, {"peft", applied.spec},
+                           {"dataset", o.dataset}, {"data_dir", o.data_dir}, {"train_split", o.train_split}, {"val_split", o.val_split},
+                           {"num_classes", num_classes}, {"batch_size", o.batch_size}, {"epochs", o.epochs}, {"opt", o.opt},
+                           {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"momentum", o.momentum}, {"sched", o.sched},
+                           {"warmup_epochs", o.warmup_epochs}, {"min_lr", o.min_lr}, {"warmup_lr", o.warmup_lr},
+                           {"smoothing", o.smoothing}, {"clip_grad", o.clip_grad}, {"seed", o.seed}, {"augment", o.augment},
+                           {"img_size", train_tf.size}, {"mean", train_tf.mean}, {"std", train_tf.std}, {"crop_pct", eval_tf.crop_pct},
+                           {"trainable_params", model->parameter_count(true)}, {"total_params", model->parameter_count()}};
+    std::ofstream((fs::path(result.output) / "args.json").string()) << args.dump(2) << "\n";
+  }
+  model->rng->seed = state.rng_seed;
+  model->rng->offset = state.rng_offset;
+  const bool tty = !o.quiet && isatty(fileno(stdout));
+  if (!o.quiet)
+    std::printf("frost train: %s, %s, %lld trainable of %lld parameters, %lld images, %lld steps/epoch, output %s\n", o.model.c_str(),
+                applied.spec.c_str(), (long long)model->parameter_count(true), (long long)model->parameter_count(),
+                (long long)train_set->size(), (long long)steps_per_epoch, result.output.c_str());
+
+  auto checkpoint = [&](const std::string& path) {
+    state.rng_seed = model->rng->seed;
+    state.rng_offset = model->rng->offset;
+    save_train_checkpoint(path, *model, *optimizer, state, identity);
+  };
+  for (; state.epoch < o.epochs; ++state.epoch) {
+    loader.start(state.epoch, state.batch);
+    model->train(true);
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t seen = 0;
+    for (data::Batch b; loader.next(b);) {
+      for (const std::string& s : b.skipped) std::fprintf(stderr, "frost train: skipped %s\n", s.c_str());
+      if (b.size > 0) {
+        const double lr = lr_at(state.step);
+        optimizer->set_lr(lr);
+        Tensor loss = cross_entropy(model->forward(to_images(b)), to_labels(b), o.smoothing);
+        const double value = loss.item();
+        if (!std::isfinite(value))
+          throw std::runtime_error("step " + std::to_string(state.step) + " (epoch " + std::to_string(state.epoch) + ", batch " +
+                                   std::to_string(b.index) + "): the loss is " + std::to_string(value) + "; training stopped, " +
+                                   (fs::exists(last) ? "the last good checkpoint is " + last : std::string("no checkpoint was written yet")));
+        loss.backward();
+        if (o.clip_grad > 0) clip_grad_norm(optimizer->params(), o.clip_grad);
+        optimizer->step();
+        optimizer->zero_grad();
+        state.loss_sum += value * double(b.size);
+        state.loss_count += double(b.size);
+        seen += b.size;
+        if (!o.quiet && (tty || (state.step + 1) % o.log_interval == 0)) {
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s%s", tty ? "\r" : "",
+                      (long long)state.epoch, (long long)b.index + 1, (long long)steps_per_epoch,
+                      100.0 * double(b.index + 1) / double(steps_per_epoch), value, state.loss_sum / state.loss_count, lr,
+                      double(seen) / std::max(secs, 1e-9), tty ? "" : "\n");
+          std::fflush(stdout);
+        }
+      }
+      state.batch = b.index + 1;
+      ++state.step;
+      ++result.steps;
+      if (o.stop_after_steps > 0 && result.steps >= o.stop_after_steps) return result;  // as if killed here
+      if (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.batch < steps_per_epoch) checkpoint(last);
+    }
+    if (tty) std::printf("\n");
+    const bool eval_now = val_set && ((state.epoch + 1) % std::max<int64_t>(o.eval_every, 1) == 0 || state.epoch + 1 == o.epochs);
+    EvalResult eval;
+    if (eval_now) {
+      model->train(false);
+      eval = evaluate(*model, *val_set, eval_tf, o.batch_size, o.workers, o.strict_data);
+      result.last_top1 = eval.top1;
+      if (!o.quiet)
+        std::printf("Test: epoch %lld  Loss: %.4f  Acc@1: %.3f  Acc@5: %.3f  (%lld images)\n", (long long)state.epoch, eval.loss, eval.top1,
+                    eval.top5, (long long)eval.images);
+    }
+    const double train_loss = state.loss_count > 0 ? state.loss_sum / state.loss_count : 0.0;
+    append_summary(summary, state.epoch, train_loss, eval_now ? &eval : nullptr, lr_at(std::max<int64_t>(state.step - 1, 0)));
+    const bool improved = eval_now && eval.top1 > state.best_top1;
+    if (improved) {
+      state.best_top1 = eval.top1;
+      state.best_epoch = state.epoch;
+    }
+    const int64_t epoch_done = state.epoch;
+    state.epoch += 1;  // the checkpoint continues at the next epoch's first batch
+    state.batch = 0;
+    state.loss_sum = state.loss_count = 0;
+    checkpoint(last);
+    if (improved) checkpoint(best);
+    state.epoch = epoch_done;
+    peft::save_spec_adapter((fs::path(result.output) / "adapter").string(), applied);
+    ++result.epochs_done;
+  }
+  result.best_top1 = state.best_top1;
+  return result;
+}
+
+}  // namespace frost::cli

@@ -1,0 +1,51 @@
+// train.h: `frost train` and `frost eval` as library calls (the tests drive them directly).
+// A run writes into its output folder: args.json, summary.csv (timm's columns: epoch, train_loss,
+// eval_loss, eval_top1, eval_top5, lr), last.ckpt and best.ckpt (trainable tensors, optimizer
+// state, RNG state, position; written to a temporary file, fsynced, renamed) and adapter/ (the
+// trained method alone: LoRA in HF peft's layout). Everything random is seeded by --seed, the
+// data order by (seed, epoch), so a run killed at any point and restarted with --resume ends with
+// the same summary.csv and bit-identical weights as an uninterrupted one.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace frost::cli {
+
+struct TrainOptions {
+  std::string model, weights, peft = "full";
+  nlohmann::json model_args = nlohmann::json::object();
+  std::string dataset, data_dir, train_split = "train", val_split = "validation";
+  int64_t num_classes = 0, img_size = 0;  // 0: from the dataset / the model's default
+  int64_t batch_size = 64, epochs = 10, eval_every = 1, log_interval = 50, checkpoint_every = 0;
+  double warmup_epochs = 0;
+  std::string opt = "adamw", sched = "cosine", interpolation = "bicubic";
+  double lr = 0, weight_decay = -1, momentum = 0.9, smoothing = 0.1, clip_grad = 0, drop_path = -1;
+  double min_lr = 0, warmup_lr = 1e-6, crop_pct = 0;
+  std::vector<double> mean, std;  // empty: the model's pretrained config
+  bool augment = true, direct_resize = false, strict_data = false;
+  uint64_t seed = 42;
+  int workers = 2;
+  std::string output, resume, device = "cpu";
+  int64_t stop_after_steps = 0;  // tests: return after this many steps, as if killed
+  bool quiet = false;
+};
+
+struct TrainResult {
+  int64_t steps = 0, epochs_done = 0;
+  double best_top1 = -1, last_top1 = -1;
+  std::string output;
+};
+
+TrainResult run_train(const TrainOptions& options);
+TrainOptions parse_train_flags(const std::vector<std::string>& args);
+
+struct EvalResult {
+  double loss = 0, top1 = 0, top5 = 0;
+  int64_t images = 0, skipped = 0;
+  std::vector<double> per_class;  // top-1 per class (%), NaN for a class with no image
+};
+
+}  // namespace frost::cli

@@ -1,0 +1,165 @@
+// train_cli.cpp: the flags of `frost train` and `frost eval` (timm's names where timm has one).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "peft/adapter.h"
+#include "peft/spec.h"
+#include "tools/cli.h"
+#include "tools/train.h"
+#include "tools/train_state.h"
+
+namespace frost::cli {
+
+namespace {
+
+nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
+  if (!flags.has(name)) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(flags.get(name, "{}"));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(command + ": flag --" + name + " is not valid JSON: " + e.what());
+  }
+}
+
+std::vector<double> triple(const Flags& flags, const std::string& command, const std::string& name) {
+  if (!flags.has(name)) return {};
+  std::vector<double> v;
+  std::istringstream in(flags.get(name, ""));
+  for (std::string part; std::getline(in, part, ',');) {
+    try {
+      v.push_back(std::stod(part));
+    } catch (const std::exception&) {
+      throw std::invalid_argument(command + ": flag --" + name + ": '" + part + "' is not a number");
+    }
+  }
+  if (v.size() == 1) v = {v[0], v[0], v[0]};
+  if (v.size() != 3) throw std::invalid_argument(command + ": flag --" + name + " takes one number or three (R,G,B)");
+  return v;
+}
+
+}  // namespace
+
+TrainOptions parse_train_flags(const std::vector<std::string>& args) {
+  const std::string cmd = "frost train";
+  Flags f(cmd, args,
+          {"model", "model-args", "weights", "peft", "dataset", "data-dir", "train-split", "val-split", "num-classes", "img-size",
+           "batch-size", "epochs", "opt", "lr", "weight-decay", "momentum", "warmup-epochs", "warmup-lr", "min-lr", "sched",
+           "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "output", "resume", "eval-every", "log-interval",
+           "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data"},
+          {"no-aug", "direct-resize", "strict-data"});
+  TrainOptions o;
+  o.model = f.require("model");
+  o.model_args = parse_json_flag(f, cmd, "model-args");
+  o.weights = f.get("weights", "");
+  o.peft = f.get("peft", o.peft);
+  o.dataset = f.require("dataset");
+  o.data_dir = f.get("data-dir", "");
+  o.train_split = f.get("train-split", o.train_split);
+  o.val_split = f.get("val-split", o.dataset == "vtab" ? "test" : o.val_split);
+  o.num_classes = f.get_int("num-classes", 0, 0);
+  o.img_size = f.get_int("img-size", 0, 0);
+  o.batch_size = f.get_int("batch-size", o.batch_size);
+  o.epochs = f.get_int("epochs", o.epochs);
+  o.opt = f.get("opt", o.opt);
+  o.lr = f.get_double("lr", 0);
+  o.weight_decay = f.get_double("weight-decay", -1);
+  o.momentum = f.get_double("momentum", o.momentum);
+  o.warmup_epochs = f.get_double("warmup-epochs", o.warmup_epochs);
+  o.warmup_lr = f.get_double("warmup-lr", o.warmup_lr);
+  o.min_lr = f.get_double("min-lr", o.min_lr);
+  o.sched = f.get("sched", o.sched);
+  o.smoothing = f.get_double("smoothing", o.smoothing);
+  o.clip_grad = f.get_double("clip-grad", 0);
+  o.drop_path = f.get_double("drop-path", -1);
+  o.seed = uint64_t(f.get_int("seed", int64_t(o.seed), 0));
+  o.workers = int(f.get_int("workers", o.workers, 0));
+  o.device = f.get("device", o.device);
+  o.output = f.get("output", "");
+  o.resume = f.get("resume", "");
+  o.eval_every = f.get_int("eval-every", o.eval_every);
+  o.log_interval = f.get_int("log-interval", o.log_interval);
+  o.checkpoint_every = f.get_int("checkpoint-every", 0, 0);
+  o.mean = triple(f, cmd, "mean");
+  o.std = triple(f, cmd, "std");
+  o.crop_pct = f.get_double("crop-pct", 0);
+  o.interpolation = f.get("interpolation", o.interpolation);
+  o.augment = !f.has("no-aug");
+  o.direct_resize = f.has("direct-resize");
+  o.strict_data = f.has("strict-data");
+  if (o.smoothing < 0 || o.smoothing >= 1) throw std::invalid_argument(cmd + ": --smoothing must be in [0, 1)");
+  return o;
+}
+
+int run_train_command(const std::vector<std::string>& args) {
+  const TrainResult r = run_train(parse_train_flags(args));
+  std::printf("frost train: done, %lld epochs, best top-1 %.3f; outputs in %s\n", (long long)r.epochs_done, r.best_top1, r.output.c_str());
+  return 0;
+}
+
+// `frost eval --checkpoint RUN/best.ckpt --weights BASE --dataset ... [--split test]`, or
+// `--model NAME --weights FILE [--adapter PEFT_DIR]` for a plain or HF peft model.
+int run_eval_command(const std::vector<std::string>& args) {
+  const std::string cmd = "frost eval";
+  Flags f(cmd, args,
+          {"model", "model-args", "weights", "adapter", "checkpoint", "dataset", "data-dir", "split", "num-classes", "batch-size",
+           "workers", "mean", "std", "crop-pct", "interpolation", "direct-resize", "strict-data", "img-size"},
+          {"direct-resize", "strict-data"});
+  TrainOptions o;
+  std::shared_ptr<models::Model> model;
+  const std::string checkpoint = f.get("checkpoint", "");
+  o.dataset = f.require("dataset");
+  o.data_dir = f.get("data-dir", "");
+  const std::string split = f.get("split", o.dataset == "vtab" ? "test" : "validation");
+  if (!checkpoint.empty()) {
+    const nlohmann::json id = read_checkpoint_identity(checkpoint);
+    o.model = id.at("model");
+    model = models::create_model(o.model, id.at("model_args"));
+    if (f.has("weights")) models::load_checkpoint(*model, f.get("weights", ""), true);
+    peft::apply_spec(*model, id.at("peft").get<std::string>());
+    load_train_checkpoint(checkpoint, *model, nullptr, id);
+  } else {
+    o.model = f.require("model");
+    model = models::create_model(o.model, parse_json_flag(f, cmd, "model-args"));
+    models::load_checkpoint(*model, f.require("weights"), true);
+    if (f.has("adapter")) peft::load_adapter(*model, f.get("adapter", ""));
+  }
+  model->train(false);
+  auto dataset = data::open_dataset(o.dataset, o.data_dir, split, model->num_classes);
+  o.mean = triple(f, cmd, "mean");
+  o.std = triple(f, cmd, "std");
+  o.crop_pct = f.get_double("crop-pct", 0);
+  o.interpolation = f.get("interpolation", o.interpolation);
+  o.direct_resize = f.has("direct-resize");
+  o.img_size = f.get_int("img-size", 0, 0);
+  data::TransformOptions t;
+  {
+    const models::PretrainedConfig pre = models::pretrained_config(o.model);
+    t.size = model->img_h > 0 ? model->img_h : (o.img_size > 0 ? o.img_size : 224);
+    t.crop_pct = o.crop_pct > 0 ? o.crop_pct : pre.crop_pct;
+    t.direct_resize = o.direct_resize;
+    t.interpolation = data::parse_interpolation(o.interpolation);
+    t.mean = pre.mean;
+    t.std = pre.std;
+    for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
+    for (size_t c = 0; c < 3 && o.std.size() == 3; ++c) t.std[c] = float(o.std[c]);
+  }
+  const EvalResult r = evaluate(*model, *dataset, t, f.get_int("batch-size", 64), int(f.get_int("workers", 2, 0)), f.has("strict-data"));
+  std::printf("%s on %s/%s: %lld images: top-1 %.3f, top-5 %.3f, loss %.4f", o.model.c_str(), o.dataset.c_str(), split.c_str(),
+              (long long)r.images, r.top1, r.top5, r.loss);
+  if (r.skipped) std::printf(" (%lld unreadable images skipped)", (long long)r.skipped);
+  std::printf("\nper class top-1:");
+  for (size_t c = 0; c < r.per_class.size(); ++c) {
+    const std::string name = c < dataset->class_names.size() ? dataset->class_names[c] : std::to_string(c);
+    if (std::isnan(r.per_class[c])) std::printf("%s %s: -", c ? "," : "", name.c_str());
+    else std::printf("%s %s: %.1f", c ? "," : "", name.c_str(), r.per_class[c]);
+  }
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace frost::cli

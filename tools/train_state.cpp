@@ -1,0 +1,161 @@
+// train_state.cpp: see train_state.h.
+#include "tools/train_state.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/safetensors.h"
+
+namespace frost::cli {
+
+namespace {
+
+const char* kFormat = "frost-train-1";
+
+Tensor f64(double v) { return Tensor::scalar(v, DType::f64); }
+
+std::string exact(double v) {  // round-trips through strtod
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+void save_train_checkpoint(const std::string& path, const models::Model& model, const Optimizer& optimizer,
+                           const TrainState& s, const nlohmann::json& identity) {
+  std::vector<NamedTensor> tensors;
+  for (const NamedTensor& p : model.trainable_parameters()) tensors.push_back({"model." + p.name, p.tensor});
+  for (const NamedTensor& t : optimizer.state_tensors()) tensors.push_back({"optim." + t.name, t.tensor});
+  tensors.push_back({"state.loss_sum", f64(s.loss_sum)});
+  tensors.push_back({"state.loss_count", f64(s.loss_count)});
+  tensors.push_back({"state.best_top1", f64(s.best_top1)});
+  const nlohmann::json position = {{"epoch", s.epoch}, {"batch", s.batch}, {"step", s.step}, {"best_epoch", s.best_epoch},
+                                   {"rng_seed", std::to_string(s.rng_seed)}, {"rng_offset", std::to_string(s.rng_offset)}};
+  save_safetensors(path, tensors, {{"format", kFormat}, {"identity", identity.dump()}, {"position", position.dump()}});
+}
+
+nlohmann::json read_checkpoint_identity(const std::string& path) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  auto it = file.metadata().find("format");
+  if (it == file.metadata().end() || it->second != kFormat)
+    throw std::invalid_argument(path + ": not a frost training checkpoint (no format '" + kFormat + "' in its metadata)");
+  return nlohmann::json::parse(file.metadata().at("identity"));
+}
+
+TrainState load_train_checkpoint(const std::string& path, models::Model& model, Optimizer* optimizer,
+                                 const nlohmann::json& identity) {
+  const nlohmann::json saved = read_checkpoint_identity(path);
+  for (const auto& [key, value] : identity.items())
+    if (!saved.contains(key) || saved.at(key) != value)
+      throw std::invalid_argument(path + ": checkpoint is for " + key + " " + (saved.contains(key) ? saved.at(key).dump() : "(none)") +
+                                  ", this run has " + value.dump());
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  std::vector<NamedTensor> weights, optim;
+  for (const auto& e : file.entries()) {
+    if (e.name.rfind("model.", 0) == 0) weights.push_back({e.name.substr(6), file.get(e.name)});
+    if (e.name.rfind("optim.", 0) == 0) optim.push_back({e.name.substr(6), file.get(e.name)});
+  }
+  // Every trainable tensor must be there with its shape; frozen ones are not in the file.
+  std::set<std::string> skip;
+  for (const NamedTensor& p : model.state_dict())
+    if (!p.tensor.requires_grad()) skip.insert(p.name);
+  load_tensors(model, weights, path, true, skip);
+  if (optimizer) optimizer->load_state_tensors(optim, path);
+  const nlohmann::json position = nlohmann::json::parse(file.metadata().at("position"));
+  TrainState s;
+  s.epoch = position.at("epoch");
+  s.batch = position.at("batch");
+  s.step = position.at("step");
+  s.best_epoch = position.at("best_epoch");
+  s.rng_seed = std::stoull(position.at("rng_seed").get<std::string>());
+  s.rng_offset = std::stoull(position.at("rng_offset").get<std::string>());
+  s.loss_sum = file.get("state.loss_sum").item();
+  s.loss_count = file.get("state.loss_count").item();
+  s.best_top1 = file.get("state.best_top1").item();
+  return s;
+}
+
+void truncate_summary(const std::string& path, int64_t epochs_done) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::vector<std::string> kept;
+  std::string line;
+  for (bool header = true; std::getline(in, line); header = false)
+    if (header || std::stoll(line.substr(0, line.find(','))) < epochs_done) kept.push_back(line);
+  in.close();
+  std::ofstream out(path + ".tmp");
+  for (const std::string& l : kept) out << l << "\n";
+  out.close();
+  if (!out) throw std::runtime_error(path + ": cannot rewrite");
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+void append_summary(const std::string& path, int64_t epoch, double train_loss, const EvalResult* eval, double lr) {
+  const bool fresh = !std::filesystem::exists(path);
+  std::ofstream out(path, std::ios::app);
+  if (fresh) out << "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n";
+  out << epoch << "," << exact(train_loss) << ",";
+  if (eval) out << exact(eval->loss) << "," << exact(eval->top1) << "," << exact(eval->top5);
+  else out << ",,";
+  out << "," << exact(lr) << "\n";
+  out.flush();
+  if (!out) throw std::runtime_error(path + ": cannot append");
+}
+
+EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
+                    int64_t batch_size, int workers, bool strict) {
+  data::LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.workers = workers;
+  lo.strict = strict;
+  data::DataLoader loader(std::shared_ptr<const data::Dataset>(&dataset, [](const data::Dataset*) {}), transform, lo);
+  loader.start(0);
+  NoGradGuard no_grad;
+  EvalResult r;
+  const int64_t K = dataset.num_classes;
+  std::vector<double> correct(size_t(K), 0), seen(size_t(K), 0);
+  double loss_sum = 0, top1 = 0, top5 = 0;
+  for (data::Batch b; loader.next(b);) {
+    r.skipped += int64_t(b.skipped.size());
+    if (b.size == 0) continue;
+    Tensor images = Tensor::empty({b.size, 3, b.height, b.width});
+    std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
+    std::vector<double> y(b.labels.begin(), b.labels.end());
+    const Tensor labels = Tensor::from_vector(y, {b.size}, DType::i64);
+    const Tensor logits = model.forward(images);
+    loss_sum += cross_entropy(logits, labels).item() * double(b.size);
+    const std::vector<double> values = logits.to_doubles();
+    const int64_t classes = logits.size(1);
+    for (int64_t i = 0; i < b.size; ++i) {
+      const double* row = values.data() + i * classes;
+      const int64_t target = b.labels[size_t(i)];
+      int64_t rank = 0;  // how many classes score above the target (ties count against it)
+      for (int64_t c = 0; c < classes; ++c) rank += c != target && (row[c] > row[target] || (row[c] == row[target] && c < target));
+      top1 += rank == 0;
+      top5 += rank < 5;
+      if (target < K) {
+        seen[size_t(target)] += 1;
+        correct[size_t(target)] += rank == 0;
+      }
+    }
+    r.images += b.size;
+  }
+  if (r.images == 0) throw std::runtime_error("evaluation: no image could be read");
+  r.loss = loss_sum / double(r.images);
+  r.top1 = 100.0 * top1 / double(r.images);
+  r.top5 = 100.0 * top5 / double(r.images);
+  for (int64_t c = 0; c < K; ++c)
+    r.per_class.push_back(seen[size_t(c)] > 0 ? 100.0 * correct[size_t(c)] / seen[size_t(c)] : std::numeric_limits<double>::quiet_NaN());
+  return r;
+}
+
+}  // namespace frost::cli

@@ -1,0 +1,37 @@
+// train_state.h: the pieces of `frost train` that outlive a process: checkpoints (trainable
+// tensors, optimizer state, RNG and position, plus the run's identity so a checkpoint from another
+// model or method is refused), summary.csv, and evaluation (shared with `frost eval`).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/loader.h"
+#include "engine/optim.h"
+#include "models/model.h"
+#include "tools/train.h"
+
+namespace frost::cli {
+
+struct TrainState {
+  int64_t epoch = 0, batch = 0, step = 0;  // where the run continues
+  double loss_sum = 0, loss_count = 0;      // the current epoch's train loss so far
+  double best_top1 = -1;
+  int64_t best_epoch = -1;
+  uint64_t rng_seed = 0, rng_offset = 0;  // the model's dropout / drop-path stream
+};
+
+// `identity`: model, model_args, peft, num_classes: what must match for a resume.
+void save_train_checkpoint(const std::string& path, const models::Model& model, const Optimizer& optimizer,
+                           const TrainState& state, const nlohmann::json& identity);
+TrainState load_train_checkpoint(const std::string& path, models::Model& model, Optimizer* optimizer,
+                                 const nlohmann::json& identity);
+nlohmann::json read_checkpoint_identity(const std::string& path);
+
+// summary.csv: keeps the header and the rows of epochs < `epochs_done` (a resume rewrites the tail).
+void truncate_summary(const std::string& path, int64_t epochs_done);
+void append_summary(const std::string& path, int64_t epoch, double train_loss, const EvalResult* eval, double lr);
+
+EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
+                    int64_t batch_size, int workers, bool strict);
+
+}  // namespace frost::cli
