@@ -21,35 +21,37 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// 48 images of 8x8 in 3 classes: the class is the brightness (it survives crops and flips), plus noise.
+// CIFAR-10 binary files of 32x32 images in 3 classes: the class is which colour channel is bright
+// (it survives crops, flips and the LayerNorms, which remove a uniform brightness), plus noise.
 std::string make_dataset() {
   const fs::path dir = temp_path("train_data");
-  if (fs::exists(dir / "train-images-idx3-ubyte")) return dir.string();
+  if (fs::exists(dir / "test_batch.bin")) return dir.string();
   fs::create_directories(dir);
-  for (const char* split : {"train", "t10k"}) {
-    const uint32_t n = 48;
-    std::vector<uint8_t> img = {0, 0, 8, 3, 0, 0, 0, uint8_t(n), 0, 0, 0, 8, 0, 0, 0, 8}, lab = {0, 0, 8, 1, 0, 0, 0, uint8_t(n)};
-    uint32_t noise = split[0] == 't' ? 7u : 1u;
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t cls = i % 3;
-      lab.push_back(uint8_t(cls));
-      for (int y = 0; y < 8; ++y)
-        for (int x = 0; x < 8; ++x) {
+  uint32_t noise = 1;
+  auto batch = [&](const std::string& name, int n) {
+    std::vector<uint8_t> bytes;
+    for (int i = 0; i < n; ++i) {
+      const int cls = i % 3;
+      bytes.push_back(uint8_t(cls));
+      for (int c = 0; c < 3; ++c)
+        for (int p = 0; p < 1024; ++p) {
           noise = noise * 1103515245u + 12345u;
-          img.push_back(uint8_t(30 + 80 * cls + (noise >> 26) + (x + y) % 3));
+          bytes.push_back(uint8_t((c == cls ? 170 : 60) + (noise >> 26)));
         }
     }
-    std::ofstream(dir / (std::string(split) + "-images-idx3-ubyte"), std::ios::binary).write(reinterpret_cast<char*>(img.data()), std::streamsize(img.size()));
-    std::ofstream(dir / (std::string(split) + "-labels-idx1-ubyte"), std::ios::binary).write(reinterpret_cast<char*>(lab.data()), std::streamsize(lab.size()));
-  }
+    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
+  };
+  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 12);  // 60 training images
+  batch("test_batch.bin", 30);
   return dir.string();
 }
 
 cli::TrainOptions tiny(const std::string& output) {
   cli::TrainOptions o;
   o.model = "vit_tiny_patch16_224";
-  o.model_args = {{"img_size", 8}, {"patch_size", 4}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}};
-  o.dataset = "mnist";
+  o.model_args = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}};
+  o.dataset = "cifar10";
+  o.num_classes = 3;
   o.data_dir = make_dataset();
   o.val_split = "test";
   o.batch_size = 8;
@@ -88,7 +90,7 @@ TEST_CASE("training learns, and a run stopped at any step resumes to bit-identic
   CHECK(whole.last_top1 > 60.0);  // 3 classes, chance is 33%
   const std::string summary = text(temp_path("run_whole") + "/summary.csv");
   CHECK(std::count(summary.begin(), summary.end(), '\n') == 4);
-  for (int64_t stop : {3, 7, 13}) {  // mid-epoch (with a mid-epoch checkpoint for 7), at an epoch end, in the last epoch
+  for (int64_t stop : {3, 7, 17}) {  // 7 steps per epoch: mid-epoch, at the first epoch end (with mid-epoch checkpoints), mid last epoch
     INFO("stopped after " << stop << " steps");
     const std::string dir = temp_path("run_stop_" + std::to_string(stop));
     fs::remove_all(dir);
@@ -153,9 +155,9 @@ TEST_CASE("LoRA training writes an HF peft adapter that evaluates to the same ac
   save_safetensors(base, model->state_dict());
   peft::load_adapter(*model, dir + "/adapter");
   model->train(false);
-  auto test_set = data::open_dataset("mnist", o.data_dir, "test", 3);
+  auto test_set = data::open_dataset("cifar10", o.data_dir, "test", 3);
   data::TransformOptions t;
-  t.size = 8;
+  t.size = 32;
   t.direct_resize = true;
   t.mean = {0.5f, 0.5f, 0.5f};
   t.std = {0.5f, 0.5f, 0.5f};
