@@ -2,6 +2,7 @@
 #include "peft/spec.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -157,7 +158,7 @@ void save_spec_adapter(const std::string& dir, const AppliedSpec& applied) {
   const std::string json = (fs::path(dir) / "frost_peft.json").string();
   {
     std::ofstream out(json + ".tmp");
-    out << "{\"peft\": \"" << applied.spec << "\"}\n";
+    out << nlohmann::json{{"peft", applied.spec}}.dump(2) << "\n";
     if (!out) throw std::runtime_error(json + ": cannot write");
   }
   fs::rename(json + ".tmp", json);
