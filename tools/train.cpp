@@ -49,6 +49,9 @@ data::TransformOptions transform_for(const TrainOptions& o, const models::Model&
   for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
   for (size_t c = 0; c < 3 && o.std.size() == 3; ++c) t.std[c] = float(o.std[c]);
   t.train_augment = train && o.augment;
+  t.scale = o.scale;
+  t.ratio = o.ratio;
+  t.hflip = o.hflip;
   return t;
 }
 
@@ -193,10 +196,12 @@ TrainResult run_train(const TrainOptions& o_in) {
         seen += b.size;
         if (!o.quiet && (tty || (state.step + 1) % o.log_interval == 0)) {
           const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s%s", tty ? "\r" : "",
+          const double ips = double(seen) / std::max(secs, 1e-9);
+          const double eta = double(steps_per_epoch - b.index - 1) * double(o.batch_size) / std::max(ips, 1e-9);
+          std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s", tty ? "\r" : "",
                       (long long)state.epoch, (long long)b.index + 1, (long long)steps_per_epoch,
-                      100.0 * double(b.index + 1) / double(steps_per_epoch), value, state.loss_sum / state.loss_count, lr,
-                      double(seen) / std::max(secs, 1e-9), tty ? "" : "\n");
+                      100.0 * double(b.index + 1) / double(steps_per_epoch), value, state.loss_sum / state.loss_count, lr, ips,
+                      int(eta) / 60, int(eta) % 60, tty ? "" : "\n");
           std::fflush(stdout);
         }
       }

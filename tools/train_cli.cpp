@@ -50,7 +50,8 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
           {"model", "model-args", "weights", "peft", "dataset", "data-dir", "train-split", "val-split", "num-classes", "img-size",
            "batch-size", "epochs", "opt", "lr", "weight-decay", "momentum", "warmup-epochs", "warmup-lr", "min-lr", "sched",
            "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "output", "resume", "eval-every", "log-interval",
-           "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data"},
+           "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data", "scale", "ratio",
+           "hflip"},
           {"no-aug", "direct-resize", "strict-data"});
   TrainOptions o;
   o.model = f.require("model");
@@ -91,13 +92,27 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   o.augment = !f.has("no-aug");
   o.direct_resize = f.has("direct-resize");
   o.strict_data = f.has("strict-data");
+  for (auto [name, range] : {std::pair{"scale", &o.scale}, std::pair{"ratio", &o.ratio}}) {
+    if (!f.has(name)) continue;
+    std::istringstream in(f.get(name, ""));
+    double lo = 0, hi = 0;
+    char comma = 0;
+    if (!(in >> lo >> comma >> hi) || comma != ',' || lo <= 0 || hi < lo)
+      throw std::invalid_argument(cmd + ": flag --" + name + " takes MIN,MAX with 0 < MIN <= MAX, got '" + f.get(name, "") + "'");
+    *range = {lo, hi};
+  }
+  o.hflip = f.get_double("hflip", o.hflip);
+  if (o.hflip < 0 || o.hflip > 1) throw std::invalid_argument(cmd + ": --hflip must be a probability in [0, 1]");
   if (o.smoothing < 0 || o.smoothing >= 1) throw std::invalid_argument(cmd + ": --smoothing must be in [0, 1)");
   return o;
 }
 
 int run_train_command(const std::vector<std::string>& args) {
   const TrainResult r = run_train(parse_train_flags(args));
-  std::printf("frost train: done, %lld epochs, best top-1 %.3f; outputs in %s\n", (long long)r.epochs_done, r.best_top1, r.output.c_str());
+  if (r.best_top1 >= 0)
+    std::printf("frost train: done, %lld epochs, best top-1 %.3f; outputs in %s\n", (long long)r.epochs_done, r.best_top1, r.output.c_str());
+  else
+    std::printf("frost train: done, %lld epochs (no evaluation split); outputs in %s\n", (long long)r.epochs_done, r.output.c_str());
   return 0;
 }
 
