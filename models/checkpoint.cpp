@@ -11,16 +11,21 @@ CheckpointReport load_checkpoint(Model& model, const std::string& path, bool str
   const SafetensorsFile file = SafetensorsFile::open(path);
   CheckpointReport report;
   std::vector<NamedTensor> source;
-  for (const SafetensorsFile::Entry& e : file.entries()) {
-    if (model.ignores_checkpoint_key(e.name)) {
-      report.ignored.push_back(e.name);
+  std::vector<std::string> keys;
+  for (const SafetensorsFile::Entry& e : file.entries()) keys.push_back(e.name);
+  if (const int64_t renamed = model.remap_checkpoint_keys(keys))
+    report.notes.push_back(std::to_string(renamed) + " keys of an older " + model.kind() + " layout renamed to timm's current names");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    if (model.ignores_checkpoint_key(key)) {
+      report.ignored.push_back(key);
       continue;
     }
-    const Tensor value = file.get(e.name);
-    Tensor adapted = model.adapt_checkpoint_tensor(e.name, value);
+    const Tensor value = file.get(file.entries()[i].name);
+    Tensor adapted = model.adapt_checkpoint_tensor(key, value);
     if (adapted.shape() != value.shape())
-      report.notes.push_back(e.name + " resampled from " + shape_str(value.shape()) + " to " + shape_str(adapted.shape()));
-    source.push_back({e.name, adapted});
+      report.notes.push_back(key + " resampled from " + shape_str(value.shape()) + " to " + shape_str(adapted.shape()));
+    source.push_back({key, adapted});
   }
   // The classifier: loaded only when every one of its tensors is in the file with the model's shape.
   std::set<std::string> skip;

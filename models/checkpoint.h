@@ -2,6 +2,7 @@
 // the way timm.create_model(..., checkpoint_path=...) with timm's checkpoint filters does:
 //   - keys the model deliberately ignores (Swin's relative_position_index / attn_mask buffers,
 //     ViT's pre_logits.*) are skipped;
+//   - keys of an older layout are renamed (Swin before timm 0.9, ConvNeXt's original release);
 //   - a tensor timm would adapt is adapted (ViT pos_embed resampled to the model's grid);
 //   - when the checkpoint's classifier does not fit (other num_classes, or none in the file), the
 //     model keeps its freshly initialised head, as timm does, and the report says so;

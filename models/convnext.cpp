@@ -2,6 +2,7 @@
 // normal(.02), zero biases, gamma = ls_init_value.
 #include "models/convnext.h"
 
+#include <regex>
 #include <stdexcept>
 
 namespace frost::models {
@@ -96,6 +97,33 @@ Tensor ConvNeXt::forward_features(const Tensor& images) const {
 Tensor ConvNeXt::forward_head(const Tensor& features) const {
   Tensor x = head_norm->forward(mean(features, {2, 3}));  // avg pool, then LayerNorm over C
   return classify(x);
+}
+
+int64_t ConvNeXt::remap_checkpoint_keys(std::vector<std::string>& keys) const {
+  // Facebook's original ConvNeXt names (timm's checkpoint_filter_fn); a timm checkpoint has head.norm.
+  for (const std::string& k : keys)
+    if (k.rfind("head.norm.", 0) == 0 || k.rfind("norm_pre.", 0) == 0) return 0;
+  int64_t renamed = 0;
+  const std::regex block(R"(^stages\.(\d+)\.(\d+)\.)"), down(R"(^downsample_layers\.(\d+)\.(\d+)\.)");
+  auto replace_all = [](std::string s, const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+    return s;
+  };
+  for (std::string& k : keys) {
+    std::string n = k;
+    if (n.rfind("downsample_layers.0.", 0) == 0) n = "stem." + n.substr(20);
+    n = std::regex_replace(n, block, "stages.$1.blocks.$2.");
+    n = std::regex_replace(n, down, "stages.$1.downsample.$2.");
+    n = replace_all(n, "dwconv", "conv_dw");
+    n = replace_all(n, "pwconv", "mlp.fc");
+    if (n.rfind("head.", 0) == 0) n = "head.fc." + n.substr(5);
+    if (n.rfind("norm.", 0) == 0) n = "head." + n;
+    if (n != k) {
+      k = n;
+      ++renamed;
+    }
+  }
+  return renamed;
 }
 
 }  // namespace frost::models

@@ -42,6 +42,7 @@ class ConvNeXt : public Model {
   std::string kind() const override { return "ConvNeXt"; }
   Tensor forward_features(const Tensor& images) const override;  // (B, C', H', W')
   Tensor forward_head(const Tensor& features) const override;
+  int64_t remap_checkpoint_keys(std::vector<std::string>& keys) const override;
 
   ConvNeXtConfig config;
   std::shared_ptr<Layer> stem_conv, stem_norm, head_norm;

@@ -88,6 +88,10 @@ class Model : public Module {
 
   // Every Block in forward order with its path ("blocks.3", "layers.1.blocks.0", ...).
   std::vector<std::pair<std::string, std::shared_ptr<Block>>> all_blocks() const;
+  // Renames the keys of an older layout of this architecture to the current one, as timm's
+  // checkpoint_filter_fn does (Swin: downsample at the end of stages, `head.`; ConvNeXt: Facebook's
+  // original names). `keys` are all the checkpoint's keys; returns how many were renamed.
+  virtual int64_t remap_checkpoint_keys(std::vector<std::string>& keys) const { (void)keys; return 0; }
   // Keys a checkpoint may carry that this model deliberately ignores (non-persistent buffers).
   virtual bool ignores_checkpoint_key(const std::string&) const { return false; }
   // Fits a checkpoint tensor to this model when timm would (ViT pos_embed resampling); returns

@@ -2,6 +2,7 @@
 // normal(.02); the patch-embedding conv keeps its default init.
 #include "models/swin.h"
 
+#include <regex>
 #include <stdexcept>
 
 #include "engine/autograd.h"
@@ -208,6 +209,28 @@ Tensor SwinTransformer::forward_features(const Tensor& images) const {
 Tensor SwinTransformer::forward_head(const Tensor& features) const {
   Tensor x = mean(features, {1, 2});  // (B, C)
   return classify(x);
+}
+
+int64_t SwinTransformer::remap_checkpoint_keys(std::vector<std::string>& keys) const {
+  // timm < 0.9 and Microsoft's checkpoints: downsample at the end of stages 0..2, classifier `head`.
+  bool old = false;  // only an old layout has layers.0.downsample or a bare head.weight
+  for (const std::string& k : keys) old |= k.rfind("layers.0.downsample.", 0) == 0 || k == "head.weight";
+  if (!old) return 0;
+  int64_t renamed = 0;
+  const std::regex downsample(R"(^layers\.(\d+)\.downsample\.)");
+  for (std::string& k : keys) {
+    std::smatch m;
+    std::string renamed_key = k;
+    if (std::regex_search(k, m, downsample))
+      renamed_key = "layers." + std::to_string(std::stoi(m[1]) + 1) + ".downsample." + k.substr(size_t(m.length(0)));
+    else if (k.rfind("head.", 0) == 0)
+      renamed_key = "head.fc." + k.substr(5);
+    if (renamed_key != k) {
+      k = renamed_key;
+      ++renamed;
+    }
+  }
+  return renamed;
 }
 
 bool SwinTransformer::ignores_checkpoint_key(const std::string& key) const {

@@ -71,6 +71,7 @@ class SwinTransformer : public Model {
   Tensor forward_features(const Tensor& images) const override;  // (B, H', W', C'), after norm
   Tensor forward_head(const Tensor& features) const override;
   bool ignores_checkpoint_key(const std::string& key) const override;
+  int64_t remap_checkpoint_keys(std::vector<std::string>& keys) const override;
 
   SwinConfig config;
   std::shared_ptr<Layer> patch_proj, patch_norm, norm;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
@@ -200,6 +201,49 @@ TEST_CASE("pos_embed resampling matches PyTorch's antialiased bicubic interpolat
   const Tensor resized = models::resample_abs_pos_embed(Tensor::from_vector(p, {1, 26, 3}), 3, 2, 5, 5, 1);
   CHECK(rel_error(resized.narrow(1, 1, 6), Tensor::from_vector(down, {1, 6, 3})) <= 1e-6);
   CHECK(rel_error(resized.narrow(1, 0, 1), Tensor::from_vector({p[0], p[1], p[2]}, {1, 1, 3})) == 0.0);
+}
+
+TEST_CASE("older layouts load: Swin before timm 0.9, ConvNeXt's original release", "[cpu][inputs]") {
+  // Rename the fixture checkpoints to the old names (the inverse of timm's checkpoint_filter_fn);
+  // loading must rename them back and give timm's logits.
+  auto rename = [](const std::string& name, const std::function<std::string(const std::string&)>& old_name) {
+    const SafetensorsFile file = SafetensorsFile::open(kDir + name + ".weights.safetensors");
+    std::vector<NamedTensor> tensors;
+    for (const auto& e : file.entries()) tensors.push_back({old_name(e.name), file.get(e.name)});
+    const std::string path = temp_path(name + "_old.safetensors");
+    save_safetensors(path, tensors);
+    return path;
+  };
+  const std::string swin = rename("swin_tiny", [](const std::string& k) {
+    std::smatch m;
+    if (std::regex_search(k, m, std::regex(R"(^layers\.(\d+)\.downsample\.)")))
+      return "layers." + std::to_string(std::stoi(m[1]) - 1) + ".downsample." + k.substr(size_t(m.length(0)));
+    return k.rfind("head.fc.", 0) == 0 ? "head." + k.substr(8) : k;
+  });
+  const std::string convnext = rename("convnext_tiny", [](const std::string& k) {
+    std::string n = k;
+    if (n.rfind("stem.", 0) == 0) n = "downsample_layers.0." + n.substr(5);
+    n = std::regex_replace(n, std::regex(R"(^stages\.(\d+)\.downsample\.)"), "downsample_layers.$1.");
+    n = std::regex_replace(n, std::regex(R"(^stages\.(\d+)\.blocks\.(\d+)\.)"), "stages.$1.$2.");
+    n = std::regex_replace(n, std::regex("conv_dw"), "dwconv");
+    n = std::regex_replace(n, std::regex(R"(mlp\.fc)"), "pwconv");
+    if (n.rfind("head.norm.", 0) == 0) return "norm." + n.substr(10);
+    if (n.rfind("head.fc.", 0) == 0) return "head." + n.substr(8);
+    return n;
+  });
+  for (auto [name, path] : {std::pair{std::string("swin_tiny"), swin}, std::pair{std::string("convnext_tiny"), convnext}}) {
+    INFO(name);
+    cli::ForwardRequest r;
+    const nlohmann::json meta = nlohmann::json::parse(std::ifstream(kDir + name + ".json"));
+    r.model = meta.at("architecture");
+    r.model_args = meta.at("model_args");
+    r.weights = path;
+    r.input = kDir + name + ".io.safetensors";
+    const cli::ForwardResult out = cli::run_forward(r);
+    REQUIRE(out.notes.size() == 1);
+    CHECK_THAT(out.notes[0], Catch::Contains("layout renamed to timm's current names"));
+    CHECK(rel_error(out.outputs[0].tensor, SafetensorsFile::open(r.input).get("logits")) <= 1e-5);
+  }
 }
 
 TEST_CASE("Swin ignores relative_position_index and attn_mask in older checkpoints", "[cpu][inputs]") {
