@@ -246,6 +246,18 @@ TEST_CASE("older layouts load: Swin before timm 0.9, ConvNeXt's original release
   }
 }
 
+TEST_CASE("checkpoints in bf16 and f16 load into the f32 model", "[cpu][inputs]") {
+  for (DType dtype : {DType::bf16, DType::f16}) {
+    INFO(dtype_name(dtype));
+    cli::ForwardRequest r = vit_request();
+    r.weights = edited_weights(std::string("half_") + dtype_name(dtype) + ".safetensors", [dtype](std::vector<NamedTensor>& t) {
+      for (NamedTensor& x : t) x.tensor = x.tensor.to(dtype);
+    });
+    const cli::ForwardResult out = cli::run_forward(r);
+    CHECK(rel_error(out.outputs[0].tensor, SafetensorsFile::open(r.input).get("logits")) <= 2e-2);  // README's bf16 tolerance
+  }
+}
+
 TEST_CASE("Swin ignores relative_position_index and attn_mask in older checkpoints", "[cpu][inputs]") {
   const SafetensorsFile file = SafetensorsFile::open(kDir + "swin_tiny.weights.safetensors");
   std::vector<NamedTensor> tensors;
