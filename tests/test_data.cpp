@@ -38,7 +38,7 @@ std::vector<uint8_t> gzip_stored(const std::vector<uint8_t>& data) {
 
 std::vector<uint8_t> idx_header(uint32_t magic, std::vector<uint32_t> dims) {
   std::vector<uint8_t> out;
-  for (uint32_t v : std::vector<uint32_t>{magic}) dims.insert(dims.begin(), v);
+  dims.insert(dims.begin(), magic);
   for (uint32_t v : dims)
     for (int i = 3; i >= 0; --i) out.push_back(uint8_t(v >> (8 * i)));
   return out;

@@ -37,34 +37,6 @@ nlohmann::json model_args_for(const TrainOptions& o, int64_t num_classes) {
   return args;
 }
 
-data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train) {
-  const models::PretrainedConfig pre = models::pretrained_config(o.model);
-  data::TransformOptions t;
-  t.size = model.img_h > 0 ? model.img_h : (o.img_size > 0 ? o.img_size : 224);
-  t.crop_pct = o.crop_pct > 0 ? o.crop_pct : pre.crop_pct;
-  t.direct_resize = o.direct_resize;
-  t.interpolation = data::parse_interpolation(o.interpolation);
-  t.mean = pre.mean;
-  t.std = pre.std;
-  for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
-  for (size_t c = 0; c < 3 && o.std.size() == 3; ++c) t.std[c] = float(o.std[c]);
-  t.train_augment = train && o.augment;
-  t.scale = o.scale;
-  t.ratio = o.ratio;
-  t.hflip = o.hflip;
-  return t;
-}
-
-Tensor to_images(const data::Batch& b) {
-  Tensor images = Tensor::empty({b.size, 3, b.height, b.width});
-  std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
-  return images;
-}
-
-Tensor to_labels(const data::Batch& b) {
-  return Tensor::from_vector(std::vector<double>(b.labels.begin(), b.labels.end()), {b.size}, DType::i64);
-}
-
 std::string default_output(const TrainOptions& o) {
   char stamp[32];
   const std::time_t now = std::time(nullptr);
@@ -181,7 +153,7 @@ TrainResult run_train(const TrainOptions& o_in) {
       if (b.size > 0) {
         const double lr = lr_at(state.step);
         optimizer->set_lr(lr);
-        Tensor loss = cross_entropy(model->forward(to_images(b)), to_labels(b), o.smoothing);
+        Tensor loss = cross_entropy(model->forward(batch_images(b)), batch_labels(b), o.smoothing);
         const double value = loss.item();
         if (!std::isfinite(value))
           throw std::runtime_error("step " + std::to_string(state.step) + " (epoch " + std::to_string(state.epoch) + ", batch " +

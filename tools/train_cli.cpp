@@ -151,18 +151,7 @@ int run_eval_command(const std::vector<std::string>& args) {
   o.interpolation = f.get("interpolation", o.interpolation);
   o.direct_resize = f.has("direct-resize");
   o.img_size = f.get_int("img-size", 0, 0);
-  data::TransformOptions t;
-  {
-    const models::PretrainedConfig pre = models::pretrained_config(o.model);
-    t.size = model->img_h > 0 ? model->img_h : (o.img_size > 0 ? o.img_size : 224);
-    t.crop_pct = o.crop_pct > 0 ? o.crop_pct : pre.crop_pct;
-    t.direct_resize = o.direct_resize;
-    t.interpolation = data::parse_interpolation(o.interpolation);
-    t.mean = pre.mean;
-    t.std = pre.std;
-    for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
-    for (size_t c = 0; c < 3 && o.std.size() == 3; ++c) t.std[c] = float(o.std[c]);
-  }
+  const data::TransformOptions t = transform_for(o, *model, /*train=*/false);
   const EvalResult r = evaluate(*model, *dataset, t, f.get_int("batch-size", 64), int(f.get_int("workers", 2, 0)), f.has("strict-data"));
   std::printf("%s on %s/%s: %lld images: top-1 %.3f, top-5 %.3f, loss %.4f", o.model.c_str(), o.dataset.c_str(), split.c_str(),
               (long long)r.images, r.top1, r.top5, r.loss);

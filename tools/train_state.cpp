@@ -13,6 +13,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
+#include "models/registry.h"
 
 namespace frost::cli {
 
@@ -111,6 +112,34 @@ void append_summary(const std::string& path, int64_t epoch, double train_loss, c
   if (!out) throw std::runtime_error(path + ": cannot append");
 }
 
+data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train) {
+  const models::PretrainedConfig pre = models::pretrained_config(o.model);
+  data::TransformOptions t;
+  t.size = model.img_h > 0 ? model.img_h : (o.img_size > 0 ? o.img_size : 224);
+  t.crop_pct = o.crop_pct > 0 ? o.crop_pct : pre.crop_pct;
+  t.direct_resize = o.direct_resize;
+  t.interpolation = data::parse_interpolation(o.interpolation);
+  t.mean = pre.mean;
+  t.std = pre.std;
+  for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
+  for (size_t c = 0; c < 3 && o.std.size() == 3; ++c) t.std[c] = float(o.std[c]);
+  t.train_augment = train && o.augment;
+  t.scale = o.scale;
+  t.ratio = o.ratio;
+  t.hflip = o.hflip;
+  return t;
+}
+
+Tensor batch_images(const data::Batch& b) {
+  Tensor images = Tensor::empty({b.size, 3, b.height, b.width});
+  std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
+  return images;
+}
+
+Tensor batch_labels(const data::Batch& b) {
+  return Tensor::from_vector(std::vector<double>(b.labels.begin(), b.labels.end()), {b.size}, DType::i64);
+}
+
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict) {
   data::LoaderOptions lo;
@@ -127,12 +156,8 @@ EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, co
   for (data::Batch b; loader.next(b);) {
     r.skipped += int64_t(b.skipped.size());
     if (b.size == 0) continue;
-    Tensor images = Tensor::empty({b.size, 3, b.height, b.width});
-    std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
-    std::vector<double> y(b.labels.begin(), b.labels.end());
-    const Tensor labels = Tensor::from_vector(y, {b.size}, DType::i64);
-    const Tensor logits = model.forward(images);
-    loss_sum += cross_entropy(logits, labels).item() * double(b.size);
+    const Tensor logits = model.forward(batch_images(b));
+    loss_sum += cross_entropy(logits, batch_labels(b)).item() * double(b.size);
     const std::vector<double> values = logits.to_doubles();
     const int64_t classes = logits.size(1);
     for (int64_t i = 0; i < b.size; ++i) {
