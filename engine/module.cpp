@@ -5,15 +5,29 @@
 
 namespace frost {
 
+namespace {
+thread_local DType parameter_dtype = DType::f32;
+
+Tensor in_parameter_dtype(Tensor value) {
+  if (parameter_dtype == DType::f32 || value.dtype() != DType::f32) return value;
+  return value.detach().to(parameter_dtype);
+}
+}  // namespace
+
+ParameterDTypeGuard::ParameterDTypeGuard(DType dtype) : previous_(parameter_dtype) { parameter_dtype = dtype; }
+ParameterDTypeGuard::~ParameterDTypeGuard() { parameter_dtype = previous_; }
+
 Tensor Module::register_parameter(const std::string& name, Tensor value, bool trainable) {
   for (const NamedTensor& p : parameters_)
     if (p.name == name) throw std::invalid_argument("register_parameter: '" + name + "' already exists");
+  value = in_parameter_dtype(std::move(value));
   value.set_requires_grad(trainable);
   parameters_.push_back({name, value});
   return value;
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  value = in_parameter_dtype(std::move(value));
   buffers_.push_back({name, value});
   return value;
 }
@@ -107,8 +121,12 @@ void Module::set_requires_grad(bool trainable) {
 
 int64_t Module::parameter_count(bool trainable_only) const {
   int64_t n = 0;
-  for (const NamedTensor& p : named_parameters())
-    if (!trainable_only || p.tensor.requires_grad()) n += p.tensor.numel();
+  for (const NamedTensor& p : named_parameters()) {
+    if (!trainable_only) n += p.tensor.numel();
+    else if (p.tensor.requires_grad() && !p.tensor.grad_mask().defined()) n += p.tensor.numel();
+    else if (p.tensor.requires_grad())
+      for (double v : p.tensor.grad_mask().to_doubles()) n += v != 0.0;
+  }
   return n;
 }
 

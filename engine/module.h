@@ -67,10 +67,14 @@ class Module {
   // throws naming the path when there is none, it is fixed, or the type does not fit.
   void replace(const std::string& path, std::shared_ptr<Module> module);
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+  // This module's own parameters and buffers (not its children's), in registration order.
+  const std::vector<NamedTensor>& own_parameters() const { return parameters_; }
+  const std::vector<NamedTensor>& own_buffers() const { return buffers_; }
 
   void train(bool on = true);
   bool is_training() const { return training_; }
   void set_requires_grad(bool trainable);  // on every parameter below this module
+  // Elements of all parameters, or of the trainable ones (a gradient mask counts its 1 entries).
   int64_t parameter_count(bool trainable_only = false) const;
 
  private:
@@ -82,6 +86,19 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   std::vector<Setter> setters_;  // one per child; empty for fixed children
   bool training_ = true;
+};
+
+// While one is alive on this thread, register_parameter and register_buffer store f32 tensors
+// as `dtype` (and return that handle): a whole model built in f64 for finite-difference checks.
+class ParameterDTypeGuard {
+ public:
+  explicit ParameterDTypeGuard(DType dtype);
+  ~ParameterDTypeGuard();
+  ParameterDTypeGuard(const ParameterDTypeGuard&) = delete;
+  ParameterDTypeGuard& operator=(const ParameterDTypeGuard&) = delete;
+
+ private:
+  DType previous_;
 };
 
 // A module with one input and one output: what a model calls for its Linear, Conv2d and

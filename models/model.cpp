@@ -60,7 +60,14 @@ void Model::check_input(const Tensor& images) const {
 
 Tensor Model::forward(const Tensor& images) const {
   check_input(images);
+  if (forward_override_) return forward_override_->forward(*this, images);
   return forward_head(forward_features(images));
+}
+
+void Model::set_forward_override(const std::string& name, std::shared_ptr<ForwardOverride> hook) {
+  if (forward_override_) throw std::invalid_argument(architecture + ": a forward override is already set");
+  register_module(name, hook);
+  forward_override_ = std::move(hook);
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<Block>>> Model::all_blocks() const {

@@ -39,6 +39,13 @@ class TokenHook : public Module {
 
 using BlockTap = std::function<void(const Tensor& block_output)>;
 
+class Model;
+// Takes over Model::forward (after the input check): side networks run the backbone their own way.
+class ForwardOverride : public Module {
+ public:
+  virtual Tensor forward(const Model& model, const Tensor& images) const = 0;
+};
+
 enum class Branch { attention, mlp };
 const char* branch_name(Branch branch);
 
@@ -86,6 +93,8 @@ class Model : public Module {
   virtual Tensor forward_head(const Tensor& features) const = 0;    // pooling, norm, head
   Tensor forward(const Tensor& images) const;                         // (B, C, H, W) -> (B, K)
 
+  // Registers `hook` as the child `name`; from then on forward() calls hook->forward(*this, images).
+  void set_forward_override(const std::string& name, std::shared_ptr<ForwardOverride> hook);
   // Every Block in forward order with its path ("blocks.3", "layers.1.blocks.0", ...).
   std::vector<std::pair<std::string, std::shared_ptr<Block>>> all_blocks() const;
   // Renames the keys of an older layout of this architecture to the current one, as timm's
@@ -105,6 +114,9 @@ class Model : public Module {
   Tensor classify(const Tensor& pooled) const;
   // The end of every constructor: timm's weight init (models/layers.h) and the blocks' rng.
   void finish_construction(Generator& gen, bool init_convs);
+
+ private:
+  std::shared_ptr<ForwardOverride> forward_override_;
 };
 
 // timm's linear drop-path schedule: rate * i / (n - 1) for block i of n.

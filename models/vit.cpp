@@ -138,8 +138,9 @@ Tensor VisionTransformer::forward_features(const Tensor& images) const {
 }
 
 Tensor VisionTransformer::forward_head(const Tensor& features) const {
+  const int64_t skip = num_prefix_tokens() + prompt_tokens;
   Tensor x = config.global_pool == "token" ? features.narrow(1, 0, 1).squeeze(1)
-                                           : mean(features.narrow(1, num_prefix_tokens(), features.size(1) - num_prefix_tokens()), {1});
+                                           : mean(features.narrow(1, skip, features.size(1) - skip), {1});
   if (fc_norm) x = fc_norm->forward(x);
   return classify(x);
 }

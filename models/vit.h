@@ -53,6 +53,9 @@ class VisionTransformer : public Model {
   int64_t grid_w() const { return config.img_w / config.patch_size; }
 
   ViTConfig config;
+  // Tokens that PEFT prompts put between the prefix tokens and the patches of the last block's
+  // output; 'avg' pooling leaves them out.
+  int64_t prompt_tokens = 0;
   Tensor cls_token, reg_token, pos_embed;  // (1, 1, C), (1, R, C), (1, embed_len, C)
   std::shared_ptr<Layer> patch_embed, norm, fc_norm;  // one of norm/fc_norm is null
   std::vector<std::shared_ptr<ViTBlock>> blocks;

@@ -1,12 +1,14 @@
 // lora.cpp: see lora.h.
 #include "peft/lora.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
 
 #include "engine/autograd.h"
 #include "engine/safetensors.h"
+#include "peft/method.h"
 
 namespace frost::peft {
 
@@ -65,7 +67,7 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& ori
   }
   c.use_rslora = flag("use_rslora");
   c.lora_bias = flag("lora_bias");
-  if (flag("use_dora")) bad(origin, "use_dora: DoRA adapters are not supported yet");
+  c.use_dora = flag("use_dora");
   if (flag("fan_in_fan_out")) bad(origin, "fan_in_fan_out is for GPT-2's Conv1D; timm models use Linear (set it to false)");
   for (const char* unsupported : {"layers_to_transform", "layers_pattern", "layer_replication", "target_parameters"})
     if (const auto* v = field(unsupported); v && !(v->is_array() && v->empty()))
@@ -93,7 +95,7 @@ nlohmann::json LoraConfig::to_json() const {
                       {"lora_dropout", lora_dropout}, {"target_modules", target_modules.to_json()},
                       {"exclude_modules", exclude_modules.to_json()}, {"modules_to_save", nullptr},
                       {"bias", bias},                {"use_rslora", use_rslora},
-                      {"use_dora", false},           {"fan_in_fan_out", false},
+                      {"use_dora", use_dora},           {"fan_in_fan_out", false},
                       {"lora_bias", lora_bias},      {"init_lora_weights", true},
                       {"inference_mode", true},      {"rank_pattern", rank_pattern},
                       {"alpha_pattern", alpha_pattern}, {"base_model_name_or_path", nullptr},
@@ -129,27 +131,44 @@ void zero_(Tensor& t) {
 
 void LoraLayer::init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s,
                      double p, std::shared_ptr<Generator> g) {
-  base = std::move(base_layer);
   scaling = s;
   dropout = p;
   rng = std::move(g);
-  for (NamedTensor& t : base->named_parameters()) {  // weight, bias: the base's own tensors, frozen
-    register_parameter(t.name, t.tensor, false);
-    if (t.name == "weight") base_weight = t.tensor;
-  }
+  adopt(std::move(base_layer));  // weight, bias: the base's own tensors, frozen
+  base_weight = weight_of(*base);
   lora_A = register_module("lora_A", std::move(a));
   lora_B = register_module("lora_B", std::move(b));
   for (NamedTensor& t : lora_B->named_parameters()) zero_(t.tensor);
 }
 
 Tensor LoraLayer::forward(const Tensor& x) const {
-  const Tensor update = lora_B->forward(lora_A->forward(maybe_dropout(x, dropout, is_training(), rng)));
+  const Tensor dropped = maybe_dropout(x, dropout, is_training(), rng);
+  if (magnitude.defined()) return dora_forward(*this, dropped, base->forward(x));
+  const Tensor update = lora_B->forward(lora_A->forward(dropped));
   return add(base->forward(x), mul(update, scaling));
 }
 
 Tensor LoraLayer::delta_weight() const {
   const Tensor a = lora_A->named_parameters()[0].tensor, b = lora_B->named_parameters()[0].tensor;
   return mul(matmul(b.reshape({b.size(0), b.size(1)}), a.reshape({a.size(0), -1})), scaling).reshape(base_weight.shape());
+}
+
+void LoraLayer::fold(Layer& plain) const {
+  Tensor w = weight_of(plain);
+  Tensor merged = add(w, delta_weight().to(w.dtype()));
+  if (magnitude.defined()) {
+    Shape per_row(size_t(w.dim()), 1);
+    per_row[0] = w.size(0);
+    merged = mul(merged, dora_row_scale(*this).reshape(per_row));
+  }
+  assign_(w, merged);
+  const auto& b_params = lora_B->own_parameters();
+  for (const NamedTensor& p : b_params)
+    if (p.name == "bias") {
+      Tensor bias = bias_of(plain);
+      if (!bias.defined()) throw std::invalid_argument("LoRA bias cannot merge into a layer without bias");
+      assign_(bias, add(bias, mul(p.tensor, scaling)));
+    }
 }
 
 LoraLinear::LoraLinear(std::shared_ptr<Linear> b, int64_t r, double s, double p, bool lora_bias, std::shared_ptr<Generator> g,
@@ -168,12 +187,16 @@ LoraConv2d::LoraConv2d(std::shared_ptr<Conv2d> b, int64_t r, double s, double p,
   init(std::move(b), std::move(a), std::move(up), s, p, std::move(g));
 }
 
-AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed) {
+AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed, bool freeze) {
   // Find every target first (wrapping changes the module tree).
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> targets;
   std::vector<std::string> unsupported;
+  std::vector<std::string> wrappers;
   for (const auto& [path, module] : model.named_modules()) {
-    if (!config.target_modules.matches(path) || config.exclude_modules.matches(path)) continue;
+    bool inside = false;  // the factors of an earlier wrapper are not targets
+    for (const std::string& w : wrappers) inside |= path.rfind(w + ".", 0) == 0;
+    if (std::dynamic_pointer_cast<Wrapper>(module)) wrappers.push_back(path);
+    if (inside || !config.target_modules.matches(path) || config.exclude_modules.matches(path)) continue;
     const bool is_linear = bool(std::dynamic_pointer_cast<Linear>(module)), is_conv = bool(std::dynamic_pointer_cast<Conv2d>(module));
     if (config.target_modules.kind == TargetSpec::Kind::all_linear && (!is_linear || path == model.classifier)) continue;
     if (is_linear || is_conv) targets.emplace_back(path, module);
@@ -190,7 +213,7 @@ AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64
     throw std::invalid_argument("LoRA target_modules " + config.target_modules.describe() + " match no module of " +
                                 model.architecture + " (its layers are named like " + list_names(examples) + ")");
   }
-  model.set_requires_grad(false);
+  if (freeze) model.set_requires_grad(false);
   AppliedAdapter applied;
   auto record = [&](const std::string& key, const Tensor& t, bool lora) {
     applied.adapter_tensors.push_back({kPeftPrefix + key, t});
@@ -203,7 +226,7 @@ AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64
     const double alpha = config.alpha_for(path);
     const double scaling = config.use_rslora ? alpha / std::sqrt(double(r)) : alpha / double(r);
     const uint64_t s = seed + 7919 * (++n);
-    std::shared_ptr<Layer> wrapper;
+    std::shared_ptr<LoraLayer> wrapper;
     if (auto linear = std::dynamic_pointer_cast<Linear>(module)) {
       wrapper = std::make_shared<LoraLinear>(linear, r, scaling, config.lora_dropout, config.lora_bias, model.rng, s);
     } else {
@@ -213,6 +236,7 @@ AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64
                                     std::to_string(conv->options.groups) + "); peft cannot merge those, so frost does not wrap them");
       wrapper = std::make_shared<LoraConv2d>(conv, r, scaling, config.lora_dropout, config.lora_bias, model.rng, s);
     }
+    if (config.use_dora) wrapper->enable_dora();
     model.replace(path, wrapper);
     applied.lora_modules.push_back(path);
     for (const NamedTensor& p : wrapper->named_parameters())
@@ -244,6 +268,54 @@ AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64
     }
   for (NamedTensor& t : applied.adapter_tensors) t.tensor.set_requires_grad(true);
   return applied;
+}
+
+
+// ---- the `lora` and `dora` methods of the spec language ----
+
+LoraConfig lora_config_from_options(MethodContext& ctx, Options& o, bool dora) {
+  LoraConfig c;
+  const std::string targets = o.get("targets", "attn.qkv");
+  c.target_modules = TargetSpec::from_option(targets, o.where() + "targets");
+  const std::vector<int64_t> ranks = o.per_block("r", 8, 1, ctx.blocks.size());
+  c.r = 0;
+  for (int64_t r : ranks) c.r = std::max(c.r, r);
+  if (c.r == 0) throw std::invalid_argument(o.where() + "every block has r=0: nothing to train");
+  c.lora_alpha = o.number("alpha", double(c.r));
+  c.lora_dropout = o.number("dropout", 0.0);
+  if (c.lora_dropout < 0 || c.lora_dropout >= 1) throw std::invalid_argument(o.where() + "dropout must be in [0, 1)");
+  c.use_rslora = o.flag("rslora", false);
+  c.use_dora = dora;
+  if (!ctx.model.classifier.empty() && ctx.model.find(ctx.model.classifier)) c.modules_to_save = {ctx.model.classifier};
+  // Per-block ranks (r=[8,0,4,...]) become peft's rank_pattern and exclude_modules.
+  bool uniform = true;
+  for (int64_t r : ranks) uniform &= r == c.r;
+  if (!uniform) {
+    c.exclude_modules.kind = TargetSpec::Kind::names;
+    for (const auto& [path, module] : ctx.model.named_modules()) {
+      const int64_t b = ctx.block_of(path);
+      if (b < 0 || !c.target_modules.matches(path) || !std::dynamic_pointer_cast<Layer>(module)) continue;
+      if (ranks[size_t(b)] == 0) c.exclude_modules.names.push_back(path);
+      else if (ranks[size_t(b)] != c.r) c.rank_pattern[path] = ranks[size_t(b)];
+    }
+    if (c.exclude_modules.names.empty()) c.exclude_modules.kind = TargetSpec::Kind::none;
+  }
+  o.finish();
+  return c;
+}
+
+void apply_lora_method(MethodContext& ctx, Options& o) {
+  const LoraConfig c = lora_config_from_options(ctx, o, false);
+  ctx.lora_adapter = apply_lora(ctx.model, c, ctx.next_seed(), /*freeze=*/false);
+  ctx.lora = c;
+  ctx.has_lora = true;
+}
+
+void apply_dora(MethodContext& ctx, Options& o) {
+  const LoraConfig c = lora_config_from_options(ctx, o, true);
+  ctx.lora_adapter = apply_lora(ctx.model, c, ctx.next_seed(), /*freeze=*/false);
+  ctx.lora = c;
+  ctx.has_lora = true;
 }
 
 }  // namespace frost::peft

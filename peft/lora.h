@@ -5,6 +5,8 @@
 // The wrapper keeps the base layer's parameters under their own names (weight, bias: frozen) and
 // adds lora_A.weight and lora_B.weight, so the model's keys stay timm's and the adapter's are
 // peft's ("<module>.lora_A.weight"). Merge: W += scaling * B A.
+// DoRA (use_dora, peft/tuners/lora/dora.py) adds lora_magnitude_vector m (out), initialised to
+// the row norms of W: W' = m / ||W + s B A||_row * (W + s B A), the norm detached (dora.cpp).
 #pragma once
 #include <map>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "engine/layers.h"
 #include "models/model.h"
 #include "peft/targets.h"
+#include "peft/wrapper.h"
 
 namespace frost::peft {
 
@@ -24,7 +27,7 @@ struct LoraConfig {
   TargetSpec target_modules, exclude_modules;
   std::vector<std::string> modules_to_save;
   std::string bias = "none";  // "none" | "all" | "lora_only"
-  bool use_rslora = false, lora_bias = false;
+  bool use_rslora = false, lora_bias = false, use_dora = false;
   std::map<std::string, int64_t> rank_pattern;
   std::map<std::string, double> alpha_pattern;
 
@@ -38,14 +41,17 @@ struct LoraConfig {
 
 // y = base(x) + scaling * lora_B(lora_A(dropout(x))) around a Linear or a Conv2d base; the two
 // differ only in how A and B are built (LoraLinear, LoraConv2d below).
-class LoraLayer : public Layer {
+class LoraLayer : public Wrapper {
  public:
   Tensor forward(const Tensor& x) const override;
   // scaling * B A reshaped to the base weight's shape: (out, in) or (out, in, kh, kw).
   Tensor delta_weight() const;
+  void fold(Layer& plain) const override;
+  // DoRA: adds the magnitude vector, initialised to ||W||_row (dora.cpp).
+  void enable_dora();
 
-  std::shared_ptr<Layer> base, lora_A, lora_B;
-  Tensor base_weight;
+  std::shared_ptr<Layer> lora_A, lora_B;
+  Tensor base_weight, magnitude;  // magnitude (out): DoRA only
   double scaling = 1.0, dropout = 0.0;
   std::shared_ptr<Generator> rng;
 
@@ -83,6 +89,12 @@ inline const char* kPeftPrefix = "base_model.model.";
 // Freezes the model, wraps every target (Linear or groups-1 Conv2d) with a fresh LoRA, and makes
 // the modules_to_save (and biases, for bias != "none") trainable. Throws when a target matches
 // nothing or matches a module LoRA cannot wrap, naming it.
-AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed = 0);
+// With freeze = false the rest of the model keeps its trainable flags (a --peft combination).
+AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed = 0, bool freeze = true);
+
+// DoRA's forward for a LoRA layer with a magnitude (dora.cpp): x the (dropped-out) input.
+Tensor dora_forward(const LoraLayer& layer, const Tensor& x, const Tensor& base_out);
+// m / ||W + scaling B A||_row (out): the norm has no graph (DoRA detaches it), m has its own.
+Tensor dora_row_scale(const LoraLayer& layer);
 
 }  // namespace frost::peft

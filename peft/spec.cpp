@@ -1,105 +1,49 @@
 // spec.cpp: see spec.h.
 #include "peft/spec.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <fstream>
-#include <sstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 
+#include "engine/autograd.h"
 #include "engine/safetensors.h"
 #include "peft/adapter.h"
+#include "peft/method.h"
+#include "peft/wrapper.h"
 
 namespace frost::peft {
 
-namespace {
-
-std::vector<std::string> split_on(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, sep)) out.push_back(part);
-  if (!text.empty() && text.back() == sep) out.push_back("");
-  return out;
-}
-
-// Reads typed options out of a method's map; leftover keys are an error listing the known ones.
-class Options {
- public:
-  Options(const MethodSpec& m) : method_(m) {}
-  std::string get(const std::string& key, const std::string& fallback) {
-    known_.push_back(key);
-    auto it = method_.options.find(key);
-    return it == method_.options.end() ? fallback : it->second;
-  }
-  double number(const std::string& key, double fallback) {
-    const std::string text = get(key, "");
-    if (text.empty()) return fallback;
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != text.size()) throw std::invalid_argument("--peft " + method_.name + ": " + key + "=" + text + " is not a number");
-    return v;
-  }
-  int64_t integer(const std::string& key, int64_t fallback, int64_t min_value) {
-    const double v = number(key, double(fallback));
-    if (v != double(int64_t(v)) || v < double(min_value))
-      throw std::invalid_argument("--peft " + method_.name + ": " + key + " must be an integer >= " + std::to_string(min_value));
-    return int64_t(v);
-  }
-  bool flag(const std::string& key, bool fallback) {
-    const std::string text = get(key, fallback ? "true" : "false");
-    if (text == "true" || text == "1") return true;
-    if (text == "false" || text == "0") return false;
-    throw std::invalid_argument("--peft " + method_.name + ": " + key + " must be true or false, got '" + text + "'");
-  }
-  void finish() const {
-    for (const auto& [key, value] : method_.options) {
-      bool ok = false;
-      for (const std::string& k : known_) ok |= k == key;
-      if (ok) continue;
-      std::string list;
-      for (const std::string& k : known_) list += (list.empty() ? "" : ", ") + k;
-      throw std::invalid_argument("--peft " + method_.name + ": unknown key '" + key + "'" +
-                                  (list.empty() ? " (it takes none)" : " (known: " + list + ")"));
-    }
-  }
-
- private:
-  const MethodSpec& method_;
-  std::vector<std::string> known_;
-};
-
-void make_head_trainable(models::Model& model) {
-  if (auto head = model.find(model.classifier)) head->set_requires_grad(true);
-}
-
-}  // namespace
+namespace fs = std::filesystem;
 
 std::vector<MethodSpec> parse_spec(const std::string& spec) {
   if (spec.empty()) throw std::invalid_argument("--peft: empty spec (e.g. full, linear, lora:r=8,targets=attn.qkv)");
   std::vector<MethodSpec> out;
-  for (const std::string& part : split_on(spec, '+')) {
+  for (const std::string& part : split_top_level(spec, '+')) {
     MethodSpec m;
     const size_t colon = part.find(':');
     m.name = part.substr(0, colon);
     if (m.name.empty()) throw std::invalid_argument("--peft '" + spec + "': a method name is empty");
     if (colon != std::string::npos)
-      for (const std::string& kv : split_on(part.substr(colon + 1), ',')) {
+      for (const std::string& kv : split_top_level(part.substr(colon + 1), ',')) {
         const size_t eq = kv.find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size())
           throw std::invalid_argument("--peft " + m.name + ": '" + kv + "' is not key=value");
         if (!m.options.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second)
           throw std::invalid_argument("--peft " + m.name + ": key '" + kv.substr(0, eq) + "' given twice");
       }
+    find_method(m.name);  // unknown names fail here, listing the known ones
     for (const MethodSpec& earlier : out)
       if (earlier.name == m.name) throw std::invalid_argument("--peft '" + spec + "': method '" + m.name + "' appears twice");
     out.push_back(std::move(m));
   }
+  for (const MethodSpec& m : out)
+    if ((m.name == "full" || m.name == "linear" || m.name == "lst") && out.size() > 1)
+      throw std::invalid_argument("--peft '" + spec + "': '" + m.name + "' cannot be combined with other methods" +
+                                  (m.name == "lst" ? " (the backbone runs without a graph, so nothing in it could train)" : ""));
   return out;
 }
 
@@ -115,53 +59,191 @@ std::string format_spec(const std::vector<MethodSpec>& methods) {
 }
 
 AppliedSpec apply_spec(models::Model& model, const std::string& spec, uint64_t seed) {
-  const std::vector<MethodSpec> methods = parse_spec(spec);
   AppliedSpec applied;
-  applied.spec = format_spec(methods);
-  const bool full = methods.size() == 1 && methods[0].name == "full";
-  model.set_requires_grad(full);
-  for (const MethodSpec& m : methods) {
+  applied.methods = parse_spec(spec);
+  applied.spec = format_spec(applied.methods);
+  std::vector<MethodSpec> ordered = applied.methods;
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const MethodSpec& a, const MethodSpec& b) { return find_method(a.name).order < find_method(b.name).order; });
+  model.set_requires_grad(false);
+  uint64_t n = 0;
+  for (const MethodSpec& m : ordered) {
+    MethodContext ctx(model, m.name, seed + 1000003 * ++n);
     Options o(m);
-    if (m.name == "full" || m.name == "linear") {
-      if (methods.size() > 1) throw std::invalid_argument("--peft: '" + m.name + "' cannot be combined with other methods");
-    } else if (m.name == "lora") {
-      LoraConfig c;
-      c.r = o.integer("r", 8, 1);
-      c.lora_alpha = o.number("alpha", double(c.r));
-      c.lora_dropout = o.number("dropout", 0.0);
-      c.use_rslora = o.flag("rslora", false);
-      const std::string targets = o.get("targets", "attn.qkv");
-      c.target_modules = TargetSpec::from_json(split_on(targets, '|'), "--peft lora targets");
-      if (!model.classifier.empty() && model.find(model.classifier)) c.modules_to_save = {model.classifier};
-      o.finish();
-      applied.lora_tensors = apply_lora(model, c, seed);
-      applied.lora = c;
-      applied.has_lora = true;
-    } else {
-      throw std::invalid_argument("--peft: unknown method '" + m.name + "' (available: full, linear, lora)");
-    }
+    find_method(m.name).apply(ctx, o);
     o.finish();
+    if (ctx.has_lora) {
+      applied.lora = ctx.lora;
+      applied.lora_tensors = ctx.lora_adapter;
+    }
+    if (ctx.sparse_batches) {
+      applied.sparse_k = ctx.sparse_k;
+      applied.sparse_batches = ctx.sparse_batches;
+    }
   }
-  make_head_trainable(model);
+  applied.has_lora = applied.methods.size() == 1 && (applied.methods[0].name == "lora" || applied.methods[0].name == "dora");
+  if (auto head = model.find(model.classifier)) head->set_requires_grad(true);
   applied.trainable = model.trainable_parameters();
   return applied;
 }
 
-void save_spec_adapter(const std::string& dir, const AppliedSpec& applied) {
-  namespace fs = std::filesystem;
+ParamCounts count_params(const models::Model& model) {
+  ParamCounts c;
+  c.total = model.parameter_count(false);
+  c.trainable = model.parameter_count(true);
+  int64_t head = 0;
+  if (auto m = model.find(model.classifier)) head = m->parameter_count(true);
+  c.peft = c.trainable - head;
+  return c;
+}
+
+namespace {
+
+void write_json(const std::string& path, const nlohmann::json& j) {
+  {
+    std::ofstream out(path + ".tmp");
+    out << j.dump(2) << "\n";
+    if (!out) throw std::runtime_error(path + ": cannot write");
+  }
+  fs::rename(path + ".tmp", path);
+}
+
+}  // namespace
+
+void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const models::Model& model) {
   if (applied.has_lora) {
     save_adapter(dir, applied.lora, applied.lora_tensors);
     return;
   }
   fs::create_directories(dir);
-  save_safetensors((fs::path(dir) / "adapter.safetensors").string(), applied.trainable, {{"peft", applied.spec}});
-  const std::string json = (fs::path(dir) / "frost_peft.json").string();
-  {
-    std::ofstream out(json + ".tmp");
-    out << nlohmann::json{{"peft", applied.spec}}.dump(2) << "\n";
-    if (!out) throw std::runtime_error(json + ": cannot write");
+  std::vector<NamedTensor> tensors;
+  for (const NamedTensor& t : applied.trainable) {
+    const Tensor mask = t.tensor.grad_mask();
+    if (!mask.defined()) {
+      tensors.push_back(t);
+      continue;
+    }
+    std::vector<double> index, values;
+    const std::vector<double> m = mask.to_doubles(), v = t.tensor.to_doubles();
+    for (size_t i = 0; i < m.size(); ++i)
+      if (m[i] != 0.0) {
+        index.push_back(double(i));
+        values.push_back(v[i]);
+      }
+    const int64_t k = int64_t(index.size());
+    tensors.push_back({t.name + ".sparse_index", Tensor::from_vector(index, {k}, DType::i64)});
+    tensors.push_back({t.name + ".sparse_values", Tensor::from_vector(values, {k}, t.tensor.dtype())});
   }
-  fs::rename(json + ".tmp", json);
+  save_safetensors((fs::path(dir) / "adapter.safetensors").string(), tensors, {{"peft", applied.spec}});
+  write_json((fs::path(dir) / "frost_peft.json").string(), {{"format", "frost-peft"},
+                                                            {"version", 1},
+                                                            {"peft", applied.spec},
+                                                            {"architecture", model.architecture},
+                                                            {"num_classes", model.num_classes},
+                                                            {"tensors", tensors.size()}});
+}
+
+AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
+  if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": not an adapter folder (no such directory)");
+  if (fs::exists(fs::path(dir) / "adapter_config.json")) {
+    AppliedSpec applied;
+    applied.lora_tensors = load_adapter(model, dir);
+    std::ifstream in(fs::path(dir) / "adapter_config.json");
+    applied.lora = LoraConfig::from_json(nlohmann::json::parse(in), dir);
+    applied.has_lora = true;
+    applied.methods = {MethodSpec{applied.lora.use_dora ? "dora" : "lora", {{"r", std::to_string(applied.lora.r)}}}};
+    applied.spec = format_spec(applied.methods);
+    applied.trainable = model.trainable_parameters();
+    return applied;
+  }
+  const std::string json_path = (fs::path(dir) / "frost_peft.json").string(), weights = (fs::path(dir) / "adapter.safetensors").string();
+  std::ifstream in(json_path);
+  if (!in) throw std::runtime_error(dir + ": neither adapter_config.json (HF peft) nor frost_peft.json (frost) is there");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(json_path + ": not valid JSON: " + e.what());
+  }
+  if (!j.contains("peft") || !j["peft"].is_string()) throw std::runtime_error(json_path + ": 'peft' (the spec) is missing");
+  if (j.contains("architecture") && j["architecture"].is_string() && j["architecture"] != model.architecture)
+    throw std::runtime_error(json_path + ": the adapter was trained on " + j["architecture"].get<std::string>() + ", not " + model.architecture);
+  const SafetensorsFile file = SafetensorsFile::open(weights);
+  AppliedSpec applied;
+  try {
+    applied = apply_spec(model, j["peft"].get<std::string>());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(json_path + ": " + e.what());
+  }
+  // Check everything before writing anything.
+  std::set<std::string> expected;
+  std::vector<std::string> missing;
+  for (const NamedTensor& t : applied.trainable) {
+    const bool sparse = t.tensor.grad_mask().defined();
+    const std::vector<std::string> names = sparse ? std::vector<std::string>{t.name + ".sparse_index", t.name + ".sparse_values"}
+                                                  : std::vector<std::string>{t.name};
+    for (const std::string& name : names) {
+      expected.insert(name);
+      if (!file.contains(name)) missing.push_back(name);
+    }
+    if (!sparse && file.contains(t.name) && file.entry(t.name).shape != t.tensor.shape())
+      throw std::runtime_error(weights + ": tensor '" + t.name + "' has shape " + shape_str(file.entry(t.name).shape) +
+                               " but the model expects " + shape_str(t.tensor.shape()) + " (were --model-args the same?)");
+    if (sparse && file.contains(names[0])) {
+      const Tensor index = file.get(names[0]);
+      if (index.dim() != 1 || !file.contains(names[1]) || file.entry(names[1]).shape != index.shape())
+        throw std::runtime_error(weights + ": '" + names[0] + "' and '" + names[1] + "' must be two vectors of one length");
+      for (double i : index.to_doubles())
+        if (i < 0 || i >= double(t.tensor.numel()))
+          throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " outside " + t.name +
+                                   " " + shape_str(t.tensor.shape()));
+    }
+  }
+  std::vector<std::string> unexpected;
+  for (const SafetensorsFile::Entry& e : file.entries())
+    if (!expected.count(e.name)) unexpected.push_back(e.name);
+  if (!missing.empty()) throw std::runtime_error(weights + ": " + std::to_string(missing.size()) + " tensors are missing: " + list_names(missing));
+  if (!unexpected.empty())
+    throw std::runtime_error(weights + ": " + std::to_string(unexpected.size()) + " tensors match nothing the spec creates: " + list_names(unexpected));
+  NoGradGuard no_grad;
+  for (const NamedTensor& t : applied.trainable) {
+    if (!t.tensor.grad_mask().defined()) {
+      copy_into(t.tensor.detach(), file.get(t.name));
+      continue;
+    }
+    const std::vector<double> index = file.get(t.name + ".sparse_index").to_doubles();
+    const std::vector<double> values = file.get(t.name + ".sparse_values").to_doubles();
+    std::vector<double> w = t.tensor.to_doubles(), mask(w.size(), 0.0);
+    for (size_t i = 0; i < index.size(); ++i) {
+      w[size_t(index[i])] = values[i];
+      mask[size_t(index[i])] = 1.0;
+    }
+    copy_into(t.tensor.detach(), Tensor::from_vector(w, t.tensor.shape(), t.tensor.dtype()));
+    Tensor(t.tensor).set_grad_mask(Tensor::from_vector(mask, t.tensor.shape(), t.tensor.dtype()));
+  }
+  return applied;
+}
+
+std::vector<NamedTensor> merge_spec(models::Model& model, const AppliedSpec& applied, const std::vector<std::string>& keys) {
+  for (const MethodSpec& m : applied.methods) {
+    const MethodInfo& info = find_method(m.name);
+    if (!info.mergeable)
+      throw std::invalid_argument("merge: '" + m.name + "' cannot be merged into the base weights: " + info.why_not +
+                                  " (use the adapter folder with --adapter instead)");
+  }
+  model.train(false);
+  merge_wrappers(model);
+  std::map<std::string, Tensor> state;
+  for (const NamedTensor& t : model.state_dict()) state[t.name] = t.tensor;
+  std::vector<NamedTensor> out;
+  std::vector<std::string> missing;
+  for (const std::string& k : keys) {
+    auto it = state.find(k);
+    if (it == state.end()) missing.push_back(k);
+    else out.push_back({k, it->second.detach()});
+  }
+  if (!missing.empty()) throw std::logic_error("merge: the merged model lacks " + list_names(missing));
+  return out;
 }
 
 }  // namespace frost::peft

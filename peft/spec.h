@@ -1,40 +1,55 @@
-// spec.h: the PEFT spec language every command takes: 'NAME[:key=value[,key=value]...][+NAME...]',
-// e.g. `lora:r=8,alpha=16,targets=attn.qkv|mlp.fc1` or `linear`. Parsing is generic; applying
-// looks each NAME up in the methods frost has (full, linear, lora so far) and refuses unknown
-// names and keys with a message listing what exists. The classifier head trains under every
-// method.
+// spec.h: the PEFT spec language every command takes, 'NAME[:key=value[,key=value]...][+NAME...]'
+// (e.g. `lora:r=8,alpha=8,targets=attn.qkv|mlp.fc1`, `vpt:mode=deep,tokens=10`,
+// `adapter:dim=[8,8,0,...]`), and what a spec does to a model as a whole: freeze it, apply each
+// method (peft/method.h) in a fixed order, make the classifier head trainable, and then count,
+// save, load and merge the result.
+//
+// Adapter folders: a spec that is exactly `lora` or `dora` is written in HF peft's layout
+// (adapter_config.json + adapter_model.safetensors, the head as modules_to_save), which peft's
+// PeftModel.from_pretrained reads. Every other spec is written in frost's layout:
+//   frost_peft.json      {"format": "frost-peft", "version": 1, "peft": SPEC, "architecture": ...}
+//   adapter.safetensors  every trainable tensor under its model key; a sparse-masked weight as
+//                        "<key>.sparse_index" (i64 flat indices) + "<key>.sparse_values"
+// Loading re-applies the spec and fills every tensor, checking all before writing any.
 #pragma once
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "models/model.h"
 #include "peft/lora.h"
+#include "peft/options.h"
 
 namespace frost::peft {
-
-struct MethodSpec {
-  std::string name;
-  std::map<std::string, std::string> options;  // in the order of the map (sorted)
-};
 
 std::vector<MethodSpec> parse_spec(const std::string& spec);
 std::string format_spec(const std::vector<MethodSpec>& methods);  // canonical text
 
-// What a spec did to a model: its trainable tensors under the names an adapter folder uses.
+// What a spec did to a model.
 struct AppliedSpec {
   std::string spec;  // canonical
-  bool has_lora = false;
+  std::vector<MethodSpec> methods;
+  bool has_lora = false;  // exactly one lora/dora method: the folder is HF peft's
   LoraConfig lora;
   AppliedAdapter lora_tensors;
-  std::vector<NamedTensor> trainable;  // model keys, for checkpoints
+  int64_t sparse_k = 0, sparse_batches = 0;  // `sparse`: calibrate before training
+  std::vector<NamedTensor> trainable;        // model keys
 };
 
 AppliedSpec apply_spec(models::Model& model, const std::string& spec, uint64_t seed = 0);
 
-// Writes `dir` as the method's adapter folder: LoRA in HF peft's layout (head as modules_to_save),
-// anything else as frost's: adapter.safetensors (trainable tensors by model key) + frost_peft.json.
-void save_spec_adapter(const std::string& dir, const AppliedSpec& applied);
+struct ParamCounts {
+  int64_t total = 0, trainable = 0, peft = 0;  // peft = trainable minus the head
+};
+ParamCounts count_params(const models::Model& model);
+
+void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const models::Model& model);
+// Reads either layout; applies its spec to `model` and fills the tensors.
+AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir);
+
+// Folds every method into the model's own weights (model in eval mode) and returns the model's
+// state_dict restricted to `keys` (a fresh model's: timm's). Throws naming the first method that
+// cannot merge and why.
+std::vector<NamedTensor> merge_spec(models::Model& model, const AppliedSpec& applied, const std::vector<std::string>& keys);
 
 }  // namespace frost::peft

@@ -45,6 +45,22 @@ TargetSpec TargetSpec::from_json(const nlohmann::json& value, const std::string&
   return spec;
 }
 
+TargetSpec TargetSpec::from_option(const std::string& text, const std::string& field) {
+  if (text == "all-linear") return from_json(text, field);
+  if (text.rfind("re:", 0) == 0) {
+    if (text.size() == 3) throw std::invalid_argument(field + ": 're:' needs a regular expression after it");
+    return from_json(text.substr(3), field);
+  }
+  std::vector<std::string> names;
+  size_t start = 0;
+  for (size_t bar = text.find('|'); ; bar = text.find('|', start)) {
+    names.push_back(text.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return from_json(names, field);
+}
+
 nlohmann::json TargetSpec::to_json() const {
   switch (kind) {
     case Kind::none: return nullptr;

@@ -17,6 +17,8 @@ struct TargetSpec {
 
   // From peft's JSON form: null, a list of strings, or a string (regex or "all-linear").
   static TargetSpec from_json(const nlohmann::json& value, const std::string& field);
+  // From a --peft option: "attn.qkv|mlp.fc1" (names), "all-linear", or "re:<regex>".
+  static TargetSpec from_option(const std::string& text, const std::string& field);
   nlohmann::json to_json() const;
   bool empty() const { return kind == Kind::none; }
   // all_linear answers true here; the caller restricts it to Linear layers and skips the head.

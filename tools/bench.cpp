@@ -65,7 +65,8 @@ int bench_gemm(const std::vector<std::string>& args) {
 int run_bench(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "gemm") return bench_gemm({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "model") return bench_model({args.begin() + 1, args.end()});
-  throw std::invalid_argument("frost bench: expected a benchmark name: gemm or model");
+  if (!args.empty() && args[0] == "step") return bench_step({args.begin() + 1, args.end()});
+  throw std::invalid_argument("frost bench: expected a benchmark name: gemm, model or step");
 }
 
 }  // namespace frost::cli

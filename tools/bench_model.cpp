@@ -20,14 +20,7 @@ int bench_model(const std::vector<std::string>& args) {
   Flags flags("frost bench model", args, {"model", "model-args", "batch", "img-size", "repeat", "threads"});
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const std::string name = flags.require("model");
-  nlohmann::json model_args = nlohmann::json::object();
-  if (flags.has("model-args")) {
-    try {
-      model_args = nlohmann::json::parse(flags.get("model-args", "{}"));
-    } catch (const std::exception& e) {
-      throw std::invalid_argument("frost bench model: flag --model-args is not valid JSON: " + std::string(e.what()));
-    }
-  }
+  nlohmann::json model_args = parse_json_flag(flags, "frost bench model", "model-args");
   const int64_t batch = flags.get_int("batch", 2), size = flags.get_int("img-size", 224), repeat = flags.get_int("repeat", 3);
   const bool is_convnext = name.rfind("convnext", 0) == 0;  // takes any input size, has no img_size arg
   if (!is_convnext && !model_args.contains("img_size")) model_args["img_size"] = size;

@@ -84,4 +84,13 @@ double Flags::get_double(const std::string& name, double fallback) const {
                              [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
 }
 
+nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
+  if (!flags.has(name)) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(flags.get(name, "{}"));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(command + ": flag --" + name + " is not valid JSON: " + e.what());
+  }
+}
+
 }  // namespace frost::cli

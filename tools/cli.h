@@ -2,6 +2,7 @@
 // every error names the flag and the command, and lists the flags the command accepts.
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class Flags {
   std::map<std::string, std::string> values_;
 };
 
+// A JSON-valued flag (--model-args); an empty object when absent; bad JSON names the flag.
+nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name);
+
 int run_bench(const std::vector<std::string>& args);
 int bench_model(const std::vector<std::string>& args);
 int run_demo(const std::vector<std::string>& args);
@@ -32,5 +36,8 @@ int run_inspect(const std::vector<std::string>& args);
 int run_forward_command(const std::vector<std::string>& args);
 int run_train_command(const std::vector<std::string>& args);
 int run_eval_command(const std::vector<std::string>& args);
+int run_params_command(const std::vector<std::string>& args);
+int run_merge_command(const std::vector<std::string>& args);
+int bench_step(const std::vector<std::string>& args);
 
 }  // namespace frost::cli

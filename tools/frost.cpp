@@ -29,7 +29,14 @@ void usage() {
       "  eval     --checkpoint RUN/best.ckpt [--weights BASE] | --model NAME --weights FILE [--adapter DIR]\n"
       "           --dataset KIND --data-dir DIR [--split test]   top-1, top-5, per-class accuracy\n"
       "  bench model --model NAME [--model-args JSON] [--batch B] [--img-size S] [--repeat R] [--threads T]\n"
-      "           forward and forward+backward milliseconds per image");
+      "           forward and forward+backward milliseconds per image\n"
+      "  bench step --model NAME [--model-args JSON] --peft SPEC [--batch N] [--img-size S] [--steps K] [--json]\n"
+      "           milliseconds per training step, images/s and peak allocator bytes\n"
+      "  params   --model NAME [--model-args JSON] [--peft SPEC] [--json]   total, trainable and PEFT-only counts\n"
+      "  merge    --model NAME [--model-args JSON] --weights BASE --adapter DIR --out FILE\n"
+      "           fold a mergeable adapter into the weights: a plain timm checkpoint\n"
+      "  --peft SPEC: NAME[:key=value,...][+NAME...]; methods: full linear partial bitfit ln sparse lora dora krona\n"
+      "           glora fact repadapter ssf adapter adaptformer convpass vpt prefix lst (see README)");
 }
 
 // libgomp lets idle worker threads spin for 300k iterations before sleeping. On virtual machines
@@ -61,6 +68,8 @@ int main(int argc, char** argv) {
     if (command == "forward") return frost::cli::run_forward_command(rest);
     if (command == "train") return frost::cli::run_train_command(rest);
     if (command == "eval") return frost::cli::run_eval_command(rest);
+    if (command == "params") return frost::cli::run_params_command(rest);
+    if (command == "merge") return frost::cli::run_merge_command(rest);
     std::fprintf(stderr, "frost: unknown command '%s'\n", command.c_str());
     usage();
     return 2;

@@ -208,7 +208,7 @@ TrainResult run_train(const TrainOptions& o_in) {
     checkpoint(last);
     if (improved) checkpoint(best);
     state.epoch = epoch_done;
-    peft::save_spec_adapter((fs::path(result.output) / "adapter").string(), applied);
+    peft::save_spec_adapter((fs::path(result.output) / "adapter").string(), applied, *model);
     ++result.epochs_done;
   }
   result.best_top1 = state.best_top1;

@@ -17,15 +17,6 @@ namespace frost::cli {
 
 namespace {
 
-nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
-  if (!flags.has(name)) return nlohmann::json::object();
-  try {
-    return nlohmann::json::parse(flags.get(name, "{}"));
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(command + ": flag --" + name + " is not valid JSON: " + e.what());
-  }
-}
-
 std::vector<double> triple(const Flags& flags, const std::string& command, const std::string& name) {
   if (!flags.has(name)) return {};
   std::vector<double> v;

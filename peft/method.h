@@ -1,0 +1,84 @@
+// method.h: what a PEFT method is to frost. Each method lives in its own file as one function
+// `apply_<name>(MethodContext&, Options&)` that reads its options, builds its small modules on the
+// backbone's hook points (models/model.h) and registers them; new parameters are trainable, the
+// backbone was frozen before, and the engine's autograd does all gradient work. The table in
+// methods.cpp names every method with its family, whether it merges into the base weights (and
+// why not), and the order in which a combination applies them (layer wrappers first).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/model.h"
+#include "peft/lora.h"
+#include "peft/options.h"
+
+namespace frost::peft {
+
+enum class Backbone { vit, swin, convnext };
+Backbone backbone_of(const models::Model& model);
+const char* backbone_name(Backbone b);
+
+struct MethodContext {
+  models::Model& model;
+  Backbone backbone;
+  uint64_t seed;
+  std::string method;
+  std::vector<std::pair<std::string, std::shared_ptr<models::Block>>> blocks;  // forward order
+  // What some methods report back to the spec: a LoRA/DoRA config (adapter folders in peft's
+  // layout) and the calibration batches `sparse` wants before training.
+  bool has_lora = false;
+  LoraConfig lora;
+  AppliedAdapter lora_adapter;
+  int64_t sparse_k = 0, sparse_batches = 0;
+
+  MethodContext(models::Model& m, const std::string& name, uint64_t s);
+  uint64_t next_seed() { return seed += 7919; }
+  // Throws "--peft NAME: not available on ARCH: why".
+  [[noreturn]] void refuse(const std::string& why) const;
+  int64_t block_dim(size_t block) const;  // the block's channel width
+  // The block index a module path lies in, or -1.
+  int64_t block_of(const std::string& path) const;
+};
+
+struct MethodInfo {
+  const char* name;
+  const char* family;  // specification | reparameter | addition
+  void (*apply)(MethodContext&, Options&);
+  bool mergeable;
+  const char* why_not;  // when not mergeable
+  int order;            // combinations apply in ascending order
+};
+
+// The plain Linear layers (Conv2d too when `convs`) a `targets=` option names, by HF peft's
+// rules; the head and the insides of earlier wrappers are never targets. Throws when none match.
+std::vector<std::string> find_targets(MethodContext& ctx, const Options& o, const std::string& targets, bool convs);
+
+// Every method frost has, in the order of the survey.
+const std::vector<MethodInfo>& all_methods();
+const MethodInfo& find_method(const std::string& name);  // throws listing the names
+
+// ---- one per method file ----
+void apply_full(MethodContext&, Options&);
+void apply_linear(MethodContext&, Options&);
+void apply_partial(MethodContext&, Options&);
+void apply_bitfit(MethodContext&, Options&);
+void apply_ln(MethodContext&, Options&);
+void apply_sparse(MethodContext&, Options&);
+void apply_lora_method(MethodContext&, Options&);
+void apply_dora(MethodContext&, Options&);
+void apply_ssf(MethodContext&, Options&);
+void apply_fact(MethodContext&, Options&);
+void apply_krona(MethodContext&, Options&);
+void apply_glora(MethodContext&, Options&);
+void apply_repadapter(MethodContext&, Options&);
+void apply_adapter(MethodContext&, Options&);
+void apply_adaptformer(MethodContext&, Options&);
+void apply_convpass(MethodContext&, Options&);
+void apply_vpt(MethodContext&, Options&);
+void apply_prefix(MethodContext&, Options&);
+void apply_lst(MethodContext&, Options&);
+
+}  // namespace frost::peft
