@@ -71,7 +71,7 @@ class Module {
   const std::vector<NamedTensor>& own_parameters() const { return parameters_; }
   const std::vector<NamedTensor>& own_buffers() const { return buffers_; }
 
-  void train(bool on = true);
+  virtual void train(bool on = true);  // this module and its children
   bool is_training() const { return training_; }
   void set_requires_grad(bool trainable);  // on every parameter below this module
   // Elements of all parameters, or of the trainable ones (a gradient mask counts its 1 entries).

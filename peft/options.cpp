@@ -1,6 +1,7 @@
 // options.cpp: see options.h.
 #include "peft/options.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace frost::peft {
@@ -93,8 +94,12 @@ void Options::finish() const {
     for (const std::string& k : known_) ok |= k == key;
     if (ok) continue;
     std::string list;
-    for (const std::string& k : known_)
-      if (list.find(k) == std::string::npos) list += (list.empty() ? "" : ", ") + k;
+    std::vector<std::string> listed;
+    for (const std::string& k : known_) {
+      if (std::find(listed.begin(), listed.end(), k) != listed.end()) continue;
+      listed.push_back(k);
+      list += (list.empty() ? "" : ", ") + k;
+    }
     throw std::invalid_argument(where() + "unknown key '" + key + "'" + (list.empty() ? " (it takes none)" : " (known: " + list + ")"));
   }
 }

@@ -9,8 +9,14 @@ namespace frost::peft {
 
 void Wrapper::fold(Layer&) const { throw std::logic_error(kind() + " cannot be merged into its base layer"); }
 
+void Wrapper::train(bool on) {
+  Module::train(on);
+  base->train(on);
+}
+
 void Wrapper::adopt(std::shared_ptr<Layer> base_layer) {
   base = std::move(base_layer);
+  Module::train(base->is_training());
   for (const NamedTensor& p : base->own_parameters()) register_parameter(p.name, p.tensor, p.tensor.requires_grad());
   for (const NamedTensor& b : base->own_buffers()) register_buffer(b.name, b.tensor);
   for (const auto& [name, child] : base->children()) register_module(name, child);

@@ -19,6 +19,8 @@ class Wrapper : public Layer {
   // Folds this wrapper's change into `plain` (the base with its own wrappers already merged),
   // in place. Only mergeable wrappers override it.
   virtual void fold(Layer& plain) const;
+  // The base is not a child (its tensors are adopted), so the mode is passed down here.
+  void train(bool on = true) override;
 
  protected:
   void adopt(std::shared_ptr<Layer> base_layer);

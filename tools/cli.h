@@ -38,6 +38,13 @@ int run_train_command(const std::vector<std::string>& args);
 int run_eval_command(const std::vector<std::string>& args);
 int run_params_command(const std::vector<std::string>& args);
 int run_merge_command(const std::vector<std::string>& args);
+// What `frost merge` does, without the printing: returns the merged spec and the tensor count.
+struct MergeResult {
+  std::string spec;
+  int64_t tensors = 0;
+};
+MergeResult merge_adapter(const std::string& model, const nlohmann::json& model_args, const std::string& weights,
+                          const std::string& adapter, const std::string& out);
 int bench_step(const std::vector<std::string>& args);
 
 }  // namespace frost::cli

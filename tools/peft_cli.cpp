@@ -39,11 +39,8 @@ int run_params_command(const std::vector<std::string>& args) {
   return 0;
 }
 
-int run_merge_command(const std::vector<std::string>& args) {
-  const std::string cmd = "frost merge";
-  Flags f(cmd, args, {"model", "model-args", "weights", "adapter", "out"});
-  const std::string name = f.require("model"), weights = f.require("weights"), adapter = f.require("adapter"), out = f.require("out");
-  const nlohmann::json model_args = parse_json_flag(f, cmd, "model-args");
+MergeResult merge_adapter(const std::string& name, const nlohmann::json& model_args, const std::string& weights,
+                          const std::string& adapter, const std::string& out) {
   std::vector<std::string> keys;  // a fresh model's keys: timm's
   {
     SkipInitGuard no_random_init;
@@ -54,7 +51,15 @@ int run_merge_command(const std::vector<std::string>& args) {
   const peft::AppliedSpec applied = peft::load_spec_adapter(*model, adapter);
   const std::vector<NamedTensor> merged = peft::merge_spec(*model, applied, keys);
   save_safetensors(out, merged, {{"format", "pt"}, {"merged_peft", applied.spec}});
-  std::printf("%s: %zu tensors, %s merged into %s\n", out.c_str(), merged.size(), applied.spec.c_str(), weights.c_str());
+  return {applied.spec, int64_t(merged.size())};
+}
+
+int run_merge_command(const std::vector<std::string>& args) {
+  const std::string cmd = "frost merge";
+  Flags f(cmd, args, {"model", "model-args", "weights", "adapter", "out"});
+  const std::string weights = f.require("weights"), out = f.require("out");
+  const MergeResult r = merge_adapter(f.require("model"), parse_json_flag(f, cmd, "model-args"), weights, f.require("adapter"), out);
+  std::printf("%s: %lld tensors, %s merged into %s\n", out.c_str(), (long long)r.tensors, r.spec.c_str(), weights.c_str());
   return 0;
 }
 

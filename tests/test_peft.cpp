@@ -1,0 +1,338 @@
+// test_peft.cpp: every PEFT method of peft/ on the three fixture backbones (timm's vit_tiny,
+// swin_tiny and convnext_tiny fixtures, with their weights): identity at init, only the method
+// and the head receive gradients and change, f64 finite differences of the method's tensors on a
+// tiny model, merge equivalence through `frost merge`, adapter folders that read back, learning on
+// a fixed batch with bit-identical reruns, and the spec language's errors.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "engine/layers.h"
+#include "engine/optim.h"
+#include "engine/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "peft/sparse.h"
+#include "peft/spec.h"
+#include "tests/helpers.h"
+#include "tools/cli.h"
+
+using namespace frost;
+using namespace frost::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kDir = fixtures_dir() + "/timm/";
+const std::vector<std::string> kBackbones = {"vit_tiny", "swin_tiny", "convnext_tiny"};
+
+nlohmann::json meta(const std::string& name) { return nlohmann::json::parse(std::ifstream(kDir + name + ".json")); }
+
+std::shared_ptr<models::Model> base_model(const std::string& name) {
+  const nlohmann::json m = meta(name);
+  auto model = models::create_model(m.at("architecture"), m.at("model_args"));
+  models::load_checkpoint(*model, kDir + name + ".weights.safetensors");
+  model->train(false);
+  return model;
+}
+
+Tensor input_of(const std::string& name) { return SafetensorsFile::open(kDir + name + ".io.safetensors").get("input"); }
+
+struct Case {
+  std::string spec;
+  bool identity;  // published init is the identity
+  bool mergeable;
+};
+
+// The methods that apply to each backbone, with small sizes.
+std::vector<Case> cases_for(const std::string& backbone) {
+  const bool vit = backbone == "vit_tiny", convnext = backbone == "convnext_tiny";
+  const std::string attn = convnext ? "mlp.fc1" : "attn.qkv";
+  std::vector<Case> c = {
+      {"bitfit", false, true},
+      {"ln", false, true},
+      {"partial:k=1", false, true},
+      {"sparse:k=2", false, true},
+      {"lora:r=4,alpha=8,targets=" + attn, true, true},
+      {"dora:r=4,targets=" + attn + "|mlp.fc2", true, true},
+      {"krona:targets=" + attn, true, true},
+      {"glora:r=2", true, true},
+      {"repadapter:dim=4", true, true},
+      {"ssf", false, true},
+      {"adapter:mode=pfeiffer,dim=4", true, false},
+      {"adaptformer:dim=4", true, false},
+      {convnext ? "vpt:tokens=2,img_size=64" : "vpt:tokens=2", false, false},
+  };
+  if (!convnext) {
+    c.push_back({"adapter:mode=houlsby,dim=4", true, false});
+    c.push_back({"convpass:dim=4", true, false});
+    c.push_back({"prefix:tokens=3", false, false});
+  }
+  if (vit) {
+    c.push_back({"fact:mode=tt,r=4", true, true});
+    c.push_back({"fact:mode=tk,r=4", true, true});
+    c.push_back({"vpt:mode=deep,tokens=[2,3]", false, false});
+    c.push_back({"lst", true, false});
+    c.push_back({"lora:r=[4,0],targets=attn.qkv|mlp.fc1+vpt:tokens=2+adapter:dim=[0,4]", false, false});
+    c.push_back({"lora:r=2+ssf+fact:r=2", false, true});  // nested wrappers merge inner first
+  }
+  return c;
+}
+
+// Moves every trainable tensor but the head away from its init, so that B = 0 style inits do not
+// hide anything (seeded, small).
+void perturb_method_tensors(models::Model& model, uint64_t seed) {
+  NoGradGuard no_grad;
+  for (const NamedTensor& p : model.trainable_parameters()) {
+    if (p.name.rfind(model.classifier + ".", 0) == 0) continue;
+    const Tensor noise = normal(p.tensor.shape(), seed++, p.tensor.dtype(), 0.05);
+    const Tensor mask = p.tensor.grad_mask();
+    copy_into(p.tensor.detach(), add(p.tensor.detach(), mask.defined() ? mul(noise, mask) : noise));
+  }
+}
+
+std::map<std::string, std::vector<double>> snapshot(const models::Model& model) {
+  std::map<std::string, std::vector<double>> out;
+  for (const NamedTensor& p : model.named_parameters()) out[p.name] = p.tensor.to_doubles();
+  return out;
+}
+
+Tensor labels_for(const models::Model& model, int64_t batch) {
+  std::vector<double> y;
+  for (int64_t i = 0; i < batch; ++i) y.push_back(double((i * 7 + 3) % model.num_classes));
+  return Tensor::from_vector(y, {batch}, DType::i64);
+}
+
+}  // namespace
+
+TEST_CASE("peft: frost params gives the closed-form counts on vit_base_patch16_224", "[cpu][peft]") {
+  const std::vector<std::pair<std::string, int64_t>> expected = {
+      {"bitfit", 102912}, {"ln", 38400}, {"lora:r=8,targets=attn.qkv", 294912}, {"dora:r=8,targets=attn.qkv", 322560},
+      {"adapter:mode=pfeiffer,dim=8", 156768}, {"adapter:mode=houlsby,dim=8", 313536}, {"adaptformer:dim=64", 1189632},
+      {"convpass:dim=8", 327552}, {"vpt:mode=shallow,tokens=100", 76800}, {"vpt:mode=deep,tokens=10", 92160},
+      {"prefix:tokens=10", 184320}, {"ssf", 205824}, {"fact:mode=tt,r=8", 21504}, {"repadapter:dim=8", 239808},
+      {"partial:k=1", 7089408}, {"fact:mode=tk,r=16", 30976}, {"linear", 0}, {"full", 85798656}};
+  SkipInitGuard counts_only;
+  for (const auto& [spec, count] : expected) {
+    auto model = models::create_model("vit_base_patch16_224", nlohmann::json::object());
+    peft::apply_spec(*model, spec);
+    const peft::ParamCounts c = peft::count_params(*model);
+    INFO(spec);
+    CHECK(c.peft == count);
+    CHECK(c.trainable == count + 768 * 1000 + 1000);
+    CHECK(c.total == 86567656 + (c.total - 86567656));
+  }
+}
+
+TEST_CASE("peft: identity at init, only the method trains, save/load, merge", "[cpu][peft]") {
+  for (const std::string& backbone : kBackbones) {
+    const nlohmann::json m = meta(backbone);
+    const Tensor x = input_of(backbone);
+    const Tensor labels = labels_for(*base_model(backbone), x.size(0));
+    Tensor base_logits;
+    {
+      NoGradGuard no_grad;
+      base_logits = base_model(backbone)->forward(x);
+    }
+    for (const Case& c : cases_for(backbone)) {
+      INFO(backbone << " --peft " << c.spec);
+      auto model = base_model(backbone);
+      const peft::AppliedSpec applied = peft::apply_spec(*model, c.spec, 5);
+      model->train(false);
+      if (c.identity) {
+        NoGradGuard no_grad;
+        CHECK(rel_error(model->forward(x), base_logits) <= 1e-6);
+      }
+      // Only the method's tensors and the head get gradients; the rest stays bit-identical.
+      perturb_method_tensors(*model, 11);
+      std::set<std::string> trainable;
+      for (const NamedTensor& t : applied.trainable) trainable.insert(t.name);
+      CHECK(trainable.count(model->classifier + ".weight"));
+      const auto before = snapshot(*model);
+      AdamWOptions ao;
+      ao.lr = 1e-2;
+      ao.weight_decay = 0.05;
+      AdamW opt(model->trainable_parameters(), ao);
+      for (int step = 0; step < 2; ++step) {
+        Tensor loss = cross_entropy(model->forward(x), labels);
+        loss.backward();
+        for (const NamedTensor& p : model->named_parameters()) {
+          INFO(p.name);
+          CHECK(p.tensor.grad().defined() == bool(trainable.count(p.name)));
+        }
+        opt.step();
+        for (const NamedTensor& p : model->named_parameters()) Tensor(p.tensor).zero_grad();
+      }
+      int64_t changed = 0;
+      for (const NamedTensor& p : model->named_parameters()) {
+        const std::vector<double> now = p.tensor.to_doubles(), was = before.at(p.name);
+        if (!trainable.count(p.name)) {
+          INFO(p.name);
+          CHECK(now == was);
+          continue;
+        }
+        const Tensor mask = p.tensor.grad_mask();
+        const std::vector<double> mk = mask.defined() ? mask.to_doubles() : std::vector<double>(now.size(), 1.0);
+        for (size_t i = 0; i < now.size(); ++i) {
+          if (mk[i] == 0.0 && now[i] != was[i]) FAIL("masked entry " << i << " of " << p.name << " changed");
+          changed += now[i] != was[i];
+        }
+      }
+      CHECK(changed > 0);
+
+      // Save and load into a fresh model: the same logits, bit for bit.
+      const std::string dir = temp_path("adapter_" + backbone + "_" + std::to_string(std::hash<std::string>{}(c.spec)));
+      fs::remove_all(dir);
+      peft::save_spec_adapter(dir, applied, *model);
+      CHECK(fs::exists(dir + (applied.has_lora ? "/adapter_config.json" : "/frost_peft.json")));
+      if (!applied.has_lora) {
+        const SafetensorsFile file = SafetensorsFile::open(dir + "/adapter.safetensors");
+        CHECK(file.entries().size() == applied.trainable.size() + peft::sparse_tensors(*model).size());
+      }
+      Tensor logits;
+      {
+        NoGradGuard no_grad;
+        logits = model->forward(x);
+      }
+      auto reloaded = base_model(backbone);
+      peft::load_spec_adapter(*reloaded, dir);
+      reloaded->train(false);
+      {
+        NoGradGuard no_grad;
+        CHECK(rel_error(reloaded->forward(x), logits) == 0.0);
+      }
+      // Merge through the command: a plain timm checkpoint with the same logits, or a refusal.
+      const std::string merged = dir + "/merged.safetensors";
+      auto merge = [&] { return cli::merge_adapter(m.at("architecture"), m.at("model_args"), kDir + backbone + ".weights.safetensors", dir, merged); };
+      if (c.mergeable) {
+        REQUIRE(merge().tensors == int64_t(base_model(backbone)->state_dict().size()));
+        auto plain = models::create_model(m.at("architecture"), m.at("model_args"));
+        models::load_checkpoint(*plain, merged);  // strict: exactly timm's keys
+        plain->train(false);
+        NoGradGuard no_grad;
+        CHECK(rel_error(plain->forward(x), logits) <= 1e-5);
+      } else {
+        CHECK_THROWS_WITH(merge(), Catch::Contains("cannot be merged into the base weights"));
+        CHECK(!fs::exists(merged));
+      }
+      fs::remove_all(dir);
+    }
+  }
+}
+
+TEST_CASE("peft: finite differences in f64 of every method's tensors on a tiny model", "[cpu][peft][grad]") {
+  const nlohmann::json vit_args = {{"img_size", 8}, {"patch_size", 4}, {"embed_dim", 8}, {"depth", 2}, {"num_heads", 2}, {"num_classes", 3}};
+  const nlohmann::json swin_args = {{"img_size", 8}, {"patch_size", 2}, {"window_size", 2}, {"embed_dim", 4}, {"depths", {1, 1}},
+                                    {"num_heads", {1, 2}}, {"num_classes", 3}};
+  const nlohmann::json convnext_args = {{"depths", {1, 1}}, {"dims", {4, 8}}, {"num_classes", 3}};
+  struct Tiny {
+    std::string name;
+    nlohmann::json args;
+    std::string backbone;
+  };
+  for (const Tiny& t : {Tiny{"vit_tiny_patch16_224", vit_args, "vit_tiny"}, Tiny{"swin_tiny_patch4_window7_224", swin_args, "swin_tiny"},
+                        Tiny{"convnext_tiny", convnext_args, "convnext_tiny"}}) {
+    for (Case c : cases_for(t.backbone)) {
+      if (c.spec.rfind("sparse", 0) == 0) continue;  // masked entries: zero analytic gradient by design (checked above)
+      c.spec = std::regex_replace(std::regex_replace(c.spec, std::regex("dim=4"), "dim=2"), std::regex("img_size=64"), "img_size=8");
+      INFO(t.name << " --peft " << c.spec);
+      std::shared_ptr<models::Model> model;
+      {
+        ParameterDTypeGuard f64(DType::f64);
+        model = models::create_model(t.name, t.args, 2);
+        peft::apply_spec(*model, c.spec, 3);
+      }
+      model->train(false);
+      perturb_method_tensors(*model, 21);
+      std::vector<Tensor> inputs;
+      for (const NamedTensor& p : model->trainable_parameters()) {
+        // DoRA detaches its weight norm on purpose (DoRA 4.3): only m gets the true gradient.
+        if (c.spec.rfind("dora", 0) == 0 && p.name.find("lora_magnitude_vector") == std::string::npos) {
+          Tensor(p.tensor).set_requires_grad(false);
+          continue;
+        }
+        inputs.push_back(p.tensor);
+      }
+      const Tensor images = normal({2, 3, 8, 8}, 9);
+      const Tensor labels = labels_for(*model, 2);
+      CHECK(gradcheck([&](const std::vector<Tensor>&) { return cross_entropy(model->forward(images), labels); }, inputs) < 1e-6);
+    }
+  }
+}
+
+TEST_CASE("peft: 50 AdamW steps on a fixed batch drive the loss down, bit-identically per seed", "[cpu][peft]") {
+  const Tensor x = input_of("vit_tiny");
+  auto run = [&](const std::string& spec) {
+    auto model = base_model("vit_tiny");
+    peft::apply_spec(*model, spec, 17);
+    model->train(true);
+    model->rng->seed = 17;
+    const Tensor labels = labels_for(*model, x.size(0));
+    AdamWOptions ao;
+    ao.lr = 1e-2;
+    AdamW opt(model->trainable_parameters(), ao);
+    std::vector<double> losses;
+    for (int step = 0; step < 50; ++step) {
+      Tensor loss = cross_entropy(model->forward(x), labels);
+      losses.push_back(loss.item());
+      loss.backward();
+      opt.step();
+      for (const NamedTensor& p : model->trainable_parameters()) Tensor(p.tensor).zero_grad();
+    }
+    return losses;
+  };
+  for (const Case& c : cases_for("vit_tiny")) {
+    INFO("--peft " << c.spec);
+    const std::vector<double> a = run(c.spec), b = run(c.spec);
+    CHECK(a == b);
+    double first = 0, last = 0;
+    for (int i = 0; i < 5; ++i) first += a[size_t(i)] / 5, last += a[a.size() - 1 - size_t(i)] / 5;
+    CHECK(last < 0.7 * first);
+  }
+}
+
+TEST_CASE("peft: sparse calibration picks the largest accumulated gradients per row", "[cpu][peft]") {
+  auto model = base_model("vit_tiny");
+  const peft::AppliedSpec applied = peft::apply_spec(*model, "sparse:k=3,batches=2");
+  CHECK(applied.sparse_k == 3);
+  CHECK(applied.sparse_batches == 2);
+  const Tensor x = input_of("vit_tiny");
+  const Tensor labels = labels_for(*model, x.size(0));
+  Tensor w = std::dynamic_pointer_cast<Linear>(model->find("blocks.0.mlp.fc2"))->weight;
+  Tensor score;
+  peft::calibrate_sparse(*model, 3, 2, [&](int64_t b) {
+    Tensor loss = cross_entropy(model->forward(x.narrow(0, b, 1)), labels.narrow(0, b, 1));
+    loss.backward();
+    const Tensor g = sqrt(mul(w.grad(), w.grad()));
+    score = score.defined() ? add(score, g) : g;
+  });
+  CHECK(w.grad_mask().to_doubles() == peft::top_k_rows(score, 3).to_doubles());
+  CHECK(model->parameter_count(true) - 490 == 3 * (144 + 48 + 192 + 48) * 2);  // k per row of every block Linear + head
+}
+
+TEST_CASE("peft: spec errors name the method, key, value or backbone", "[cpu][peft]") {
+  auto vit = base_model("vit_tiny");
+  auto convnext = base_model("convnext_tiny");
+  auto swin = base_model("swin_tiny");
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "loraa"), Catch::Contains("unknown method 'loraa'") && Catch::Contains("available: full"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:rank=8"), Catch::Contains("--peft lora: unknown key 'rank'") && Catch::Contains("known: targets, r, alpha"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:r=x"), Catch::Contains("--peft lora: r=x: must be an integer >= 1"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:targets=attn.qvk"), Catch::Contains("match no module") && Catch::Contains("attn.qvk"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"), Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"), Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dim=[8,8,8]"), Catch::Contains("dim lists 3 values but the model has 2 blocks"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora+lora"), Catch::Contains("method 'lora' appears twice"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lst+lora"), Catch::Contains("'lst' cannot be combined"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "vpt:tokens"), Catch::Contains("'tokens' is not key=value"));
+  CHECK_THROWS_WITH(peft::apply_spec(*convnext, "prefix"), Catch::Contains("--peft prefix: not available on convnext_tiny (ConvNeXt)"));
+  CHECK_THROWS_WITH(peft::apply_spec(*convnext, "convpass"), Catch::Contains("--peft convpass: not available on convnext_tiny"));
+  CHECK_THROWS_WITH(peft::apply_spec(*swin, "fact"), Catch::Contains("--peft fact: not available on swin_tiny_patch4_window7_224 (Swin)"));
+  CHECK_THROWS_WITH(peft::apply_spec(*swin, "lst"), Catch::Contains("--peft lst: not available"));
+  CHECK_THROWS_WITH(peft::apply_spec(*swin, "vpt:mode=deep"), Catch::Contains("pixel-level prompt pad"));
+  CHECK_THROWS_WITH(peft::apply_spec(*convnext, "adapter:mode=houlsby"), Catch::Contains("needs an attention branch"));
+}
+
