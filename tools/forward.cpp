@@ -12,7 +12,7 @@
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
-#include "peft/adapter.h"
+#include "peft/spec.h"
 #include "tools/cli.h"
 
 namespace frost::cli {
@@ -66,9 +66,9 @@ ForwardResult run_forward(const ForwardRequest& request) {
   for (const std::string& text : report.notes) note(text);
   if (!report.missing.empty()) note("not in the checkpoint, left initialised: " + list_names(report.missing));
   if (!report.unexpected.empty()) note("not used by the model: " + list_names(report.unexpected));
-  peft::AppliedAdapter adapter;
+  peft::AppliedSpec adapter;
   const bool with_adapter = !request.adapter.empty();
-  if (with_adapter) adapter = peft::load_adapter(*model, request.adapter);
+  if (with_adapter) adapter = peft::load_spec_adapter(*model, request.adapter);
   model->train(false);
 
   const SafetensorsFile io = SafetensorsFile::open(request.input);
@@ -89,10 +89,12 @@ ForwardResult run_forward(const ForwardRequest& request) {
   loss.backward();
   auto grad_of = [](const Tensor& t) { return t.grad().defined() ? t.grad() : Tensor::zeros(t.shape(), t.dtype()); };
   result.outputs.push_back({"grad.input", grad_of(input)});
-  if (with_adapter) {
-    for (size_t i = 0; i < adapter.adapter_tensors.size(); ++i)
-      result.outputs.push_back({"grad." + (adapter.is_lora[i] ? adapter.adapter_tensors[i].name : adapter.model_keys[i]),
-                                grad_of(adapter.adapter_tensors[i].tensor)});
+  if (with_adapter && adapter.has_lora) {  // HF peft's keys for LoRA factors, model keys for the rest
+    const peft::AppliedAdapter& a = adapter.lora_tensors;
+    for (size_t i = 0; i < a.adapter_tensors.size(); ++i)
+      result.outputs.push_back({"grad." + (a.is_lora[i] ? a.adapter_tensors[i].name : a.model_keys[i]), grad_of(a.adapter_tensors[i].tensor)});
+  } else if (with_adapter) {
+    for (const NamedTensor& p : adapter.trainable) result.outputs.push_back({"grad." + p.name, grad_of(p.tensor)});
   } else {
     for (const NamedTensor& p : model->named_parameters()) result.outputs.push_back({"grad." + p.name, grad_of(p.tensor)});
   }

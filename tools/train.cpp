@@ -17,6 +17,7 @@
 #include "engine/ops.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "peft/sparse.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
 #include "tools/train_state.h"
@@ -81,6 +82,17 @@ TrainResult run_train(const TrainOptions& o_in) {
   lo.seed = o.seed;
   lo.workers = o.workers;
   data::DataLoader loader(train_set, train_tf, lo);
+  if (applied.sparse_batches > 0) {
+    // GPS: pick each row's k weights by gradient magnitude over a few batches of epoch 0 (seeded,
+    // so a resumed run picks the same masks before its checkpoint is loaded).
+    loader.start(0, 0);
+    model->train(true);
+    peft::calibrate_sparse(*model, applied.sparse_k, applied.sparse_batches, [&](int64_t) {
+      data::Batch b;
+      if (!loader.next(b) || b.size == 0) return;
+      cross_entropy(model->forward(batch_images(b)), batch_labels(b), o.smoothing).backward();
+    });
+  }
   const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
   const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
   auto lr_at = [&](int64_t step) {

@@ -132,7 +132,7 @@ int run_eval_command(const std::vector<std::string>& args) {
     o.model = f.require("model");
     model = models::create_model(o.model, parse_json_flag(f, cmd, "model-args"));
     models::load_checkpoint(*model, f.require("weights"), true);
-    if (f.has("adapter")) peft::load_adapter(*model, f.get("adapter", ""));
+    if (f.has("adapter")) peft::load_spec_adapter(*model, f.get("adapter", ""));
   }
   model->train(false);
   auto dataset = data::open_dataset(o.dataset, o.data_dir, split, model->num_classes);
