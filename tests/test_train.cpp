@@ -9,7 +9,6 @@
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
-#include "peft/adapter.h"
 #include "peft/spec.h"
 #include "tests/helpers.h"
 #include "tools/train.h"
@@ -141,27 +140,33 @@ TEST_CASE("training refuses another run's checkpoint, stops on a NaN loss, survi
   CHECK_THROWS_WITH(cli::run_train(wild), Catch::Contains("the loss is") && Catch::Contains("training stopped"));
 }
 
-TEST_CASE("LoRA training writes an HF peft adapter that evaluates to the same accuracy", "[cpu][train]") {
-  const std::string dir = temp_path("run_lora");
-  fs::remove_all(dir);
-  cli::TrainOptions o = tiny(dir);
-  o.epochs = 2;
-  o.peft = "lora:r=4,alpha=8,targets=qkv|fc1";
-  const cli::TrainResult r = cli::run_train(o);
-  CHECK(fs::exists(dir + "/adapter/adapter_config.json"));
-  auto model = models::create_model(o.model, nlohmann::json::parse(text(dir + "/args.json")).at("model_args"), o.seed);
-  // The base weights are the seeded init (no --weights): rebuild them the same way.
-  const std::string base = temp_path("lora_base.safetensors");
-  save_safetensors(base, model->state_dict());
-  peft::load_adapter(*model, dir + "/adapter");
-  model->train(false);
-  auto test_set = data::open_dataset("cifar10", o.data_dir, "test", 3);
-  data::TransformOptions t;
-  t.size = 32;
-  t.direct_resize = true;
-  t.mean = {0.5f, 0.5f, 0.5f};
-  t.std = {0.5f, 0.5f, 0.5f};
-  const cli::EvalResult e = cli::evaluate(*model, *test_set, t, 8, 0, false);
-  CHECK(e.top1 == r.last_top1);
-  CHECK(e.per_class.size() == 3);
+TEST_CASE("every PEFT method trains end to end; its adapter folder evaluates to the run's accuracy", "[cpu][train]") {
+  // LoRA writes HF peft's layout, the others frost's; sparse calibrates its masks first.
+  for (const std::string spec : {"lora:r=4,alpha=8,targets=qkv|fc1", "dora:r=2", "bitfit", "ln", "partial:k=1", "sparse:k=2,batches=2",
+                                 "krona", "glora:r=2", "fact:r=2", "fact:mode=tk,r=2", "repadapter:dim=2", "ssf", "adapter:mode=houlsby,dim=2",
+                                 "adaptformer:dim=2", "convpass:dim=2", "vpt:mode=deep,tokens=2", "prefix:tokens=2", "lst:reduction=4",
+                                 "lora:r=2+vpt:tokens=1+adapter:dim=2"}) {
+    INFO("--peft " << spec);
+    const std::string dir = temp_path("run_peft");
+    fs::remove_all(dir);
+    cli::TrainOptions o = tiny(dir);
+    o.epochs = 1;
+    o.peft = spec;
+    const cli::TrainResult r = cli::run_train(o);
+    const bool hf = spec.rfind("lora:r=4", 0) == 0 || spec.rfind("dora", 0) == 0;
+    CHECK(fs::exists(dir + (hf ? "/adapter/adapter_config.json" : "/adapter/frost_peft.json")));
+    auto model = models::create_model(o.model, nlohmann::json::parse(text(dir + "/args.json")).at("model_args"), o.seed);
+    peft::load_spec_adapter(*model, dir + "/adapter");  // the base weights are the seeded init (no --weights)
+    model->train(false);
+    auto test_set = data::open_dataset("cifar10", o.data_dir, "test", 3);
+    data::TransformOptions t;
+    t.size = 32;
+    t.direct_resize = true;
+    t.mean = {0.5f, 0.5f, 0.5f};
+    t.std = {0.5f, 0.5f, 0.5f};
+    const cli::EvalResult e = cli::evaluate(*model, *test_set, t, 8, 0, false);
+    CHECK(e.top1 == r.last_top1);
+    CHECK(e.per_class.size() == 3);
+    fs::remove_all(dir);
+  }
 }
