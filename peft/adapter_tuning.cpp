@@ -11,26 +11,6 @@
 
 namespace frost::peft {
 
-namespace {
-
-class SequentialAdapter : public models::BranchHook {
- public:
-  SequentialAdapter(Bottleneck b, bool channels_first) : bottleneck(std::move(b)), first_(channels_first) {
-    bottleneck.register_in(*this);
-  }
-  std::string kind() const override { return "Adapter"; }
-  Tensor forward(const Tensor& x, const models::BranchFn& branch) const override {
-    const Tensor y = branch(x);
-    return add(y, on_channels(y, first_, [&](const Tensor& t) { return bottleneck.forward(t, is_training()); }));
-  }
-  Bottleneck bottleneck;
-
- private:
-  bool first_;
-};
-
-}  // namespace
-
 void apply_adapter(MethodContext& ctx, Options& o) {
   const std::string mode = o.choice("mode", "pfeiffer", {"pfeiffer", "houlsby"});
   const std::vector<int64_t> dims = o.per_block("dim", 8, 1, ctx.blocks.size());
@@ -47,7 +27,7 @@ void apply_adapter(MethodContext& ctx, Options& o) {
     if (mode == "houlsby") places.insert(places.begin(), {models::Branch::attention, "adapter_attn"});
     for (const auto& [branch, name] : places) {
       Bottleneck b(C, dims[i], act, drop, scale, "xavier", ctx.model.rng, ctx.next_seed());
-      ctx.blocks[i].second->wrap_branch(branch, name, std::make_shared<SequentialAdapter>(b, cf));
+      ctx.blocks[i].second->wrap_branch(branch, name, std::make_shared<BottleneckHook>(std::move(b), cf, false, "Adapter"));
     }
   }
 }

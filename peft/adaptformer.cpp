@@ -10,25 +10,6 @@
 
 namespace frost::peft {
 
-namespace {
-
-class ParallelAdapter : public models::BranchHook {
- public:
-  ParallelAdapter(Bottleneck b, bool channels_first) : bottleneck(std::move(b)), first_(channels_first) {
-    bottleneck.register_in(*this);
-  }
-  std::string kind() const override { return "AdaptFormer"; }
-  Tensor forward(const Tensor& x, const models::BranchFn& branch) const override {
-    return add(branch(x), on_channels(x, first_, [&](const Tensor& t) { return bottleneck.forward(t, is_training()); }));
-  }
-  Bottleneck bottleneck;
-
- private:
-  bool first_;
-};
-
-}  // namespace
-
 void apply_adaptformer(MethodContext& ctx, Options& o) {
   const std::vector<int64_t> dims = o.per_block("dim", 64, 1, ctx.blocks.size());
   const double scale = o.number("scale", 0.1), drop = o.number("dropout", 0.1);
@@ -38,7 +19,7 @@ void apply_adaptformer(MethodContext& ctx, Options& o) {
     if (dims[i] == 0) continue;
     Bottleneck b(ctx.block_dim(i), dims[i], act, drop, scale, "kaiming", ctx.model.rng, ctx.next_seed());
     ctx.blocks[i].second->wrap_branch(models::Branch::mlp, "adaptformer",
-                                      std::make_shared<ParallelAdapter>(std::move(b), ctx.backbone == Backbone::convnext));
+                                      std::make_shared<BottleneckHook>(std::move(b), ctx.backbone == Backbone::convnext, true, "AdaptFormer"));
   }
 }
 

@@ -45,4 +45,15 @@ Tensor Bottleneck::forward(const Tensor& x, bool training) const {
   return mul(up->forward(h), scale);
 }
 
+BottleneckHook::BottleneckHook(Bottleneck b, bool channels_first, bool parallel, std::string kind)
+    : bottleneck(std::move(b)), channels_first_(channels_first), parallel_(parallel), kind_(std::move(kind)) {
+  bottleneck.register_in(*this);
+}
+
+Tensor BottleneckHook::forward(const Tensor& x, const models::BranchFn& branch) const {
+  const Tensor y = branch(x);
+  const Tensor& in = parallel_ ? x : y;
+  return add(y, on_channels(in, channels_first_, [&](const Tensor& t) { return bottleneck.forward(t, is_training()); }));
+}
+
 }  // namespace frost::peft

@@ -28,6 +28,20 @@ struct Bottleneck {
   std::shared_ptr<Generator> rng;
 };
 
+// A bottleneck on a block branch: sequential (on the branch output y: y + B(y), the adapter)
+// or parallel (on the branch input x: branch(x) + B(x), AdaptFormer). Its down/up are its children.
+class BottleneckHook : public models::BranchHook {
+ public:
+  BottleneckHook(Bottleneck b, bool channels_first, bool parallel, std::string kind);
+  std::string kind() const override { return kind_; }
+  Tensor forward(const Tensor& x, const models::BranchFn& branch) const override;
+  Bottleneck bottleneck;
+
+ private:
+  bool channels_first_, parallel_;
+  std::string kind_;
+};
+
 // f applied over the channels of `x`: directly when channels-last, through a permute of
 // (B, C, H, W) otherwise.
 template <typename F>
