@@ -14,7 +14,7 @@ namespace frost::peft {
 void apply_adapter(MethodContext& ctx, Options& o) {
   const std::string mode = o.choice("mode", "pfeiffer", {"pfeiffer", "houlsby"});
   const std::vector<int64_t> dims = o.per_block("dim", 8, 1, ctx.blocks.size());
-  const double scale = o.number("scale", 1.0), drop = o.number("dropout", 0.1);
+  const double scale = o.number("scale", 1.0), drop = o.probability("dropout", 0.1);
   const Activation act = parse_activation(o, "gelu");
   o.finish();
   if (mode == "houlsby" && ctx.backbone == Backbone::convnext)

@@ -12,7 +12,7 @@ namespace frost::peft {
 
 void apply_adaptformer(MethodContext& ctx, Options& o) {
   const std::vector<int64_t> dims = o.per_block("dim", 64, 1, ctx.blocks.size());
-  const double scale = o.number("scale", 0.1), drop = o.number("dropout", 0.1);
+  const double scale = o.number("scale", 0.1), drop = o.probability("dropout", 0.1);
   const Activation act = parse_activation(o, "relu");
   o.finish();
   for (size_t i = 0; i < ctx.blocks.size(); ++i) {

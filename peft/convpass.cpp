@@ -86,7 +86,7 @@ class Convpass : public models::BranchHook {
 
 void apply_convpass(MethodContext& ctx, Options& o) {
   const std::vector<int64_t> dims = o.per_block("dim", 8, 1, ctx.blocks.size());
-  const double scale = o.number("scale", 1.0), drop = o.number("dropout", 0.1);
+  const double scale = o.number("scale", 1.0), drop = o.probability("dropout", 0.1);
   const std::string init = o.choice("conv_init", ctx.backbone == Backbone::vit ? "identity" : "xavier", {"identity", "xavier"});
   o.finish();
   if (ctx.backbone == Backbone::convnext)

@@ -135,7 +135,7 @@ class FactLinear : public Wrapper {
 void apply_fact(MethodContext& ctx, Options& o) {
   const std::string mode = o.choice("mode", "tt", {"tt", "tk"});
   const int64_t r = o.integer("r", mode == "tt" ? 8 : 16, 1);
-  const double scale = o.number("scale", 1.0), drop = o.number("dropout", 0.1);
+  const double scale = o.number("scale", 1.0), drop = o.probability("dropout", 0.1);
   o.finish();
   auto* vit = dynamic_cast<models::VisionTransformer*>(&ctx.model);
   if (!vit) ctx.refuse("FacT shares one factor pair across the network, which needs one width in every block (ViT)");

@@ -282,8 +282,7 @@ LoraConfig lora_config_from_options(MethodContext& ctx, Options& o, bool dora) {
   for (int64_t r : ranks) c.r = std::max(c.r, r);
   if (c.r == 0) throw std::invalid_argument(o.where() + "every block has r=0: nothing to train");
   c.lora_alpha = o.number("alpha", double(c.r));
-  c.lora_dropout = o.number("dropout", 0.0);
-  if (c.lora_dropout < 0 || c.lora_dropout >= 1) throw std::invalid_argument(o.where() + "dropout must be in [0, 1)");
+  c.lora_dropout = o.probability("dropout", 0.0);
   c.use_rslora = o.flag("rslora", false);
   c.use_dora = dora;
   if (!ctx.model.classifier.empty() && ctx.model.find(ctx.model.classifier)) c.modules_to_save = {ctx.model.classifier};

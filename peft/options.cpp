@@ -49,6 +49,12 @@ double Options::number(const std::string& key, double fallback) {
   return v;
 }
 
+double Options::probability(const std::string& key, double fallback) {
+  const double v = number(key, fallback);
+  if (v < 0 || v >= 1) throw std::invalid_argument(where() + key + "=" + get(key, "") + " must be in [0, 1)");
+  return v;
+}
+
 int64_t Options::to_integer(const std::string& key, const std::string& text, int64_t min_value) const {
   size_t used = 0;
   long long v = 0;

@@ -25,6 +25,7 @@ class Options {
   std::string get(const std::string& key, const std::string& fallback);
   std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed);
   double number(const std::string& key, double fallback);
+  double probability(const std::string& key, double fallback);  // a dropout rate in [0, 1)
   int64_t integer(const std::string& key, int64_t fallback, int64_t min_value);
   bool flag(const std::string& key, bool fallback);
   // One integer per block: a single value for all, or a list `[a,b,...]` of exactly `blocks` values.

@@ -70,7 +70,7 @@ class RepAdapterLayer : public Wrapper {
 
 void apply_repadapter(MethodContext& ctx, Options& o) {
   const std::vector<int64_t> dims = o.per_block("dim", 8, 2, ctx.blocks.size());
-  const double scale = o.number("scale", 1.0), drop = o.number("dropout", 0.1);
+  const double scale = o.number("scale", 1.0), drop = o.probability("dropout", 0.1);
   o.finish();
   for (size_t i = 0; i < ctx.blocks.size(); ++i) {
     if (dims[i] == 0) continue;

@@ -92,7 +92,7 @@ class PromptPad : public Wrapper {
 
 void apply_vpt(MethodContext& ctx, Options& o) {
   const std::string mode = o.choice("mode", "shallow", {"shallow", "deep"});
-  const double drop = o.number("dropout", 0.1);
+  const double drop = o.probability("dropout", 0.1);
   auto* vit = dynamic_cast<models::VisionTransformer*>(&ctx.model);
   if (!vit) {  // pixel-level prompt pad on the first convolution
     const int64_t p = o.integer("tokens", 10, 1);

@@ -325,6 +325,7 @@ TEST_CASE("peft: spec errors name the method, key, value or backbone", "[cpu][pe
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"), Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"), Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dim=[8,8,8]"), Catch::Contains("dim lists 3 values but the model has 2 blocks"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dropout=1.5"), Catch::Contains("--peft adapter: dropout=1.5 must be in [0, 1)"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora+lora"), Catch::Contains("method 'lora' appears twice"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lst+lora"), Catch::Contains("'lst' cannot be combined"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "vpt:tokens"), Catch::Contains("'tokens' is not key=value"));
