@@ -161,4 +161,30 @@ std::shared_ptr<Dataset> open_dataset(const std::string& kind, const std::string
   return d;
 }
 
+SubsetDataset::SubsetDataset(std::shared_ptr<Dataset> base, std::vector<int64_t> indices, std::vector<int64_t> label_map)
+    : base_(std::move(base)), indices_(std::move(indices)), map_(std::move(label_map)) {
+  for (int64_t m : map_) num_classes = std::max(num_classes, m + 1);
+}
+
+std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const std::vector<int64_t>& classes, int64_t per_class) {
+  std::vector<int64_t> map(size_t(std::max<int64_t>(base->num_classes, 1)), -1), taken(classes.size(), 0), indices;
+  for (size_t c = 0; c < classes.size(); ++c) {
+    if (classes[c] < 0 || classes[c] >= int64_t(map.size()))
+      throw std::invalid_argument("class_subset: class " + std::to_string(classes[c]) + " is outside the dataset's " +
+                                  std::to_string(map.size()) + " classes");
+    map[size_t(classes[c])] = int64_t(c);
+  }
+  for (int64_t i = 0; i < base->size(); ++i) {
+    const int64_t to = map[size_t(base->label(i))];
+    if (to < 0 || (per_class > 0 && taken[size_t(to)] >= per_class)) continue;
+    ++taken[size_t(to)];
+    indices.push_back(i);
+  }
+  auto out = std::make_shared<SubsetDataset>(base, std::move(indices), std::move(map));
+  out->num_classes = int64_t(classes.size());
+  for (int64_t c : classes)
+    out->class_names.push_back(size_t(c) < base->class_names.size() ? base->class_names[size_t(c)] : std::to_string(c));
+  return out;
+}
+
 }  // namespace frost::data

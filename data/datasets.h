@@ -59,6 +59,24 @@ std::shared_ptr<FileDataset> fgvc_split(const std::string& root, const std::stri
 std::shared_ptr<ArrayDataset> cifar(const std::string& root, bool hundred, bool train);
 std::shared_ptr<ArrayDataset> idx_dataset(const std::string& images_file, const std::string& labels_file);
 
+// A view of `base` restricted to `indices`, with labels renamed through `label_map` (base label
+// -> new label). Transfer experiments carve tasks out of one dataset this way.
+class SubsetDataset : public Dataset {
+ public:
+  SubsetDataset(std::shared_ptr<Dataset> base, std::vector<int64_t> indices, std::vector<int64_t> label_map);
+  int64_t size() const override { return int64_t(indices_.size()); }
+  Image load(int64_t index) const override { return base_->load(indices_[size_t(index)]); }
+  int64_t label(int64_t index) const override { return map_[size_t(base_->label(indices_[size_t(index)]))]; }
+  std::string describe(int64_t index) const override { return base_->describe(indices_[size_t(index)]); }
+
+ private:
+  std::shared_ptr<Dataset> base_;
+  std::vector<int64_t> indices_, map_;
+};
+// The images of `classes` (relabelled 0..k-1 in that order), at most `per_class` of each (0: all),
+// the first ones in the base's order.
+std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const std::vector<int64_t>& classes, int64_t per_class = 0);
+
 // By name ("folder", "vtab", "fgvc", "cifar10", "cifar100", "mnist", "fmnist") and split; for
 // folder, `root/split` when that directory exists (timm's layout), else root/<split aliases>.
 // num_classes > 0 checks every label against it; 0 takes the format's own count.

@@ -102,6 +102,16 @@ TEST_CASE("IDX datasets, raw and gzipped; bad files name themselves", "[cpu][dat
   write_bytes(dir / "t10k-labels-idx1-ubyte", labels);
   CHECK_THROWS_WITH(open_dataset("mnist", dir.string(), "test"), Catch::Contains("t10k-images-idx3-ubyte: 27 bytes for 3 images of 2x2"));
   CHECK_THROWS_WITH(open_dataset("mnist", dir.string(), "train", 5), Catch::Contains("[2] has label 9, outside [0, 5)"));
+  // A task carved out by class (frost demo's upstream/downstream split): relabelled in order, capped.
+  auto task = class_subset(d, {9, 4});
+  REQUIRE(task->size() == 2);
+  CHECK((task->label(0) == 1 && task->label(1) == 0));  // base labels 4, 9 -> 1, 0
+  CHECK(task->num_classes == 2);
+  CHECK(task->load(1).pixels == d->load(2).pixels);
+  CHECK(task->describe(1) == d->describe(2));
+  CHECK(class_subset(d, {4, 9}, 1)->size() == 2);
+  CHECK(class_subset(d, {0}, 1)->size() == 1);
+  CHECK_THROWS_WITH(class_subset(d, {10}), Catch::Contains("class 10 is outside the dataset's 10 classes"));
   const std::string debian = "/usr/share/datasets/fashion-mnist";
   if (fs::exists(debian + "/t10k-images-idx3-ubyte.gz")) {
     auto fm = open_dataset("fmnist", "", "test");

@@ -31,7 +31,8 @@ nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, c
 
 int run_bench(const std::vector<std::string>& args);
 int bench_model(const std::vector<std::string>& args);
-int run_demo(const std::vector<std::string>& args);
+int run_demo(const std::vector<std::string>& args);  // the transfer benchmark (transfer.cpp)
+int bench_autograd(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_forward_command(const std::vector<std::string>& args);
 int run_train_command(const std::vector<std::string>& args);

@@ -15,8 +15,11 @@ namespace {
 void usage() {
   std::puts(
       "usage: frost <command> [flags]\n"
-      "  demo     [--batch B] [--image S] [--dim C] [--depth L] [--heads H] [--threads T]\n"
-      "           forward and backward of a built-in ViT, fully trainable and frozen\n"
+      "  demo     [--output DIR] [--data-dir DIR] [--methods full,linear,lora,...] [--epochs N] [--upstream-epochs N]\n"
+      "           the transfer benchmark: a small ViT pretrained on Fashion-MNIST classes 0-4, transferred to\n"
+      "           classes 5-9 (1,000 images) with full, linear and PEFT; writes DIR/transfer.csv\n"
+      "  bench autograd [--batch B] [--image S] [--dim C] [--depth L] [--heads H] [--threads T]\n"
+      "           forward and backward of a small ViT, fully trainable and frozen\n"
       "  bench gemm --m M --n N --k K [--threads T] [--repeat R] [--kernel avx512|avx2|portable]\n"
       "           f32 GEMM throughput in GFLOP/s (validated against the reference first)\n"
       "  inspect  FILE.safetensors   list the tensors of a checkpoint\n"

@@ -15,6 +15,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "peft/sparse.h"
@@ -51,7 +52,7 @@ TrainResult run_train(const TrainOptions& o_in) {
   TrainOptions o = o_in;
   if (o.device != "cpu") throw std::invalid_argument("--device " + o.device + ": training runs on the CPU until the CUDA backend lands");
   if (o.model.empty()) throw std::invalid_argument("frost train: --model is required");
-  if (o.dataset.empty()) throw std::invalid_argument("frost train: --dataset is required");
+  if (o.dataset.empty() && !o.train_set) throw std::invalid_argument("frost train: --dataset is required");
   if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("frost train: --epochs and --batch-size must be >= 1");
   if (o.opt != "adamw" && o.opt != "sgd") throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
   if (o.sched != "cosine" && o.sched != "step" && o.sched != "none")
@@ -59,10 +60,11 @@ TrainResult run_train(const TrainOptions& o_in) {
   if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
   if (o.weight_decay < 0) o.weight_decay = 1e-4;
 
-  auto train_set = data::open_dataset(o.dataset, o.data_dir, o.train_split, o.num_classes);
+  auto train_set = o.train_set ? o.train_set : data::open_dataset(o.dataset, o.data_dir, o.train_split, o.num_classes);
   const int64_t num_classes = o.num_classes > 0 ? o.num_classes : train_set->num_classes;
-  std::shared_ptr<data::Dataset> val_set;
-  if (o.val_split != "none" && !o.val_split.empty()) val_set = data::open_dataset(o.dataset, o.data_dir, o.val_split, num_classes);
+  std::shared_ptr<data::Dataset> val_set = o.val_set;
+  if (!o.train_set && o.val_split != "none" && !o.val_split.empty())
+    val_set = data::open_dataset(o.dataset, o.data_dir, o.val_split, num_classes);
   const nlohmann::json model_args = model_args_for(o, num_classes);
   auto model = models::create_model(o.model, model_args, o.seed);
   model->rng->seed = o.seed;
@@ -224,6 +226,7 @@ TrainResult run_train(const TrainOptions& o_in) {
     ++result.epochs_done;
   }
   result.best_top1 = state.best_top1;
+  if (!o.weights_out.empty()) save_safetensors(o.weights_out, model->state_dict(), {{"format", "pt"}, {"peft", applied.spec}});
   return result;
 }
 

@@ -8,9 +8,12 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "data/datasets.h"
 
 namespace frost::cli {
 
@@ -32,6 +35,10 @@ struct TrainOptions {
   int workers = 2;
   std::string output, resume, device = "cpu";
   int64_t stop_after_steps = 0;  // tests: return after this many steps, as if killed
+  // Programs that build their own task (frost demo): these datasets instead of --dataset, and the
+  // final model's whole state_dict written to weights_out.
+  std::shared_ptr<data::Dataset> train_set, val_set;
+  std::string weights_out;
   bool quiet = false;
 };
 

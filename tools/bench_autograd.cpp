@@ -1,4 +1,4 @@
-// demo.cpp: `frost demo`: the built-in model (timm's ViT, models/vit.h, randomly initialised) run
+// bench_autograd.cpp: `frost bench autograd`: the built-in model (timm's ViT, models/vit.h, randomly initialised) run
 // forward and backward on a seeded batch.
 // It runs twice, fully trainable and with only the head trainable, and prints what each costs
 // (graph nodes, peak bytes, time): the frozen run shows the engine pruning work it need not do.
@@ -40,8 +40,8 @@ void run_once(models::Model& model, const Tensor& images, const Tensor& labels, 
 
 }  // namespace
 
-int run_demo(const std::vector<std::string>& args) {
-  Flags flags("frost demo", args, {"batch", "image", "dim", "depth", "heads", "threads"});
+int bench_autograd(const std::vector<std::string>& args) {
+  Flags flags("frost bench autograd", args, {"batch", "image", "dim", "depth", "heads", "threads"});
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const int64_t batch = flags.get_int("batch", 8), image = flags.get_int("image", 64);
   const int64_t dim = flags.get_int("dim", 192), depth = flags.get_int("depth", 4), heads = flags.get_int("heads", 3);
@@ -54,7 +54,7 @@ int run_demo(const std::vector<std::string>& args) {
   std::vector<double> y;
   for (int64_t i = 0; i < batch; ++i) y.push_back(double(i % 10));
   const Tensor labels = Tensor::from_vector(y, {batch}, DType::i64);
-  std::printf("frost demo: ViT (patch 8, dim %lld, depth %lld, heads %lld) on %lld images of %lldx%lld, %d threads\n",
+  std::printf("frost bench autograd: ViT (patch 8, dim %lld, depth %lld, heads %lld) on %lld images of %lldx%lld, %d threads\n",
               (long long)dim, (long long)depth, (long long)heads, (long long)batch, (long long)image,
               (long long)image, omp_get_max_threads());
   run_once(model, images, labels, "full fine-tuning");
