@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "engine/ops.h"
+#include "kernels/caching_allocator.h"
 #ifdef FROST_HAVE_CUDA
 #include "kernels/cuda/backend.h"
 #endif
@@ -25,6 +26,20 @@ TEST_CASE("cuda allocator counts bytes and copies round-trip", "[gpu]") {
   }
   CHECK(gpu.live_bytes() == base);
   CHECK_THROWS_WITH(allocator_for(Device::cuda(99)), Catch::Contains("no such device"));
+}
+
+TEST_CASE("cuda allocator: steady state without cudaMalloc, out of memory named", "[gpu]") {
+  auto& gpu = dynamic_cast<CachingAllocator&>(allocator_for(Device::cuda(0)));
+  for (int step = 0; step < 2; ++step) {
+    const int64_t before = gpu.device_allocations();
+    {
+      const Tensor a = Tensor::empty({197, 768}, DType::f32, Device::cuda(0));
+      const Tensor b = Tensor::empty({64, 3072}, DType::f32, Device::cuda(0));
+    }
+    if (step == 1) CHECK(gpu.device_allocations() == before);  // the second "step" reuses the first's blocks
+  }
+  CHECK_THROWS_WITH(Tensor::empty({int64_t(1) << 40}, DType::f32, Device::cuda(0)),
+                    Catch::Contains("cuda:0: out of memory allocating 4398046511104 bytes") && Catch::Contains("live"));
 }
 
 int main(int argc, char** argv) {

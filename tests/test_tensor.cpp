@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/caching_allocator.h"
 #include "tests/helpers.h"
 
 using namespace frost;
@@ -122,3 +123,60 @@ TEST_CASE("cuda tensors fail clearly in a CPU-only build", "[cpu][tensor]") {
   CHECK_THROWS_WITH(Tensor::empty({2}, DType::f32, Device::cuda(0)), Catch::Contains("no CUDA backend"));
 }
 #endif
+
+namespace {
+// A device with a fixed capacity whose every call is counted (the CUDA allocator's base, tested
+// without a GPU).
+class FakeDevice final : public CachingAllocator {
+ public:
+  explicit FakeDevice(size_t capacity) : capacity_(capacity) {}
+  size_t in_use = 0;
+  int64_t releases = 0;
+
+ protected:
+  void* device_allocate(size_t bytes) override {
+    if (in_use + bytes > capacity_) return nullptr;
+    in_use += bytes;
+    return std::malloc(bytes);
+  }
+  void device_release(void* p, size_t bytes) override {
+    in_use -= bytes;
+    ++releases;
+    std::free(p);
+  }
+  std::string device_name() const override { return "fake:0"; }
+
+ private:
+  size_t capacity_;
+};
+}  // namespace
+
+TEST_CASE("the caching allocator reuses blocks by size class and reports out of memory", "[cpu][tensor]") {
+  CHECK(CachingAllocator::size_class(1) == 512);
+  CHECK(CachingAllocator::size_class(513) == 1024);
+  CHECK(CachingAllocator::size_class(size_t(1) << 20) == size_t(1) << 20);
+  CHECK(CachingAllocator::size_class((size_t(1) << 20) + 1) == size_t(2) << 20);
+  CHECK(CachingAllocator::size_class(size_t(5) << 20) == size_t(6) << 20);
+  FakeDevice dev(size_t(16) << 20);
+  // A "training step" allocating and freeing the same sizes: device calls only in the first.
+  for (int step = 0; step < 5; ++step) {
+    std::vector<std::pair<void*, size_t>> blocks;
+    for (size_t bytes : {size_t(100), size_t(3000), size_t(3 << 20), size_t(700), size_t(100)}) blocks.push_back({dev.allocate(bytes), bytes});
+    CHECK(dev.live_bytes() == 100 + 3000 + (3 << 20) + 700 + 100);
+    for (auto [p, bytes] : blocks) dev.release(p, bytes);
+    CHECK(dev.live_bytes() == 0);
+  }
+  CHECK(dev.device_allocations() == 5);
+  CHECK(dev.peak_bytes() == 100 + 3000 + (3 << 20) + 700 + 100);
+  CHECK(dev.cached_bytes() == 512 + 3072 + (4 << 20) + 1024 + 512);
+  // Out of memory: the cache is given back and the request retried; then a clear error.
+  void* big = dev.allocate(size_t(14) << 20);  // needs the cached 4 MiB back
+  CHECK(dev.cached_bytes() == 0);
+  CHECK(dev.releases == 5);
+  CHECK_THROWS_WITH(dev.allocate(size_t(4) << 20), Catch::Contains("fake:0: out of memory allocating 4194304 bytes") &&
+                                                     Catch::Contains("live 14") && Catch::Contains("peak 14"));
+  CHECK(dev.live_bytes() == size_t(14) << 20);  // the failed request counted nothing
+  dev.release(big, size_t(14) << 20);
+  dev.empty_cache();
+  CHECK(dev.in_use == 0);
+}

@@ -1,33 +1,18 @@
 // random.cpp: Philox4x32-10 and the dropout kernels built on it.
 #include "kernels/cpu/random.h"
 
+#include "kernels/philox.h"
+
 #include <cmath>
 
 namespace frost::cpu {
 
 Philox philox4x32(uint64_t counter_lo, uint64_t counter_hi, uint64_t seed) {
-  uint32_t c0 = uint32_t(counter_lo), c1 = uint32_t(counter_lo >> 32);
-  uint32_t c2 = uint32_t(counter_hi), c3 = uint32_t(counter_hi >> 32);
-  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = uint64_t(0xD2511F53u) * c0;
-    const uint64_t p1 = uint64_t(0xCD9E8D57u) * c2;
-    const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0;
-    const uint32_t n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
-    c1 = uint32_t(p1);
-    c3 = uint32_t(p0);
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  return {{c0, c1, c2, c3}};
+  const rng::Philox r = rng::philox4x32(counter_lo, counter_hi, seed);
+  return {{r.v[0], r.v[1], r.v[2], r.v[3]}};
 }
 
-float philox_uniform(uint64_t seed, uint64_t offset, uint64_t index) {
-  const Philox r = philox4x32(index, offset, seed);
-  return float(r.v[0] >> 8) * (1.0f / 16777216.0f);
-}
+float philox_uniform(uint64_t seed, uint64_t offset, uint64_t index) { return rng::uniform(seed, offset, index); }
 
 double philox_normal(uint64_t seed, uint64_t offset, uint64_t index) {
   const Philox r = philox4x32(index, offset, seed);
@@ -58,7 +43,7 @@ void dropout_apply(const T* x, T* y, int64_t n, double p, uint64_t seed, uint64_
   const T scale = T(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i)
-    y[i] = philox_uniform(seed, offset, uint64_t(i)) >= p ? x[i] * scale : T(0);
+    y[i] = rng::keep(seed, offset, uint64_t(i), p) ? x[i] * scale : T(0);
 }
 
 template <typename T>
@@ -66,8 +51,8 @@ void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double
                      uint64_t offset) {
   const T scale = T(1.0 / (1.0 - p));
   for (int64_t b = 0; b < batch; ++b) {
-    const T keep = philox_uniform(seed, offset, uint64_t(b)) >= p ? scale : T(0);
-    for (int64_t i = 0; i < per_sample; ++i) y[b * per_sample + i] = x[b * per_sample + i] * keep;
+    const T factor = rng::keep(seed, offset, uint64_t(b), p) ? scale : T(0);
+    for (int64_t i = 0; i < per_sample; ++i) y[b * per_sample + i] = x[b * per_sample + i] * factor;
   }
 }
 

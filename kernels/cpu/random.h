@@ -1,6 +1,5 @@
-// random.h: Philox4x32-10, the counter-based generator (Salmon et al., SC'11) that cuRAND and
-// PyTorch use. A value depends only on (seed, counter), so dropout masks are recomputed in the
-// backward instead of stored, and the CUDA backend can produce the same bits.
+// random.h: the CPU's random kernels on Philox4x32-10 (kernels/philox.h, shared with the CUDA
+// kernels so that a seed gives the same dropout mask on either device).
 #pragma once
 #include <cstdint>
 

@@ -1,5 +1,6 @@
-// device.cu: the CUDA allocator (cudaMalloc/cudaFree, counted by the engine's Allocator base),
-// host/device copies, and a cuBLASLt handle check so the build links cuBLAS from the start.
+// device.cu: the CUDA device allocator (a CachingAllocator over cudaMalloc/cudaFree: no cudaMalloc
+// in a training loop's steady state; out of memory is an error naming the request and the
+// live/peak bytes), host/device copies, and a cuBLASLt handle check so the build links cuBLAS.
 // Kernels for the op families arrive with the CUDA backend; until then ops on cuda:N tensors
 // throw an error naming the op.
 #include <cublasLt.h>
@@ -12,34 +13,34 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "kernels/caching_allocator.h"
 #include "kernels/cuda/backend.h"
-
-#define FROST_CUDA_CHECK(call)                                                              \
-  do {                                                                                      \
-    cudaError_t status_ = (call);                                                           \
-    if (status_ != cudaSuccess)                                                             \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                               #call + ": " + cudaGetErrorString(status_));                 \
-  } while (0)
+#include "kernels/cuda/check.h"
 
 namespace frost::cuda {
 
 namespace {
 
-class CudaAllocator final : public Allocator {
+class CudaAllocator final : public CachingAllocator {
  public:
   explicit CudaAllocator(int device) : device_(device) {}
 
  protected:
-  void* raw_allocate(size_t bytes) override {
+  void* device_allocate(size_t bytes) override {
     FROST_CUDA_CHECK(cudaSetDevice(device_));
     void* ptr = nullptr;
-    if (bytes > 0) FROST_CUDA_CHECK(cudaMalloc(&ptr, bytes));
+    const cudaError_t status = cudaMalloc(&ptr, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();  // clear it: out of memory is reported by the caching allocator
+      return nullptr;
+    }
+    FROST_CUDA_CHECK(status);
     return ptr;
   }
-  void raw_release(void* ptr, size_t) override {
+  void device_release(void* ptr, size_t) override {
     if (ptr) cudaFree(ptr);  // never throws from a destructor path
   }
+  std::string device_name() const override { return "cuda:" + std::to_string(device_); }
 
  private:
   int device_;
@@ -70,8 +71,8 @@ int register_backend() {
     register_copy(DeviceType::cuda, cuda_copy);
     if (count > 0) {  // cuBLASLt must come up wherever a device does
       cublasLtHandle_t handle;
-      if (cublasLtCreate(&handle) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasLtCreate failed");
-      cublasLtDestroy(handle);
+      FROST_CUBLAS_CHECK(cublasLtCreate(&handle));
+      FROST_CUBLAS_CHECK(cublasLtDestroy(handle));
     }
     g_count = count;
   });
