@@ -2,6 +2,8 @@
 // (cifar, idx) are in arrays.cpp.
 #include "data/datasets.h"
 
+#include "engine/json_file.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -84,14 +86,7 @@ std::shared_ptr<FileDataset> vtab_split(const std::string& task_dir, const std::
 
 std::shared_ptr<FileDataset> fgvc_split(const std::string& root, const std::string& split) {
   auto read_json = [](const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(path + ": cannot open (FGVC splits are <root>/{train,val,test}.json)");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(path + ": not valid JSON: " + e.what());
-    }
+    const nlohmann::json j = read_json_file(path, "FGVC splits are <root>/{train,val,test}.json");
     if (!j.is_object()) throw std::runtime_error(path + ": expected an object {\"<image path>\": <class id>}");
     for (const auto& [key, value] : j.items())
       if (!value.is_number_integer()) throw std::runtime_error(path + ": '" + key + "' has a non-integer class id " + value.dump());

@@ -2,11 +2,11 @@
 #include "peft/adapter.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
 
+#include "engine/json_file.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 
@@ -14,18 +14,11 @@ namespace frost::peft {
 
 namespace fs = std::filesystem;
 
-AppliedAdapter load_adapter(models::Model& model, const std::string& dir) {
+AppliedAdapter load_adapter(models::Model& model, const std::string& dir, LoraConfig* config_out) {
   const std::string config_path = (fs::path(dir) / "adapter_config.json").string();
   const std::string weights_path = (fs::path(dir) / "adapter_model.safetensors").string();
   if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": not an adapter folder (no such directory)");
-  std::ifstream in(config_path);
-  if (!in) throw std::runtime_error(config_path + ": cannot open (an HF peft adapter folder needs adapter_config.json)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(config_path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = read_json_file(config_path, "an HF peft adapter folder needs adapter_config.json");
   if (!fs::exists(weights_path)) {
     if (fs::exists(fs::path(dir) / "adapter_model.bin"))
       throw std::runtime_error(dir + ": adapter_model.bin (pickle) is not supported; save the adapter with safetensors");
@@ -62,19 +55,14 @@ AppliedAdapter load_adapter(models::Model& model, const std::string& dir) {
     throw std::runtime_error(weights_path + ": " + std::to_string(unexpected.size()) +
                              " tensors match nothing the config creates: " + list_names(unexpected));
   for (const NamedTensor& t : applied.adapter_tensors) copy_into(t.tensor.detach(), file.get(t.name));
+  if (config_out) *config_out = config;
   return applied;
 }
 
 void save_adapter(const std::string& dir, const LoraConfig& config, const AppliedAdapter& applied) {
   fs::create_directories(dir);
   save_safetensors((fs::path(dir) / "adapter_model.safetensors").string(), applied.adapter_tensors, {{"format", "pt"}});
-  const std::string config_path = (fs::path(dir) / "adapter_config.json").string();
-  {
-    std::ofstream out(config_path + ".tmp");
-    out << config.to_json().dump(2) << "\n";
-    if (!out) throw std::runtime_error(config_path + ": cannot write");
-  }
-  fs::rename(config_path + ".tmp", config_path);
+  write_json_file((fs::path(dir) / "adapter_config.json").string(), config.to_json());
 }
 
 }  // namespace frost::peft

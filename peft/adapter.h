@@ -12,7 +12,8 @@
 
 namespace frost::peft {
 
-AppliedAdapter load_adapter(models::Model& model, const std::string& dir);
+// `config_out`, when given, receives the folder's config.
+AppliedAdapter load_adapter(models::Model& model, const std::string& dir, LoraConfig* config_out = nullptr);
 void save_adapter(const std::string& dir, const LoraConfig& config, const AppliedAdapter& applied);
 
 }  // namespace frost::peft

@@ -191,12 +191,8 @@ AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64
   // Find every target first (wrapping changes the module tree).
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> targets;
   std::vector<std::string> unsupported;
-  std::vector<std::string> wrappers;
-  for (const auto& [path, module] : model.named_modules()) {
-    bool inside = false;  // the factors of an earlier wrapper are not targets
-    for (const std::string& w : wrappers) inside |= path.rfind(w + ".", 0) == 0;
-    if (std::dynamic_pointer_cast<Wrapper>(module)) wrappers.push_back(path);
-    if (inside || !config.target_modules.matches(path) || config.exclude_modules.matches(path)) continue;
+  for (const auto& [path, module] : outer_modules(model)) {  // the factors of earlier wrappers are not targets
+    if (!config.target_modules.matches(path) || config.exclude_modules.matches(path)) continue;
     const bool is_linear = bool(std::dynamic_pointer_cast<Linear>(module)), is_conv = bool(std::dynamic_pointer_cast<Conv2d>(module));
     if (config.target_modules.kind == TargetSpec::Kind::all_linear && (!is_linear || path == model.classifier)) continue;
     if (is_linear || is_conv) targets.emplace_back(path, module);

@@ -47,12 +47,9 @@ int64_t MethodContext::block_of(const std::string& path) const {
 
 std::vector<std::string> find_targets(MethodContext& ctx, const Options& o, const std::string& text, bool convs) {
   const TargetSpec spec = TargetSpec::from_option(text, o.where() + "targets");
-  std::vector<std::string> out, wrappers, wrapped, examples;
-  for (const auto& [path, module] : ctx.model.named_modules()) {
-    bool inside = false;
-    for (const std::string& w : wrappers) inside |= path.rfind(w + ".", 0) == 0;
-    if (inside || path == ctx.model.classifier) continue;
-    if (std::dynamic_pointer_cast<Wrapper>(module)) wrappers.push_back(path);
+  std::vector<std::string> out, wrapped, examples;
+  for (const auto& [path, module] : outer_modules(ctx.model)) {
+    if (path == ctx.model.classifier) continue;
     const bool linear = bool(std::dynamic_pointer_cast<Linear>(module)), conv = convs && std::dynamic_pointer_cast<Conv2d>(module);
     if ((linear || conv) && examples.size() < 6) examples.push_back(path);
     if (!spec.matches(path)) continue;

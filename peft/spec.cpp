@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/json_file.h"
 #include "engine/safetensors.h"
 #include "peft/adapter.h"
 #include "peft/method.h"
@@ -97,19 +97,6 @@ ParamCounts count_params(const models::Model& model) {
   return c;
 }
 
-namespace {
-
-void write_json(const std::string& path, const nlohmann::json& j) {
-  {
-    std::ofstream out(path + ".tmp");
-    out << j.dump(2) << "\n";
-    if (!out) throw std::runtime_error(path + ": cannot write");
-  }
-  fs::rename(path + ".tmp", path);
-}
-
-}  // namespace
-
 void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const models::Model& model) {
   if (applied.has_lora) {
     save_adapter(dir, applied.lora, applied.lora_tensors);
@@ -135,7 +122,7 @@ void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const
     tensors.push_back({t.name + ".sparse_values", Tensor::from_vector(values, {k}, t.tensor.dtype())});
   }
   save_safetensors((fs::path(dir) / "adapter.safetensors").string(), tensors, {{"peft", applied.spec}});
-  write_json((fs::path(dir) / "frost_peft.json").string(), {{"format", "frost-peft"},
+  write_json_file((fs::path(dir) / "frost_peft.json").string(), {{"format", "frost-peft"},
                                                             {"version", 1},
                                                             {"peft", applied.spec},
                                                             {"architecture", model.architecture},
@@ -147,9 +134,7 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
   if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": not an adapter folder (no such directory)");
   if (fs::exists(fs::path(dir) / "adapter_config.json")) {
     AppliedSpec applied;
-    applied.lora_tensors = load_adapter(model, dir);
-    std::ifstream in(fs::path(dir) / "adapter_config.json");
-    applied.lora = LoraConfig::from_json(nlohmann::json::parse(in), dir);
+    applied.lora_tensors = load_adapter(model, dir, &applied.lora);
     applied.has_lora = true;
     applied.methods = {MethodSpec{applied.lora.use_dora ? "dora" : "lora", {{"r", std::to_string(applied.lora.r)}}}};
     applied.spec = format_spec(applied.methods);
@@ -157,14 +142,8 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
     return applied;
   }
   const std::string json_path = (fs::path(dir) / "frost_peft.json").string(), weights = (fs::path(dir) / "adapter.safetensors").string();
-  std::ifstream in(json_path);
-  if (!in) throw std::runtime_error(dir + ": neither adapter_config.json (HF peft) nor frost_peft.json (frost) is there");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(json_path + ": not valid JSON: " + e.what());
-  }
+  if (!fs::exists(json_path)) throw std::runtime_error(dir + ": neither adapter_config.json (HF peft) nor frost_peft.json (frost) is there");
+  const nlohmann::json j = read_json_file(json_path, "frost's adapter layout");
   if (!j.contains("peft") || !j["peft"].is_string()) throw std::runtime_error(json_path + ": 'peft' (the spec) is missing");
   if (j.contains("architecture") && j["architecture"].is_string() && j["architecture"] != model.architecture)
     throw std::runtime_error(json_path + ": the adapter was trained on " + j["architecture"].get<std::string>() + ", not " + model.architecture);

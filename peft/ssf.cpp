@@ -59,12 +59,9 @@ class SsfLayer : public Wrapper {
 
 void apply_ssf(MethodContext& ctx, Options& o) {
   o.finish();
-  std::vector<std::string> targets, wrappers;
-  for (const auto& [path, module] : ctx.model.named_modules()) {
-    bool inside = false;
-    for (const std::string& w : wrappers) inside |= path.rfind(w + ".", 0) == 0;
-    if (inside || path == ctx.model.classifier) continue;
-    if (std::dynamic_pointer_cast<Wrapper>(module)) wrappers.push_back(path);
+  std::vector<std::string> targets;
+  for (const auto& [path, module] : outer_modules(ctx.model)) {
+    if (path == ctx.model.classifier) continue;
     auto layer = std::dynamic_pointer_cast<Layer>(module);
     if (!layer) continue;
     const std::shared_ptr<Layer> plain = innermost(layer);

@@ -52,6 +52,19 @@ Tensor eye(int64_t n, DType dtype) {
   return Tensor::from_vector(v, {n, n}, dtype);
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> outer_modules(const Module& model) {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  std::vector<std::string> wrappers;
+  for (auto& [path, module] : model.named_modules()) {
+    bool inside = false;
+    for (const std::string& w : wrappers) inside |= path.rfind(w + ".", 0) == 0;
+    if (inside) continue;
+    if (std::dynamic_pointer_cast<Wrapper>(module)) wrappers.push_back(path);
+    out.emplace_back(path, module);
+  }
+  return out;
+}
+
 namespace {
 std::shared_ptr<Layer> merged(const std::shared_ptr<Layer>& layer) {
   auto w = std::dynamic_pointer_cast<Wrapper>(layer);
@@ -66,12 +79,8 @@ void merge_wrappers(models::Model& model) {
   NoGradGuard no_grad;
   // Outermost wrappers only: a wrapper's own base chain is merged through it.
   std::vector<std::string> paths;
-  for (const auto& [path, module] : model.named_modules()) {
-    if (!std::dynamic_pointer_cast<Wrapper>(module)) continue;
-    bool inside = false;
-    for (const std::string& p : paths) inside |= path.rfind(p + ".", 0) == 0;
-    if (!inside) paths.push_back(path);
-  }
+  for (const auto& [path, module] : outer_modules(model))
+    if (std::dynamic_pointer_cast<Wrapper>(module)) paths.push_back(path);
   for (const std::string& path : paths) {
     auto w = std::dynamic_pointer_cast<Layer>(model.find(path));
     model.replace(path, merged(w));

@@ -7,6 +7,8 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/layers.h"
 #include "models/model.h"
@@ -30,6 +32,10 @@ class Wrapper : public Layer {
 std::shared_ptr<Layer> innermost(const std::shared_ptr<Layer>& layer);
 Tensor weight_of(Layer& plain);  // Linear/Conv2d/LayerNorm weight; throws for others
 Tensor bias_of(Layer& plain);    // undefined when the layer has none
+
+// named_modules() without what lies inside a Wrapper (the factors a method added): the model's
+// own layers, plain or wrapped, where the next method may look for targets.
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> outer_modules(const Module& model);
 
 // Replaces every Wrapper in `model` by its base with all changes folded in.
 void merge_wrappers(models::Model& model);

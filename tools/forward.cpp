@@ -106,13 +106,7 @@ int run_forward_command(const std::vector<std::string>& args) {
               {"model", "model-args", "weights", "adapter", "input", "out", "grads", "non-strict", "device"}, {"grads", "non-strict"});
   ForwardRequest request;
   request.model = flags.require("model");
-  if (flags.has("model-args")) {
-    try {
-      request.model_args = nlohmann::json::parse(flags.get("model-args", "{}"));
-    } catch (const std::exception& e) {
-      throw std::invalid_argument("frost forward: flag --model-args is not valid JSON: " + std::string(e.what()));
-    }
-  }
+  if (flags.has("model-args")) request.model_args = parse_json_flag(flags, "frost forward", "model-args");
   request.weights = flags.require("weights");
   request.adapter = flags.get("adapter", "");
   request.input = flags.require("input");

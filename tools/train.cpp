@@ -117,6 +117,7 @@ TrainResult run_train(const TrainOptions& o_in) {
   }
 
   TrainResult result;
+  result.trainable_params = model->parameter_count(true);
   result.output = o.output.empty() ? default_output(o) : o.output;
   fs::create_directories(result.output);
   const std::string summary = (fs::path(result.output) / "summary.csv").string();

@@ -45,6 +45,7 @@ struct TrainOptions {
 struct TrainResult {
   int64_t steps = 0, epochs_done = 0;
   double best_top1 = -1, last_top1 = -1;
+  int64_t trainable_params = 0;
   std::string output;
 };
 

@@ -126,7 +126,7 @@ int run_demo(const std::vector<std::string>& args) {
     const TrainResult r = run_train(o);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const size_t peak = alloc.peak_bytes();
-    const int64_t trainable = nlohmann::json::parse(std::ifstream((fs::path(o.output) / "args.json").string())).at("trainable_params");
+    const int64_t trainable = r.trainable_params;
     std::printf("%-12s %16lld %9.2f%% %9.1f %11.1f\n", recipe.name.c_str(), (long long)trainable, r.last_top1, seconds,
                 double(peak) / (1024.0 * 1024.0));
     std::fflush(stdout);
