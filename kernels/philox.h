@@ -5,11 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FROST_HOST_DEVICE __host__ __device__
-#else
-#define FROST_HOST_DEVICE
-#endif
+#include "kernels/host_device.h"
 
 namespace frost::rng {
 

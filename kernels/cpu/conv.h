@@ -6,15 +6,17 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/host_device.h"
+
 namespace frost::cpu {
 
 struct Conv2dGeometry {
   int64_t batch, in_channels, height, width;
   int64_t out_channels, kernel_h, kernel_w;
   int64_t stride_h, stride_w, pad_h, pad_w, groups;
-  int64_t out_height() const { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
-  int64_t out_width() const { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
-  bool depthwise() const { return groups == in_channels && groups == out_channels && groups > 1; }
+  FROST_HOST_DEVICE int64_t out_height() const { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
+  FROST_HOST_DEVICE int64_t out_width() const { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
+  FROST_HOST_DEVICE bool depthwise() const { return groups == in_channels && groups == out_channels && groups > 1; }
 };
 
 template <typename T>

@@ -1,0 +1,180 @@
+// gemm.cu: every GEMM of the engine through cuBLASLt (f32 with f32 compute: no TF32, so results
+// stay within the CPU's tolerances; f64 for gradient checks). Row-major C = op(A) op(B) is
+// column-major C^T = op(B)^T op(A)^T, so B is cuBLASLt's first operand. An operand whose
+// strides are neither row- nor column-major (a broadcast or doubly strided view) is first
+// packed into scratch. Bias epilogue: C[i, :] += bias (linear layers).
+#include <map>
+#include <memory>
+#include <type_traits>
+#include <mutex>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/kernels.h"
+
+namespace frost::cuda {
+
+namespace {
+
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+
+struct LtContext {
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+};
+
+// One handle and workspace per device, created on first use and kept for the process.
+LtContext& lt_context() {
+  static std::mutex mutex;
+  static std::map<int, LtContext> contexts;
+  const int device = current_device();
+  std::lock_guard<std::mutex> lock(mutex);
+  LtContext& ctx = contexts[device];
+  if (!ctx.handle) {
+    FROST_CUBLAS_CHECK(cublasLtCreate(&ctx.handle));
+    FROST_CUDA_CHECK(cudaMalloc(&ctx.workspace, kWorkspaceBytes));
+  }
+  return ctx;
+}
+
+// A column-major view for cuBLASLt: `stored` is rows x cols with leading dimension ld, and the
+// operand is stored^T when transpose is set.
+struct LtOperand {
+  bool transpose = false;
+  int64_t rows = 0, cols = 0, ld = 0;
+};
+
+// Z (r x c), Z(i, j) at i * s_i + j * s_j, as a column-major operand if its strides allow.
+bool column_major(int64_t r, int64_t c, int64_t s_i, int64_t s_j, LtOperand& out) {
+  if ((s_i == 1 || r == 1) && (c == 1 || s_j >= std::max<int64_t>(r, 1))) {  // Z itself
+    out = {false, r, c, c == 1 ? std::max<int64_t>(r, 1) : s_j};
+    return true;
+  }
+  if ((s_j == 1 || c == 1) && (r == 1 || s_i >= std::max<int64_t>(c, 1))) {  // Z = S^T
+    out = {true, c, r, r == 1 ? std::max<int64_t>(c, 1) : s_i};
+    return true;
+  }
+  return false;
+}
+
+// An operand packed as contiguous row-major (count, r, c) when its strides do not fit cuBLASLt.
+template <typename T>
+struct Packed {
+  std::unique_ptr<Scratch> scratch;
+  const T* data;
+  int64_t s_i, s_j, batch_stride;
+
+  Packed(const T* p, int64_t r, int64_t c, int64_t si, int64_t sj, int64_t count, int64_t bs)
+      : data(p), s_i(si), s_j(sj), batch_stride(bs) {
+    LtOperand probe;
+    if (column_major(r, c, si, sj, probe)) return;
+    scratch = std::make_unique<Scratch>(size_t(count * r * c) * sizeof(T));
+    const DType t = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+    copy_strided({count, r, c}, scratch->as<T>(), t, {r * c, c, 1}, p, t, {bs, si, sj});
+    data = scratch->as<T>();
+    s_i = c;
+    s_j = 1;
+    batch_stride = r * c;
+  }
+};
+
+struct LayoutGuard {
+  cublasLtMatrixLayout_t layout = nullptr;
+  ~LayoutGuard() {
+    if (layout) cublasLtMatrixLayoutDestroy(layout);
+  }
+};
+
+void make_layout(LayoutGuard& g, cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld, int64_t count,
+                 int64_t batch_stride) {
+  FROST_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&g.layout, type, uint64_t(rows), uint64_t(cols), ld));
+  if (count > 1) {
+    const int32_t n = int32_t(count);
+    FROST_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(g.layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &n, sizeof(n)));
+    FROST_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(g.layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                                                        &batch_stride, sizeof(batch_stride)));
+  }
+}
+
+// K == 0: C = beta C (+ bias), per batch.
+template <typename T>
+__global__ void empty_product_kernel(T* C, int64_t M, int64_t N, int64_t ldc, int64_t c_stride, int64_t count,
+                                     T beta, const T* bias) {
+  FROST_GRID_LOOP(e, count * M * N) {
+    const int64_t j = e % N, i = (e / N) % M, b = e / (M * N);
+    T& c = C[b * c_stride + i * ldc + j];
+    c = (beta == T(0) ? T(0) : beta * c) + (bias ? bias[j] : T(0));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta, T* C, int64_t ldc,
+          const GemmBatch& batch, const T* bias) {
+  if (M == 0 || N == 0 || batch.count == 0) return;
+  if (K == 0) {
+    empty_product_kernel<T><<<grid_for(batch.count * M * N), kThreads>>>(C, M, N, ldc, batch.c_stride, batch.count,
+                                                                          beta, bias);
+    FROST_LAUNCH_CHECK();
+    return;
+  }
+  constexpr bool f32 = std::is_same_v<T, float>;
+  const cudaDataType_t type = f32 ? CUDA_R_32F : CUDA_R_64F;
+  // First operand X = B^T (N x K); second Y = A^T (K x M).
+  const Packed<T> b(static_cast<const T*>(B.data), N, K, B.col_stride, B.row_stride, batch.count, batch.b_stride);
+  const Packed<T> a(static_cast<const T*>(A.data), K, M, A.col_stride, A.row_stride, batch.count, batch.a_stride);
+  LtOperand x, y;
+  column_major(N, K, b.s_i, b.s_j, x);
+  column_major(K, M, a.s_i, a.s_j, y);
+
+  LtContext& ctx = lt_context();
+  cublasLtMatmulDesc_t desc = nullptr;
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_64F, type));
+  struct DescGuard {
+    cublasLtMatmulDesc_t d;
+    ~DescGuard() { cublasLtMatmulDescDestroy(d); }
+  } desc_guard{desc};
+  const cublasOperation_t ta = x.transpose ? CUBLAS_OP_T : CUBLAS_OP_N, tb = y.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  if (bias) {
+    if (batch.count != 1) throw std::invalid_argument("cuda::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)));
+  }
+  LayoutGuard lx, ly, lc;
+  make_layout(lx, type, x.rows, x.cols, x.ld, batch.count, b.batch_stride);
+  make_layout(ly, type, y.rows, y.cols, y.ld, batch.count, a.batch_stride);
+  make_layout(lc, type, N, M, ldc, batch.count, batch.c_stride);
+
+  cublasLtMatmulPreference_t pref = nullptr;
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  struct PrefGuard {
+    cublasLtMatmulPreference_t p;
+    ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
+  } pref_guard{pref};
+  const uint64_t workspace = kWorkspaceBytes;
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+                                                          sizeof(workspace)));
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  int found = 0;
+  FROST_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, lx.layout, ly.layout, lc.layout, lc.layout, pref,
+                                                    1, &heuristic, &found));
+  if (found == 0)
+    throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(f32 ? "f32" : "f64") + " GEMM M=" +
+                             std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
+                             " batch=" + std::to_string(batch.count));
+  FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, desc, &alpha, b.data, lx.layout, a.data, ly.layout, &beta, C, lc.layout,
+                                    C, lc.layout, &heuristic.algo, ctx.workspace, kWorkspaceBytes, 0));
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t,
+                          const GemmBatch&, const float*);
+template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
+                           const GemmBatch&, const double*);
+
+void synchronize() { FROST_CUDA_CHECK(cudaDeviceSynchronize()); }
+
+}  // namespace frost::cuda
