@@ -115,6 +115,14 @@ void register_copy(DeviceType type, CopyFn fn) {
   if (type == DeviceType::cuda) registry().cuda_copy = fn;
 }
 
+void select_device(Device device) {
+  if (device.is_cpu()) return;
+  allocator_for(device);  // checks the backend and the index
+#ifdef FROST_HAVE_CUDA
+  cuda::set_device(device.index);
+#endif
+}
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
   if (dst_device.is_cpu() && src_device.is_cpu()) {

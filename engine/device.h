@@ -58,4 +58,7 @@ using CopyFn = void (*)(void* dst, Device dst_device, const void* src, Device sr
 void register_copy(DeviceType type, CopyFn fn);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 
+// Makes `device` the one kernels launch on from this thread (cudaSetDevice); the CPU: nothing.
+void select_device(Device device);
+
 }  // namespace frost

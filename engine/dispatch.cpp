@@ -40,18 +40,25 @@ void convert_value(const void* src, DType st, int64_t si, void* dst, DType dt, i
   store_value(dst, dt, di, load_value(src, st, si));
 }
 
+void check_device(const char* op, const Tensor& t) {
+  if (t.device().is_cpu() || (kCudaBuild && t.device().is_cuda())) return;
+  throw std::invalid_argument(std::string(op) + ": no " + t.device().str() +
+                              " kernel in this build (tensor " + t.describe() + ")");
+}
+
 void check_float_operands(const char* op, std::initializer_list<const Tensor*> tensors) {
   const Tensor* first = nullptr;
   for (const Tensor* t : tensors) {
     if (!t || !t->defined()) continue;
-    if (!t->device().is_cpu())
-      throw std::invalid_argument(std::string(op) + ": no " + t->device().str() +
-                                  " kernel in this build (tensor " + t->describe() + ")");
+    check_device(op, *t);
     if (!first) {
       first = t;
       if (t->dtype() != DType::f32 && t->dtype() != DType::f64)
         throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(t->dtype()) +
-                                    " is not supported on the CPU (convert to f32 or f64)");
+                                    " is not supported by the op kernels (convert to f32 or f64)");
+    } else if (t->device() != first->device()) {
+      throw std::invalid_argument(std::string(op) + ": operands on different devices: " +
+                                  first->describe() + " and " + t->describe());
     } else if (t->dtype() != first->dtype()) {
       throw std::invalid_argument(std::string(op) + ": mixed dtypes " + first->describe() +
                                   " and " + t->describe());

@@ -1,6 +1,6 @@
 // dispatch.h: what every op does before calling a kernel: check devices and dtypes (errors
-// name the op and the offending tensor), pick the kernel instantiation for the dtype, and read or
-// write single elements of any dtype.
+// name the op and the offending tensor), pick the kernel instantiation for the dtype and the
+// backend for the device, and read or write single elements of any dtype.
 #pragma once
 #include <cstring>
 #include <initializer_list>
@@ -8,6 +8,27 @@
 #include <string>
 
 #include "engine/tensor.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/index.h"
+#include "kernels/cpu/norm.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/random.h"
+#include "kernels/cpu/reduce.h"
+#include "kernels/cpu/softmax.h"
+#ifdef FROST_HAVE_CUDA
+#include "kernels/cuda/kernels.h"
+#endif
+
+// FROST_KERNEL(t, fn): the kernel `fn` (e.g. softmax_forward<T>) of the backend that holds tensor
+// t: cpu::fn, or cuda::fn for a cuda:N tensor. The two have the same signature (a pointer to
+// either fits one type), so a CUDA kernel that drifts from its CPU twin does not compile.
+#ifdef FROST_HAVE_CUDA
+#define FROST_KERNEL(t, fn) ((t).device().is_cuda() ? &::frost::cuda::fn : &::frost::cpu::fn)
+#else
+#define FROST_KERNEL(t, fn) (&::frost::cpu::fn)
+#endif
 
 namespace frost {
 
@@ -21,9 +42,18 @@ void convert_value(const void* src, DType src_type, int64_t src_index, void* dst
 // A contiguous copy of `src` converted to `dtype`, on src's device. Not differentiable.
 Tensor copy_contiguous(const Tensor& src, DType dtype);
 
-// Throws unless every defined tensor is on the CPU (the only backend with kernels for this op
-// so far) and has the same float dtype (f32 or f64). Undefined tensors are skipped.
+#ifdef FROST_HAVE_CUDA
+inline constexpr bool kCudaBuild = true;
+#else
+inline constexpr bool kCudaBuild = false;
+#endif
+
+// Throws unless every defined tensor is on one device this build has kernels for (the CPU, or a
+// CUDA device in a CUDA build) and has the same float dtype (f32 or f64). Undefined tensors are
+// skipped.
 void check_float_operands(const char* op, std::initializer_list<const Tensor*> tensors);
+// Throws unless the tensor's device has kernels in this build.
+void check_device(const char* op, const Tensor& t);
 
 // Calls fn(float{}) or fn(double{}) according to dtype.
 template <typename Fn>
@@ -33,7 +63,7 @@ decltype(auto) dispatch_float(DType dtype, const char* op, Fn&& fn) {
     case DType::f64: return fn(double{});
     default:
       throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(dtype) +
-                                  " is not supported on the CPU (convert to f32 or f64)");
+                                  " is not supported by the op kernels (convert to f32 or f64)");
   }
 }
 

@@ -130,4 +130,15 @@ int64_t Module::parameter_count(bool trainable_only) const {
   return n;
 }
 
+void Module::to(Device device) {
+  for (NamedTensor& t : state_dict()) t.tensor.move_storage_to(device);
+  move_constants_to(device);
+  for (auto& [path, m] : named_modules()) m->move_constants_to(device);
+}
+
+Device Module::device() const {
+  const std::vector<NamedTensor> params = named_parameters();
+  return params.empty() ? Device::cpu() : params.front().tensor.device();
+}
+
 }  // namespace frost

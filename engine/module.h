@@ -71,11 +71,22 @@ class Module {
   const std::vector<NamedTensor>& own_parameters() const { return parameters_; }
   const std::vector<NamedTensor>& own_buffers() const { return buffers_; }
 
+  // Moves every parameter and buffer below this module to `device`, in place (handles held by
+  // wrappers follow), and each module's constants (move_constants_to). Apply PEFT methods first:
+  // tensors created afterwards start on the CPU.
+  void to(Device device);
+  Device device() const;  // of the first parameter (the CPU when there is none)
+
   virtual void train(bool on = true);  // this module and its children
   bool is_training() const { return training_; }
   void set_requires_grad(bool trainable);  // on every parameter below this module
   // Elements of all parameters, or of the trainable ones (a gradient mask counts its 1 entries).
   int64_t parameter_count(bool trainable_only = false) const;
+
+ protected:
+  // Tensors a module keeps outside its parameters and buffers (Swin's shift mask): a module that
+  // has any moves them here.
+  virtual void move_constants_to(Device) {}
 
  private:
   using Setter = std::function<bool(const std::shared_ptr<Module>&)>;  // false: wrong type

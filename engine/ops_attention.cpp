@@ -23,14 +23,14 @@ struct AttentionBackward : Node {
     const cpu::AttentionGeometry& G = geometry;
     const Tensor gc = g.contiguous();
     Tensor dq, dk, dv, dscores;
-    if (needs(0)) dq = Tensor::empty({G.batch, G.heads, G.queries, G.head_dim}, g.dtype());
-    if (needs(1)) dk = Tensor::empty({G.batch, G.heads, G.keys, G.head_dim}, g.dtype());
-    if (needs(2)) dv = Tensor::empty({G.batch, G.heads, G.keys, G.value_dim}, g.dtype());
-    if (needs(3)) dscores = Tensor::empty({G.batch, G.heads, G.queries, G.keys}, g.dtype());
+    if (needs(0)) dq = Tensor::empty({G.batch, G.heads, G.queries, G.head_dim}, g.dtype(), g.device());
+    if (needs(1)) dk = Tensor::empty({G.batch, G.heads, G.keys, G.head_dim}, g.dtype(), g.device());
+    if (needs(2)) dv = Tensor::empty({G.batch, G.heads, G.keys, G.value_dim}, g.dtype(), g.device());
+    if (needs(3)) dscores = Tensor::empty({G.batch, G.heads, G.queries, G.keys}, g.dtype(), g.device());
     dispatch_float(g.dtype(), "scaled_dot_product_attention", [&](auto tag) {
       using T = decltype(tag);
       auto ptr = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
-      cpu::attention_backward<T>(G, ptr(gc), ptr(q), ptr(k), ptr(v), ptr(probs), ptr(dq), ptr(dk),
+      FROST_KERNEL(gc, attention_backward<T>)(G, ptr(gc), ptr(q), ptr(k), ptr(v), ptr(probs), ptr(dq), ptr(dk),
                                  ptr(dv), ptr(dscores));
     });
     Tensor dbias = dscores.defined() ? sum_to_shape(dscores, bias_shape) : Tensor();
@@ -64,11 +64,11 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     for (int i = 0; i < 4; ++i) g.bias_strides[i] = bias_view.strides()[i];
   }
   const Tensor qc = q.detach().contiguous(), kc = k.detach().contiguous(), vc = v.detach().contiguous();
-  Tensor out = Tensor::empty({B, H, N, g.value_dim}, q.dtype());
-  Tensor probs = Tensor::empty({B, H, N, M}, q.dtype());
+  Tensor out = Tensor::empty({B, H, N, g.value_dim}, q.dtype(), q.device());
+  Tensor probs = Tensor::empty({B, H, N, M}, q.dtype(), q.device());
   dispatch_float(q.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::attention_forward<T>(g, static_cast<const T*>(qc.raw_data()), static_cast<const T*>(kc.raw_data()),
+    FROST_KERNEL(out, attention_forward<T>)(g, static_cast<const T*>(qc.raw_data()), static_cast<const T*>(kc.raw_data()),
                               static_cast<const T*>(vc.raw_data()), static_cast<T*>(out.raw_data()),
                               static_cast<T*>(probs.raw_data()));
   });

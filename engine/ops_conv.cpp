@@ -21,18 +21,18 @@ struct Conv2dBackward : Node {
     const Tensor gc = g.contiguous();
     const cpu::Conv2dGeometry& G = geometry;
     Tensor dx, dw, db;
-    if (needs(0)) dx = Tensor::empty({G.batch, G.in_channels, G.height, G.width}, g.dtype());
+    if (needs(0)) dx = Tensor::empty({G.batch, G.in_channels, G.height, G.width}, g.dtype(), g.device());
     if (needs(1))
-      dw = Tensor::empty({G.out_channels, G.in_channels / G.groups, G.kernel_h, G.kernel_w}, g.dtype());
-    if (needs(2)) db = Tensor::empty({G.out_channels}, g.dtype());
+      dw = Tensor::empty({G.out_channels, G.in_channels / G.groups, G.kernel_h, G.kernel_w}, g.dtype(), g.device());
+    if (needs(2)) db = Tensor::empty({G.out_channels}, g.dtype(), g.device());
     dispatch_float(g.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
       const T* pg = static_cast<const T*>(gc.raw_data());
       if (dx.defined())
-        cpu::conv2d_backward_input<T>(G, pg, static_cast<const T*>(weight.raw_data()),
+        FROST_KERNEL(gc, conv2d_backward_input<T>)(G, pg, static_cast<const T*>(weight.raw_data()),
                                       static_cast<T*>(dx.raw_data()));
       if (dw.defined() || db.defined())
-        cpu::conv2d_backward_weight<T>(G, pg, x.defined() ? static_cast<const T*>(x.raw_data()) : nullptr,
+        FROST_KERNEL(gc, conv2d_backward_weight<T>)(G, pg, x.defined() ? static_cast<const T*>(x.raw_data()) : nullptr,
                                        dw.defined() ? static_cast<T*>(dw.raw_data()) : nullptr,
                                        db.defined() ? static_cast<T*>(db.raw_data()) : nullptr);
     });
@@ -62,10 +62,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                                 std::to_string(g.kernel_w) + " is larger than padded input " + x.describe());
   const Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-  Tensor out = Tensor::empty({g.batch, g.out_channels, g.out_height(), g.out_width()}, x.dtype());
+  Tensor out = Tensor::empty({g.batch, g.out_channels, g.out_height(), g.out_width()}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::conv2d_forward<T>(g, static_cast<const T*>(xc.raw_data()), static_cast<const T*>(wc.raw_data()),
+    FROST_KERNEL(out, conv2d_forward<T>)(g, static_cast<const T*>(xc.raw_data()), static_cast<const T*>(wc.raw_data()),
                            bc.defined() ? static_cast<const T*>(bc.raw_data()) : nullptr,
                            static_cast<T*>(out.raw_data()));
   });

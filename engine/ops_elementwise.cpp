@@ -41,7 +41,7 @@ Tensor binary_raw(BinaryOp op, const Tensor& a, const Tensor& b, const char* nam
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    cpu::binary_forward<T>(op, shape, static_cast<const T*>(ae.raw_data()), ae.strides(),
+    FROST_KERNEL(out, binary_forward<T>)(op, shape, static_cast<const T*>(ae.raw_data()), ae.strides(),
                            static_cast<const T*>(be.raw_data()), be.strides(),
                            static_cast<T*>(out.raw_data()));
   });
@@ -112,7 +112,7 @@ Tensor affine_scalar(const Tensor& x, double scale, double shift, const char* na
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    cpu::scale_shift<T>(static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()),
+    FROST_KERNEL(out, scale_shift<T>)(static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()),
                         x.numel(), T(scale), T(shift));
   });
   if (auto node = record<AffineScalarBackward>({&x}, scale)) attach(out, node);
@@ -130,7 +130,7 @@ struct UnaryBackward : Node {
     dispatch_float(gc.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
       const T* s = static_cast<const T*>(saved.raw_data());
-      cpu::unary_backward<T>(op, from_y ? nullptr : s, from_y ? s : nullptr,
+      FROST_KERNEL(dx, unary_backward<T>)(op, from_y ? nullptr : s, from_y ? s : nullptr,
                              static_cast<const T*>(gc.raw_data()), static_cast<T*>(dx.raw_data()),
                              gc.numel());
     });
@@ -145,7 +145,7 @@ Tensor unary(UnaryOp op, const Tensor& x, const char* name) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    cpu::unary_forward<T>(op, static_cast<const T*>(xc.raw_data()),
+    FROST_KERNEL(out, unary_forward<T>)(op, static_cast<const T*>(xc.raw_data()),
                           static_cast<T*>(out.raw_data()), x.numel());
   });
   if (op == UnaryOp::neg) {  // linear: no saved tensor
@@ -187,13 +187,24 @@ void add_(Tensor& dst, const Tensor& src) {
   if (sum_value.shape() != dst.shape())
     throw std::invalid_argument("add_: " + src.describe() + " does not broadcast to " +
                                 dst.describe());
-  std::memcpy(dst.raw_data(), sum_value.raw_data(), dst.nbytes());
+  copy_bytes(dst.raw_data(), dst.device(), sum_value.raw_data(), sum_value.device(), dst.nbytes());
 }
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  if (!dst.device().is_cpu() || !src.device().is_cpu())
-    throw std::invalid_argument("copy_into: no " + dst.device().str() + " kernel in this build");
+  check_device("copy_into", dst);
+  check_device("copy_into", src);
+  if (dst.device() != src.device()) {  // one transfer of src's elements, then a copy on dst's device
+    copy_into(dst, src.detach().to(dst.device()));
+    return;
+  }
   const Tensor se = src.detach().expand(dst.shape());
+#ifdef FROST_HAVE_CUDA
+  if (dst.device().is_cuda()) {
+    cuda::copy_strided(dst.shape(), dst.raw_data(), dst.dtype(), dst.strides(), se.raw_data(), se.dtype(),
+                       se.strides());
+    return;
+  }
+#endif
   auto layout = cpu::merge_dims<2>(dst.shape(), {dst.strides(), se.strides()});
   char* out = static_cast<char*>(dst.raw_data());
   const char* in = static_cast<const char*>(se.raw_data());

@@ -15,9 +15,27 @@ namespace frost {
 
 namespace {
 
+// Element offset of batch element i (row-major over batch_shape) in a tensor with `strides`.
+int64_t batch_offset(int64_t i, const Shape& batch_shape, const Shape& strides) {
+  int64_t off = 0;
+  for (int64_t d = int64_t(batch_shape.size()) - 1; d >= 0; --d) {
+    off += (i % batch_shape[d]) * strides[d];
+    i /= batch_shape[d];
+  }
+  return off;
+}
+
+// The single stride s with offset(i) = i s for every batch element, if there is one.
+bool uniform_batch_stride(const Tensor& t, const Shape& batch_shape, int64_t batch, int64_t& stride) {
+  stride = batch > 1 ? batch_offset(1, batch_shape, t.strides()) : 0;
+  for (int64_t i = 2; i < batch; ++i)
+    if (batch_offset(i, batch_shape, t.strides()) != i * stride) return false;
+  return true;
+}
+
 // out (batch..., M, N) = a (batch..., M, K) x b (batch..., K, N); a and b already expanded to the
 // same batch dims (stride 0 where broadcast); any strides.
-Tensor batched_gemm(const Tensor& a, const Tensor& b) {
+Tensor batched_gemm(Tensor a, Tensor b) {
   const int64_t r = a.dim();
   const int64_t M = a.size(r - 2), K = a.size(r - 1), N = b.size(r - 1);
   Shape out_shape(a.shape().begin(), a.shape().end() - 2);
@@ -26,18 +44,27 @@ Tensor batched_gemm(const Tensor& a, const Tensor& b) {
   out_shape.push_back(N);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   const int64_t batch = shape_numel(batch_shape);
+#ifdef FROST_HAVE_CUDA
+  if (out.device().is_cuda()) {  // one strided-batched cuBLASLt call
+    int64_t sa = 0, sb = 0;
+    if (!uniform_batch_stride(a, batch_shape, batch, sa)) a = a.contiguous();
+    if (!uniform_batch_stride(b, batch_shape, batch, sb)) b = b.contiguous();
+    uniform_batch_stride(a, batch_shape, batch, sa);
+    uniform_batch_stride(b, batch_shape, batch, sb);
+    dispatch_float(a.dtype(), "matmul", [&](auto tag) {
+      using T = decltype(tag);
+      cuda::gemm<T>(M, N, K, T(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
+                    {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, T(0), static_cast<T*>(out.raw_data()), N,
+                    {batch, sa, sb, M * N});
+    });
+    return out;
+  }
+#endif
   // batch element -> element offsets in a and b
   std::vector<int64_t> a_off(static_cast<size_t>(batch)), b_off(static_cast<size_t>(batch));
   for (int64_t i = 0; i < batch; ++i) {
-    int64_t rem = i, ao = 0, bo = 0;
-    for (int64_t d = int64_t(batch_shape.size()) - 1; d >= 0; --d) {
-      const int64_t idx = rem % batch_shape[d];
-      rem /= batch_shape[d];
-      ao += idx * a.strides()[d];
-      bo += idx * b.strides()[d];
-    }
-    a_off[i] = ao;
-    b_off[i] = bo;
+    a_off[i] = batch_offset(i, batch_shape, a.strides());
+    b_off[i] = batch_offset(i, batch_shape, b.strides());
   }
   dispatch_float(a.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
@@ -126,6 +153,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   dispatch_float(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);
     T* y = static_cast<T*>(out.raw_data());
+#ifdef FROST_HAVE_CUDA
+    if (out.device().is_cuda()) {  // the bias rides in the GEMM's epilogue
+      const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
+      cuda::gemm<T>(R, out_features, in_features, T(1), {x2.raw_data(), x2.strides()[0], x2.strides()[1]},
+                    {weight.raw_data(), weight.strides()[1], weight.strides()[0]}, T(0), y, out_features, {},
+                    bc.defined() ? static_cast<const T*>(bc.raw_data()) : nullptr);
+      return;
+    }
+#endif
     T beta = T(0);
     if (bias.defined()) {  // y starts as the bias rows; the GEMM accumulates onto it
       const Tensor bc = bias.detach().contiguous();

@@ -22,13 +22,13 @@ struct LayerNormBackward : Node {
     const int64_t rows = gc.numel() / C;
     Tensor dx, dw, db;
     if (!needs(0) && !needs(1)) return {dx, dw, sum(gc.reshape({rows, C}), {0})};  // bias only
-    if (needs(0)) dx = Tensor::empty(x_shape, g.dtype());
-    if (needs(1)) dw = Tensor::empty({C}, g.dtype());
-    if (needs(2)) db = Tensor::empty({C}, g.dtype());
+    if (needs(0)) dx = Tensor::empty(x_shape, g.dtype(), g.device());
+    if (needs(1)) dw = Tensor::empty({C}, g.dtype(), g.device());
+    if (needs(2)) db = Tensor::empty({C}, g.dtype(), g.device());
     dispatch_float(g.dtype(), "layer_norm", [&](auto tag) {
       using T = decltype(tag);
       auto ptr = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
-      cpu::layer_norm_backward<T>(ptr(gc), ptr(x), ptr(mean), ptr(rstd), ptr(weight), rows, C,
+      FROST_KERNEL(gc, layer_norm_backward<T>)(ptr(gc), ptr(x), ptr(mean), ptr(rstd), ptr(weight), rows, C,
                                   ptr(dx), ptr(dw), ptr(db));
     });
     return {dx, dw, db};
@@ -47,14 +47,14 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
       throw std::invalid_argument("layer_norm: parameter " + p->describe() + " does not match input " + x.describe());
   const Tensor xc = x.detach().contiguous();
   const int64_t rows = x.numel() / std::max<int64_t>(C, 1);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  Tensor mean_t = Tensor::empty({rows}, x.dtype()), rstd_t = Tensor::empty({rows}, x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor mean_t = Tensor::empty({rows}, x.dtype(), x.device()), rstd_t = Tensor::empty({rows}, x.dtype(), x.device());
   const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
     auto ptr = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
-    cpu::layer_norm_forward<T>(ptr(xc), ptr(wc), ptr(bc), rows, C, eps, ptr(out), ptr(mean_t), ptr(rstd_t));
+    FROST_KERNEL(out, layer_norm_forward<T>)(ptr(xc), ptr(wc), ptr(bc), rows, C, eps, ptr(out), ptr(mean_t), ptr(rstd_t));
   });
   if (auto node = record<LayerNormBackward>({&x, &weight, &bias}, x.shape())) {
     if (node->needs(0) || node->needs(1)) {

@@ -23,16 +23,16 @@ struct DropBackward : Node {
 
 Tensor apply_drop(const Tensor& x, bool per_sample, double p, uint64_t seed, uint64_t offset) {
   const Tensor xc = x.detach().contiguous();
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), per_sample ? "drop_path" : "dropout", [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(xc.raw_data());
     T* py = static_cast<T*>(out.raw_data());
     if (per_sample) {
       const int64_t batch = x.size(0);
-      cpu::drop_path_apply<T>(px, py, batch, batch ? x.numel() / batch : 0, p, seed, offset);
+      FROST_KERNEL(out, drop_path_apply<T>)(px, py, batch, batch ? x.numel() / batch : 0, p, seed, offset);
     } else {
-      cpu::dropout_apply<T>(px, py, x.numel(), p, seed, offset);
+      FROST_KERNEL(out, dropout_apply<T>)(px, py, x.numel(), p, seed, offset);
     }
   });
   return out;

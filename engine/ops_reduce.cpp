@@ -67,7 +67,7 @@ Tensor sum_raw(const Tensor& x, const std::vector<int64_t>& dims) {
   Tensor out = Tensor::empty(keepdim_shape(x.shape(), dims), x.dtype(), x.device());
   dispatch_float(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    cpu::sum_middle<T>(static_cast<const T*>(src.raw_data()), outer, R, inner,
+    FROST_KERNEL(out, sum_middle<T>)(static_cast<const T*>(src.raw_data()), outer, R, inner,
                        static_cast<T*>(out.raw_data()));
   });
   return out;
@@ -111,7 +111,7 @@ struct MaxBackward : Node {
     Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     dispatch_float(g.dtype(), "max", [&](auto tag) {
       using T = decltype(tag);
-      cpu::max_middle_backward<T>(static_cast<const T*>(gc.raw_data()),
+      FROST_KERNEL(dx, max_middle_backward<T>)(static_cast<const T*>(gc.raw_data()),
                                   argmax.typed_data<int64_t>(), outer, R, inner,
                                   static_cast<T*>(dx.raw_data()));
     });
@@ -139,10 +139,10 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
   for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), {dim}, keepdim), x.dtype(), x.device());
-  Tensor argmax = Tensor::empty({outer * inner}, DType::i64);
+  Tensor argmax = Tensor::empty({outer * inner}, DType::i64, x.device());
   dispatch_float(x.dtype(), "max", [&](auto tag) {
     using T = decltype(tag);
-    cpu::max_middle<T>(static_cast<const T*>(xc.raw_data()), outer, x.size(dim), inner,
+    FROST_KERNEL(out, max_middle<T>)(static_cast<const T*>(xc.raw_data()), outer, x.size(dim), inner,
                        static_cast<T*>(out.raw_data()), argmax.typed_data<int64_t>());
   });
   if (auto node = record<MaxBackward>({&x}, x.shape(), outer, x.size(dim), inner)) {

@@ -342,39 +342,45 @@ std::vector<int64_t> checked_indices(const Tensor& index, int64_t limit, const c
   return idx;
 }
 
-// For each (o, j, i): out[o, j, i] (+)= in[o, idx(o, j, i), i], or the reverse when scatter.
-// per_position: idx has one entry per output element (gather) vs one per j (index_select).
-template <typename T>
-void index_loop(const T* src, T* dst, const std::vector<int64_t>& idx, int64_t outer, int64_t D_src,
-                int64_t J, int64_t inner, bool per_position, bool scatter) {
+// Output element (o, j, i) of [outer, J, inner] reads source element (o, idx, i) of
+// [outer, D_src, inner], idx = idx_list[(o * J + j) * inner + i] (gather: per_position) or
+// idx_list[j] (index_select). One offset per output element; the kernels take it from there.
+std::vector<int64_t> source_offsets(const std::vector<int64_t>& idx, int64_t outer, int64_t D_src, int64_t J,
+                                    int64_t inner, bool per_position) {
+  std::vector<int64_t> offsets(size_t(outer * J * inner));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < J; ++j)
       for (int64_t i = 0; i < inner; ++i) {
         const int64_t pos = (o * J + j) * inner + i;
-        const int64_t k = per_position ? idx[pos] : idx[j];
-        const int64_t other = (o * D_src + k) * inner + i;
-        if (scatter) dst[other] += src[pos];
-        else dst[pos] = src[other];
+        const int64_t k = per_position ? idx[size_t(pos)] : idx[size_t(j)];
+        offsets[size_t(pos)] = (o * D_src + k) * inner + i;
       }
+  return offsets;
 }
 
+// A host vector of i64 as a tensor on `device`.
+Tensor index_tensor(const std::vector<int64_t>& values, Device device) {
+  Tensor t = Tensor::empty({int64_t(values.size())}, DType::i64);
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(int64_t));
+  return t.to(device);
+}
+
+// dx[t] = sum of g over the output positions that read source element t.
 struct IndexBackward : Node {
   Shape in_shape;
-  int64_t dim;
-  std::vector<int64_t> idx;
-  bool per_position;
-  IndexBackward(const char* name, Shape s, int64_t d, std::vector<int64_t> i, bool p)
-      : Node(name), in_shape(std::move(s)), dim(d), idx(std::move(i)), per_position(p) {}
+  std::vector<int64_t> offsets;
+  IndexBackward(const char* name, Shape s, std::vector<int64_t> o)
+      : Node(name), in_shape(std::move(s)), offsets(std::move(o)) {}
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor gc = g.contiguous();
-    Tensor dx = Tensor::zeros(in_shape, g.dtype(), g.device());
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < dim; ++d) outer *= in_shape[d];
-    for (size_t d = size_t(dim) + 1; d < in_shape.size(); ++d) inner *= in_shape[d];
+    Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
+    std::vector<int64_t> starts, sources;
+    cpu::invert_offsets(offsets, dx.numel(), starts, sources);
+    const Tensor st = index_tensor(starts, g.device()), so = index_tensor(sources, g.device());
     dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
-      index_loop<T>(static_cast<const T*>(gc.raw_data()), static_cast<T*>(dx.raw_data()), idx, outer,
-                    in_shape[dim], gc.size(dim), inner, per_position, /*scatter=*/true);
+      FROST_KERNEL(dx, scatter_sum<T>)(static_cast<const T*>(gc.raw_data()), st.typed_data<int64_t>(),
+                                       so.typed_data<int64_t>(), dx.numel(), static_cast<T*>(dx.raw_data()));
     });
     return {dx};
   }
@@ -397,19 +403,20 @@ Tensor index_common(const Tensor& x, int64_t dim, const Tensor& index, bool per_
       throw std::invalid_argument(std::string(op) + ": index must be 1-d, got " + index.describe());
     out_shape[dim] = index.numel();
   }
-  std::vector<int64_t> idx = checked_indices(index, x.size(dim), op);
+  const std::vector<int64_t> idx = checked_indices(index, x.size(dim), op);
   const Tensor xc = x.detach().contiguous();
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
   for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
+  std::vector<int64_t> offsets = source_offsets(idx, outer, x.size(dim), out_shape[dim], inner, per_position);
+  const Tensor off = index_tensor(offsets, x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    index_loop<T>(static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()), idx, outer,
-                  x.size(dim), out_shape[dim], inner, per_position, /*scatter=*/false);
+    FROST_KERNEL(out, gather_offsets<T>)(static_cast<const T*>(xc.raw_data()), off.typed_data<int64_t>(),
+                                         out.numel(), static_cast<T*>(out.raw_data()));
   });
-  if (auto node = record<IndexBackward>({&x}, op, x.shape(), dim, std::move(idx), per_position))
-    attach(out, node);
+  if (auto node = record<IndexBackward>({&x}, op, x.shape(), std::move(offsets))) attach(out, node);
   return out;
 }
 

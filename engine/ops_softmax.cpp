@@ -23,14 +23,14 @@ struct SoftmaxBackward : Node {
     const int64_t last = g.dim() - 1;
     const Tensor gc = (dim == last ? g : g.transpose(dim, last)).contiguous();
     const int64_t C = gc.size(-1), rows = gc.numel() / std::max<int64_t>(C, 1);
-    Tensor dx = Tensor::empty(gc.shape(), g.dtype());
+    Tensor dx = Tensor::empty(gc.shape(), g.dtype(), g.device());
     dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
       const T* py = static_cast<const T*>(y.raw_data());
       const T* pg = static_cast<const T*>(gc.raw_data());
       T* pd = static_cast<T*>(dx.raw_data());
-      if (log_form) cpu::log_softmax_backward<T>(py, pg, rows, C, pd);
-      else cpu::softmax_backward<T>(py, pg, rows, C, pd);
+      if (log_form) FROST_KERNEL(dx, log_softmax_backward<T>)(py, pg, rows, C, pd);
+      else FROST_KERNEL(dx, softmax_backward<T>)(py, pg, rows, C, pd);
     });
     return {dim == last ? dx : dx.transpose(dim, last)};
   }
@@ -45,13 +45,13 @@ Tensor softmax_common(const Tensor& x, int64_t dim, bool log_form) {
   const int64_t last = x.dim() - 1;
   const Tensor xc = (dim == last ? x.detach() : x.detach().transpose(dim, last)).contiguous();
   const int64_t C = xc.size(-1), rows = xc.numel() / std::max<int64_t>(C, 1);
-  Tensor y = Tensor::empty(xc.shape(), x.dtype());
+  Tensor y = Tensor::empty(xc.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(xc.raw_data());
     T* py = static_cast<T*>(y.raw_data());
-    if (log_form) cpu::log_softmax_forward<T>(px, rows, C, py);
-    else cpu::softmax_forward<T>(px, rows, C, py);
+    if (log_form) FROST_KERNEL(y, log_softmax_forward<T>)(px, rows, C, py);
+    else FROST_KERNEL(y, softmax_forward<T>)(px, rows, C, py);
   });
   Tensor out = dim == last ? y : y.transpose(dim, last);
   if (auto node = record<SoftmaxBackward>({&x}, log_form, dim)) {
@@ -67,20 +67,22 @@ struct CrossEntropyBackward : Node {
   explicit CrossEntropyBackward(double s) : Node("cross_entropy"), smoothing(s) {}
   std::vector<Tensor> backward(const Tensor& g) override {
     const int64_t B = logits.size(0), K = logits.size(1);
-    Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype());
-    Tensor dsoft;  // gradient w.r.t. soft targets: -log_softmax(x) g / B
-    dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
-      using T = decltype(tag);
-      std::vector<T> row_grad(size_t(B), T(g.item() / double(B)));
-      if (needs(0))
-        cpu::cross_entropy_backward<T>(static_cast<const T*>(logits.raw_data()),
-                                       lse.typed_data<double>(),
-                                       labels.defined() ? labels.typed_data<int64_t>() : nullptr,
-                                       soft.defined() ? static_cast<const T*>(soft.raw_data()) : nullptr,
-                                       smoothing, row_grad.data(), B, K, static_cast<T*>(dlogits.raw_data()));
-    });
-    if (needs(1)) dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), g.item() / double(B));
-    return {needs(0) ? dlogits : Tensor(), dsoft};
+    const double scale = g.item() / double(B);  // d(mean)/d(loss_r) times the incoming gradient
+    Tensor dlogits, dsoft;
+    if (needs(0)) {
+      dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+      const Tensor row_grad = Tensor::full({B}, scale, logits.dtype(), logits.device());
+      dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
+        using T = decltype(tag);
+        FROST_KERNEL(dlogits, cross_entropy_backward<T>)(
+            static_cast<const T*>(logits.raw_data()), lse.typed_data<double>(),
+            labels.defined() ? labels.typed_data<int64_t>() : nullptr,
+            soft.defined() ? static_cast<const T*>(soft.raw_data()) : nullptr, smoothing,
+            static_cast<const T*>(row_grad.raw_data()), B, K, static_cast<T*>(dlogits.raw_data()));
+      });
+    }
+    if (needs(1)) dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), scale);  // -log_softmax(x) g / B
+    return {dlogits, dsoft};
   }
   void release_saved() override { logits = lse = labels = soft = Tensor(); }
 };
@@ -104,29 +106,32 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
     throw std::invalid_argument("cross_entropy: target " + target.describe() +
                                 " must be i64 labels (B) or a distribution shaped like logits " + logits.describe());
   if (!hard) check_float_operands("cross_entropy", {&logits, &target});
+  if (target.device() != logits.device())
+    throw std::invalid_argument("cross_entropy: target " + target.describe() + " is not on the logits' device (" +
+                                logits.describe() + ")");
   const Tensor xc = logits.detach().contiguous();
   const Tensor labels = hard ? target.contiguous() : Tensor();
   const Tensor soft = hard ? Tensor() : target.detach().contiguous();
-  if (hard)
+  if (hard) {
+    const Tensor host = labels.to(Device::cpu());
     for (int64_t i = 0; i < B; ++i) {
-      const int64_t y = labels.typed_data<int64_t>()[i];
+      const int64_t y = host.typed_data<int64_t>()[i];
       if (y < 0 || y >= K)
         throw std::invalid_argument("cross_entropy: label " + std::to_string(y) + " at row " + std::to_string(i) +
                                     " is out of range [0, " + std::to_string(K) + ")");
     }
-  Tensor lse = Tensor::empty({B}, DType::f64);  // see kernels/cpu/softmax.h
-  Tensor loss = Tensor::empty({}, logits.dtype());
+  }
+  Tensor lse = Tensor::empty({B}, DType::f64, logits.device());  // see kernels/cpu/softmax.h
+  Tensor rows = Tensor::empty({B}, logits.dtype(), logits.device());
   dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> rows(static_cast<size_t>(B));
-    cpu::cross_entropy_forward<T>(static_cast<const T*>(xc.raw_data()),
-                                  hard ? labels.typed_data<int64_t>() : nullptr,
-                                  hard ? nullptr : static_cast<const T*>(soft.raw_data()), label_smoothing,
-                                  B, K, rows.data(), lse.typed_data<double>());
-    double total = 0;
-    for (T r : rows) total += double(r);
-    *static_cast<T*>(loss.raw_data()) = T(B > 0 ? total / double(B) : 0.0);
+    FROST_KERNEL(rows, cross_entropy_forward<T>)(static_cast<const T*>(xc.raw_data()),
+                                                  hard ? labels.typed_data<int64_t>() : nullptr,
+                                                  hard ? nullptr : static_cast<const T*>(soft.raw_data()),
+                                                  label_smoothing, B, K, static_cast<T*>(rows.raw_data()),
+                                                  lse.typed_data<double>());
   });
+  Tensor loss = B > 0 ? mean(rows) : Tensor::zeros({}, logits.dtype(), logits.device());
   const Tensor soft_input = hard ? Tensor() : target;
   if (auto node = record<CrossEntropyBackward>({&logits, &soft_input}, label_smoothing)) {
     node->logits = xc;

@@ -1,5 +1,6 @@
-// optim.cpp: SGD and AdamW updates as element loops over contiguous CPU buffers, with the
-// gradient mask folded in (a masked entry is skipped entirely).
+// optim.cpp: SGD and AdamW over every trainable parameter, one kernel call per parameter on its
+// device (kernels/cpu/optim.h: the element formulas, shared with CUDA), with the gradient mask
+// folded in (a masked entry is skipped entirely). State lives on the parameter's device.
 #include "engine/optim.h"
 
 #include <cmath>
@@ -14,9 +15,6 @@ namespace frost {
 namespace {
 
 void check_parameter(const NamedTensor& p, const char* who) {
-  if (!p.tensor.device().is_cpu())
-    throw std::invalid_argument(std::string(who) + ": parameter '" + p.name + "' is on " +
-                                p.tensor.device().str() + "; this build updates CPU parameters only");
   if (!p.tensor.is_contiguous())
     throw std::invalid_argument(std::string(who) + ": parameter '" + p.name + "' is not contiguous");
   check_float_operands(who, {&p.tensor});
@@ -26,6 +24,16 @@ template <typename T>
 const T* mask_of(const Tensor& param) {
   const Tensor m = param.grad_mask();
   return m.defined() ? static_cast<const T*>(m.raw_data()) : nullptr;
+}
+
+// The gradient as a contiguous tensor on the parameter's device.
+Tensor gradient_of(const Tensor& p) {
+  const Tensor g = p.grad();
+  if (!g.defined()) return g;
+  if (g.device() != p.device())
+    throw std::invalid_argument("optimizer: gradient " + g.describe() + " is not on its parameter's device (" +
+                                p.describe() + ")");
+  return g.contiguous();
 }
 
 }  // namespace
@@ -91,7 +99,8 @@ SGD::SGD(std::vector<NamedTensor> params, SGDOptions options) : Optimizer(std::m
     throw std::invalid_argument("SGD: nesterov needs momentum > 0 and dampening 0");
   for (size_t i = 0; i < params_.size(); ++i) {
     check_parameter(params_[i], "SGD");
-    if (opt_.momentum > 0) state_[i].push_back(Tensor::zeros(params_[i].tensor.shape(), params_[i].tensor.dtype()));
+    const Tensor& t = params_[i].tensor;
+    if (opt_.momentum > 0) state_[i].push_back(Tensor::zeros(t.shape(), t.dtype(), t.device()));
   }
 }
 
@@ -99,26 +108,14 @@ void SGD::step() {
   NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].tensor;
-    const Tensor g = p.grad();
-    if (!g.defined()) continue;
-    const Tensor gc = g.contiguous();
+    const Tensor gc = gradient_of(p);
+    if (!gc.defined()) continue;
+    const cpu::SGDUpdate u{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, steps_ == 0};
     dispatch_float(p.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
-      T* w = static_cast<T*>(p.raw_data());
-      const T* grad = static_cast<const T*>(gc.raw_data());
-      const T* mask = mask_of<T>(p);
       T* buf = opt_.momentum > 0 ? static_cast<T*>(state_[i][0].raw_data()) : nullptr;
-      const bool first = steps_ == 0;
-      for (int64_t j = 0; j < p.numel(); ++j) {
-        if (mask && mask[j] == T(0)) continue;
-        double d = double(grad[j]) + opt_.weight_decay * double(w[j]);
-        if (buf) {
-          const double b = first ? d : opt_.momentum * double(buf[j]) + (1.0 - opt_.dampening) * d;
-          buf[j] = T(b);
-          d = opt_.nesterov ? d + opt_.momentum * b : b;
-        }
-        w[j] = T(double(w[j]) - lr_ * d);
-      }
+      FROST_KERNEL(p, sgd_update<T>)(u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()),
+                                     mask_of<T>(p), buf, p.numel());
     });
   }
   ++steps_;
@@ -140,7 +137,7 @@ AdamW::AdamW(std::vector<NamedTensor> params, AdamWOptions options)
   for (size_t i = 0; i < params_.size(); ++i) {
     check_parameter(params_[i], "AdamW");
     const Tensor& t = params_[i].tensor;
-    state_[i] = {Tensor::zeros(t.shape(), t.dtype()), Tensor::zeros(t.shape(), t.dtype())};  // m, v
+    state_[i] = {Tensor::zeros(t.shape(), t.dtype(), t.device()), Tensor::zeros(t.shape(), t.dtype(), t.device())};  // m, v
     decay_.push_back(opt_.decays(params_[i]));
   }
 }
@@ -152,28 +149,14 @@ void AdamW::step() {
   const double bc2 = 1.0 - std::pow(opt_.beta2, double(steps_));
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].tensor;
-    const Tensor g = p.grad();
-    if (!g.defined()) continue;
-    const Tensor gc = g.contiguous();
-    const double wd = decay_[i] ? opt_.weight_decay : 0.0;
+    const Tensor gc = gradient_of(p);
+    if (!gc.defined()) continue;
+    const cpu::AdamWUpdate u{lr_, opt_.beta1, opt_.beta2, opt_.eps, decay_[i] ? opt_.weight_decay : 0.0, bc1, bc2};
     dispatch_float(p.dtype(), "AdamW", [&](auto tag) {
       using T = decltype(tag);
-      T* w = static_cast<T*>(p.raw_data());
-      const T* grad = static_cast<const T*>(gc.raw_data());
-      const T* mask = mask_of<T>(p);
-      T* m = static_cast<T*>(state_[i][0].raw_data());
-      T* v = static_cast<T*>(state_[i][1].raw_data());
-      for (int64_t j = 0; j < p.numel(); ++j) {
-        if (mask && mask[j] == T(0)) continue;
-        const double gj = double(grad[j]);
-        const double mj = opt_.beta1 * double(m[j]) + (1.0 - opt_.beta1) * gj;
-        const double vj = opt_.beta2 * double(v[j]) + (1.0 - opt_.beta2) * gj * gj;
-        m[j] = T(mj);
-        v[j] = T(vj);
-        double wj = double(w[j]) * (1.0 - lr_ * wd);
-        wj -= lr_ * (mj / bc1) / (std::sqrt(vj / bc2) + opt_.eps);
-        w[j] = T(wj);
-      }
+      FROST_KERNEL(p, adamw_update<T>)(u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()),
+                                       mask_of<T>(p), static_cast<T*>(state_[i][0].raw_data()),
+                                       static_cast<T*>(state_[i][1].raw_data()), p.numel());
     });
   }
 }
@@ -185,7 +168,13 @@ double clip_grad_norm(const std::vector<NamedTensor>& params, double max_norm) {
   for (const NamedTensor& p : params) {
     const Tensor g = p.tensor.grad();
     if (!g.defined()) continue;
-    for (double x : g.to_doubles()) total += x * x;
+    if (g.device().is_cpu()) {
+      for (double x : g.to_doubles()) total += x * x;
+    } else {  // reduce on the device, read back one number
+      NoGradGuard no_grad;
+      const Tensor g64 = g.to(DType::f64);
+      total += sum(mul(g64, g64)).item();
+    }
   }
   const double norm = std::sqrt(total);
   if (norm > max_norm && norm > 0) {
@@ -193,10 +182,15 @@ double clip_grad_norm(const std::vector<NamedTensor>& params, double max_norm) {
     for (const NamedTensor& p : params) {
       Tensor g = p.tensor.grad();
       if (!g.defined()) continue;
+      if (!g.is_contiguous()) throw std::invalid_argument("clip_grad_norm: gradient of '" + p.name + "' is not contiguous");
       dispatch_float(g.dtype(), "clip_grad_norm", [&](auto tag) {
         using T = decltype(tag);
         T* d = static_cast<T*>(g.raw_data());
-        for (int64_t j = 0; j < g.numel(); ++j) d[j] = T(double(d[j]) * scale);
+        if (g.device().is_cpu()) {
+          for (int64_t j = 0; j < g.numel(); ++j) d[j] = T(double(d[j]) * scale);
+        } else {
+          FROST_KERNEL(g, scale_shift<T>)(d, d, g.numel(), T(scale), T(0));
+        }
       });
     }
   }

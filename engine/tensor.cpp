@@ -74,8 +74,14 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  if (!device.is_cpu()) return full(shape, value, dtype).to(device);
   Tensor t = empty(shape, dtype, device);
+  if (t.numel() == 0) return t;
+#ifdef FROST_HAVE_CUDA
+  if (device.is_cuda()) {
+    cuda::fill(t.raw_data(), dtype, t.numel(), value);
+    return t;
+  }
+#endif
   store_value(t.raw_data(), dtype, 0, value);
   const size_t elem = dtype_size(dtype);
   char* base = static_cast<char*>(t.raw_data());
@@ -84,9 +90,9 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
-  if (!device.is_cpu()) return zeros(shape, dtype).to(device);
+  if (!device.is_cpu()) return full(shape, 0.0, dtype, device);
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.raw_data(), 0, t.nbytes());
+  if (t.nbytes()) std::memset(t.raw_data(), 0, t.nbytes());
   return t;
 }
 
@@ -167,14 +173,14 @@ std::string Tensor::describe() const {
 // Copies and conversions (not differentiable here; ops_shape.cpp wraps them)
 
 Tensor copy_contiguous(const Tensor& src, DType dtype) {
-  if (!src.device().is_cpu()) {
-    if (src.is_contiguous() && dtype == src.dtype()) {
-      Tensor out = Tensor::empty(src.shape(), dtype, src.device());
-      copy_bytes(out.raw_data(), out.device(), src.raw_data(), src.device(), src.nbytes());
-      return out;
-    }
-    return copy_contiguous(src.to(Device::cpu()), dtype).to(src.device());
+  check_device("copy_contiguous", src);
+#ifdef FROST_HAVE_CUDA
+  if (src.device().is_cuda()) {
+    Tensor out = Tensor::empty(src.shape(), dtype, src.device());
+    cuda::copy_strided(src.shape(), out.raw_data(), dtype, out.strides(), src.raw_data(), src.dtype(), src.strides());
+    return out;
   }
+#endif
   Tensor out = Tensor::empty(src.shape(), dtype);
   if (src.numel() == 0) return out;
   auto layout = cpu::merge_dims<2>(src.shape(), {contiguous_strides(src.shape()), src.strides()});
@@ -209,6 +215,25 @@ Tensor copy_contiguous(const Tensor& src, DType dtype) {
 }
 
 Tensor Tensor::clone() const { return copy_contiguous(*this, dtype_); }
+
+void Tensor::move_storage_to(Device device) {
+  if (!storage_) throw std::logic_error("move_storage_to() of an undefined tensor");
+  Storage& s = *storage_;
+  if (s.device != device) {
+    Allocator& target = allocator_for(device);
+    void* data = s.bytes ? target.allocate(s.bytes) : nullptr;
+    if (s.bytes) copy_bytes(data, device, s.data, s.device, s.bytes);
+    if (s.allocator && s.data) s.allocator->release(s.data, s.bytes);
+    s.keep_alive.reset();  // a mapped file is no longer referenced
+    s.data = data;
+    s.device = device;
+    s.allocator = &target;
+  }
+  if (meta_) {
+    if (meta_->grad.defined()) meta_->grad.move_storage_to(device);
+    if (meta_->grad_mask.defined()) meta_->grad_mask.move_storage_to(device);
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Host read-back

@@ -87,6 +87,10 @@ class Tensor {
   Tensor to(DType dtype) const;
   Tensor to(Device device) const;
   Tensor clone() const;
+  // Moves this tensor's whole storage to `device` in place: every handle and view sharing it
+  // follows, and so do its gradient and gradient mask. How a model's parameters go to a GPU
+  // (Module::to): wrappers that adopted a parameter keep pointing at the same tensor.
+  void move_storage_to(Device device);
 
   // ---- autograd (engine/autograd.cpp) ----
   bool requires_grad() const;

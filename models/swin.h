@@ -52,6 +52,11 @@ class SwinBlock : public Block {
   std::shared_ptr<WindowAttention> attn;
   int64_t window, shift;
   Tensor attn_mask;  // (nW, 1, N, N) of 0 / -100, undefined without shift
+
+ protected:
+  void move_constants_to(Device device) override {
+    if (attn_mask.defined()) attn_mask.move_storage_to(device);
+  }
 };
 
 // timm's PatchMerging: 2x2 neighbours concatenated in (0,0), (1,0), (0,1), (1,1) order, LayerNorm

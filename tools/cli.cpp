@@ -84,6 +84,18 @@ double Flags::get_double(const std::string& name, double fallback) const {
                              [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
 }
 
+Device parse_device_flag(const std::string& value) {
+  Device device;
+  try {
+    device = Device::parse(value);
+    if (!device.is_cpu()) allocator_for(device);  // throws: no CUDA backend, or no such device
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("--device ") + value + ": " + e.what());
+  }
+  select_device(device);
+  return device;
+}
+
 nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
   if (!flags.has(name)) return nlohmann::json::object();
   try {

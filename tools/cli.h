@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/device.h"
+
 namespace frost::cli {
 
 class Flags {
@@ -28,6 +30,9 @@ class Flags {
 
 // A JSON-valued flag (--model-args); an empty object when absent; bad JSON names the flag.
 nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name);
+// --device: "cpu", "cuda" or "cuda:N". Checks that this build and machine have it (the error names
+// the value) and makes it the device kernels launch on.
+Device parse_device_flag(const std::string& value);
 
 int run_bench(const std::vector<std::string>& args);
 int bench_model(const std::vector<std::string>& args);

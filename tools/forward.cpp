@@ -52,10 +52,7 @@ Tensor read_labels(const SafetensorsFile& file, const models::Model& model, int6
 }  // namespace
 
 ForwardResult run_forward(const ForwardRequest& request) {
-  if (request.device != "cpu") {
-    if (request.device.rfind("cuda", 0) != 0) throw std::invalid_argument("--device must be cpu or cuda, got '" + request.device + "'");
-    throw std::invalid_argument("--device " + request.device + ": the model ops have no CUDA kernels yet; use --device cpu");
-  }
+  const Device device = parse_device_flag(request.device);
   ForwardResult result;
   auto note = [&](const std::string& text) {
     result.notes.push_back(request.weights + ": " + text);
@@ -70,33 +67,37 @@ ForwardResult run_forward(const ForwardRequest& request) {
   const bool with_adapter = !request.adapter.empty();
   if (with_adapter) adapter = peft::load_spec_adapter(*model, request.adapter);
   model->train(false);
+  model->to(device);
 
   const SafetensorsFile io = SafetensorsFile::open(request.input);
-  Tensor input = read_input(io, *model);
-  const Tensor labels = read_labels(io, *model, input.size(0));
+  Tensor input = read_input(io, *model).to(device);
+  Tensor labels = read_labels(io, *model, input.size(0));
+  if (labels.defined()) labels = labels.to(device);
   if (request.grads && !labels.defined())
     throw std::invalid_argument(request.input + ": --grads needs 'labels' in the input file (gradients are of the loss)");
   if (request.grads) input.set_requires_grad(true);
 
   std::optional<NoGradGuard> no_grad;
   if (!request.grads) no_grad.emplace();
+  // Outputs are read back to the host (the file writer's and the caller's side).
+  auto output = [&](const std::string& name, const Tensor& t) { result.outputs.push_back({name, t.detach().to(Device::cpu())}); };
   const Tensor logits = model->forward(input);
-  result.outputs.push_back({"logits", logits});
+  output("logits", logits);
   if (!labels.defined()) return result;
   Tensor loss = cross_entropy(logits, labels);
-  result.outputs.push_back({"loss", loss});
+  output("loss", loss);
   if (!request.grads) return result;
   loss.backward();
   auto grad_of = [](const Tensor& t) { return t.grad().defined() ? t.grad() : Tensor::zeros(t.shape(), t.dtype()); };
-  result.outputs.push_back({"grad.input", grad_of(input)});
+  output("grad.input", grad_of(input));
   if (with_adapter && adapter.has_lora) {  // HF peft's keys for LoRA factors, model keys for the rest
     const peft::AppliedAdapter& a = adapter.lora_tensors;
     for (size_t i = 0; i < a.adapter_tensors.size(); ++i)
-      result.outputs.push_back({"grad." + (a.is_lora[i] ? a.adapter_tensors[i].name : a.model_keys[i]), grad_of(a.adapter_tensors[i].tensor)});
+      output("grad." + (a.is_lora[i] ? a.adapter_tensors[i].name : a.model_keys[i]), grad_of(a.adapter_tensors[i].tensor));
   } else if (with_adapter) {
-    for (const NamedTensor& p : adapter.trainable) result.outputs.push_back({"grad." + p.name, grad_of(p.tensor)});
+    for (const NamedTensor& p : adapter.trainable) output("grad." + p.name, grad_of(p.tensor));
   } else {
-    for (const NamedTensor& p : model->named_parameters()) result.outputs.push_back({"grad." + p.name, grad_of(p.tensor)});
+    for (const NamedTensor& p : model->named_parameters()) output("grad." + p.name, grad_of(p.tensor));
   }
   return result;
 }

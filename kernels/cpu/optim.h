@@ -41,7 +41,7 @@ FROST_HOST_DEVICE inline void adamw_element(const AdamWUpdate& u, T& w, T grad, 
   m = T(mj);
   v = T(vj);
   const double wj = double(w) * (1.0 - u.lr * u.weight_decay);
-  w = T(wj - u.lr * (mj / u.bias_correction1) / (sqrt(vj / u.bias_correction2) + u.eps));
+  w = T(wj - u.lr * (mj / u.bias_correction1) / (::sqrt(vj / u.bias_correction2) + u.eps));
 }
 
 // mask and momentum_buffer may be null.

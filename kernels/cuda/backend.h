@@ -7,5 +7,6 @@ namespace frost::cuda {
 // number of devices (0 when no driver or GPU is present: then cuda:N tensors throw clearly).
 int register_backend();
 int device_count();
+void set_device(int index);  // cudaSetDevice, checked
 
 }  // namespace frost::cuda

@@ -1,8 +1,7 @@
 // device.cu: the CUDA device allocator (a CachingAllocator over cudaMalloc/cudaFree: no cudaMalloc
 // in a training loop's steady state; out of memory is an error naming the request and the
-// live/peak bytes), host/device copies, and a cuBLASLt handle check so the build links cuBLAS.
-// Kernels for the op families arrive with the CUDA backend; until then ops on cuda:N tensors
-// throw an error naming the op.
+// live/peak bytes), host/device copies (pinned staging for host->device), and device selection.
+// The op kernels are in the other .cu files of this folder (kernels.h).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -27,9 +26,12 @@ class CudaAllocator final : public CachingAllocator {
 
  protected:
   void* device_allocate(size_t bytes) override {
+    int previous = 0;  // allocate on our device without changing the caller's current one
+    FROST_CUDA_CHECK(cudaGetDevice(&previous));
     FROST_CUDA_CHECK(cudaSetDevice(device_));
     void* ptr = nullptr;
     const cudaError_t status = cudaMalloc(&ptr, bytes);
+    FROST_CUDA_CHECK(cudaSetDevice(previous));
     if (status == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();  // clear it: out of memory is reported by the caching allocator
       return nullptr;
@@ -80,5 +82,7 @@ int register_backend() {
 }
 
 int device_count() { return register_backend(); }
+
+void set_device(int index) { FROST_CUDA_CHECK(cudaSetDevice(index)); }
 
 }  // namespace frost::cuda
