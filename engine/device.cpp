@@ -115,11 +115,32 @@ void register_copy(DeviceType type, CopyFn fn) {
   if (type == DeviceType::cuda) registry().cuda_copy = fn;
 }
 
+namespace {
+Allocator* g_pinned = nullptr;
+}
+
+Allocator* pinned_host_allocator() {
+#ifdef FROST_HAVE_CUDA
+  cuda::register_backend();
+#endif
+  return g_pinned;
+}
+
+void register_pinned_allocator(Allocator* allocator) { g_pinned = allocator; }
+
 void select_device(Device device) {
   if (device.is_cpu()) return;
   allocator_for(device);  // checks the backend and the index
 #ifdef FROST_HAVE_CUDA
   cuda::set_device(device.index);
+#endif
+}
+
+void synchronize(Device device) {
+  if (device.is_cpu()) return;
+  select_device(device);
+#ifdef FROST_HAVE_CUDA
+  cuda::synchronize_device();
 #endif
 }
 

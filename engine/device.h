@@ -58,7 +58,14 @@ using CopyFn = void (*)(void* dst, Device dst_device, const void* src, Device sr
 void register_copy(DeviceType type, CopyFn fn);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 
+// Page-locked host memory (a CPU allocator): host->device copies from it run at full bus speed,
+// so the trainer stages batches there. Null when no CUDA device is visible.
+Allocator* pinned_host_allocator();
+void register_pinned_allocator(Allocator* allocator);
+
 // Makes `device` the one kernels launch on from this thread (cudaSetDevice); the CPU: nothing.
 void select_device(Device device);
+// Waits until every kernel launched on `device` has finished (timing); the CPU: nothing.
+void synchronize(Device device);
 
 }  // namespace frost

@@ -73,6 +73,17 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return t;
 }
 
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  if (Allocator* pinned = pinned_host_allocator()) {
+    Storage& s = *t.storage_;
+    s.allocator->release(s.data, s.bytes);
+    s.allocator = pinned;
+    s.data = pinned->allocate(s.bytes);
+  }
+  return t;
+}
+
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   if (t.numel() == 0) return t;

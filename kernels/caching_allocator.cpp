@@ -39,7 +39,15 @@ void CachingAllocator::empty_cache_locked() {
   cached_ = 0;
 }
 
+void CachingAllocator::set_poison(bool on) { poison_ = on; }
+
 void* CachingAllocator::raw_allocate(size_t bytes) {
+  void* p = take_block(bytes);
+  if (poison_) device_fill(p, size_class(bytes), 0xFF);
+  return p;
+}
+
+void* CachingAllocator::take_block(size_t bytes) {
   const size_t size = size_class(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = free_.find(size);

@@ -7,6 +7,7 @@
 // retried once; if it fails again, the error names the device, the request and the live, peak
 // and cached bytes. live/peak are the engine's counters (requested bytes, as the CPU's).
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -24,6 +25,9 @@ class CachingAllocator : public Allocator {
   size_t cached_bytes() const;
   int64_t device_allocations() const;  // device calls made so far (reuse does not count)
   void empty_cache();                  // gives every cached block back to the device
+  // Tests: every block handed out is first filled with 0xFF bytes (NaN in every float dtype), so
+  // a kernel that leaves part of its output unwritten fails its comparison.
+  void set_poison(bool on);
 
  protected:
   // The device's own calls: device_allocate returns nullptr when the device is out of memory
@@ -31,16 +35,19 @@ class CachingAllocator : public Allocator {
   virtual void* device_allocate(size_t bytes) = 0;
   virtual void device_release(void* ptr, size_t bytes) = 0;
   virtual std::string device_name() const = 0;
+  virtual void device_fill(void* ptr, size_t bytes, uint8_t value) = 0;
 
  private:
   void* raw_allocate(size_t bytes) override;
   void raw_release(void* ptr, size_t bytes) override;
   void empty_cache_locked();
+  void* take_block(size_t bytes);
 
   mutable std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;  // by size class
   size_t cached_ = 0;
   int64_t device_allocations_ = 0;
+  std::atomic<bool> poison_{false};
 };
 
 }  // namespace frost

@@ -55,8 +55,8 @@ void calibrate_sparse(Module& model, int64_t k, int64_t batches, const std::func
   std::vector<NamedTensor> masked = sparse_tensors(model);
   std::vector<Tensor> score;
   for (NamedTensor& t : masked) {
-    t.tensor.set_grad_mask(Tensor::ones(t.tensor.shape(), t.tensor.dtype()));
-    score.push_back(Tensor::zeros(t.tensor.shape(), DType::f64));
+    t.tensor.set_grad_mask(Tensor::ones(t.tensor.shape(), t.tensor.dtype(), t.tensor.device()));
+    score.push_back(Tensor::zeros(t.tensor.shape(), DType::f64, t.tensor.device()));
   }
   for (int64_t b = 0; b < batches; ++b) {
     for (const NamedTensor& p : model.trainable_parameters()) Tensor(p.tensor).zero_grad();

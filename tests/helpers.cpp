@@ -3,12 +3,17 @@
 
 #include <unistd.h>
 
-#include <filesystem>
-
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/dispatch.h"
+#include "engine/safetensors.h"
+#include "tools/forward.h"
 
 namespace frost::test {
 
@@ -104,6 +109,85 @@ std::string fixtures_dir() {
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("frost_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+void check_timm_fixture(const std::string& name, bool adapter, const std::string& device) {
+  const std::string dir = fixtures_dir() + "/timm/";
+  std::ifstream meta_file(dir + name + ".json");
+  REQUIRE(meta_file.good());
+  const nlohmann::json meta = nlohmann::json::parse(meta_file);
+  cli::ForwardRequest request;
+  request.model = meta.at("architecture");
+  request.model_args = meta.at("model_args");
+  request.weights = dir + name + ".weights.safetensors";
+  if (adapter) request.adapter = dir + name + ".adapter";
+  request.input = dir + name + ".io.safetensors";
+  request.grads = true;
+  request.device = device;
+  const cli::ForwardResult result = cli::run_forward(request);
+  CHECK(result.notes.empty());
+  const SafetensorsFile io = SafetensorsFile::open(request.input);
+  std::set<std::string> expected;
+  for (const SafetensorsFile::Entry& e : io.entries())
+    if (e.name != "input" && e.name != "labels") expected.insert(e.name);
+  std::set<std::string> produced;
+  for (const NamedTensor& out : result.outputs) {
+    INFO(name << " on " << device << ": " << out.name);
+    if (out.name == "grad.input" && !io.contains(out.name)) continue;  // the LoRA case stores trainable grads only
+    produced.insert(out.name);
+    REQUIRE(io.contains(out.name));
+    const Tensor want = io.get(out.name);
+    REQUIRE(out.tensor.shape() == want.shape());
+    const double tolerance = out.name.rfind("grad.", 0) == 0 ? 1e-4 : 1e-5;
+    CHECK(rel_error(out.tensor, want) <= tolerance);
+  }
+  CHECK(produced == expected);  // every gradient timm wrote, and no other
+}
+
+// The class is which colour channel is bright (it survives crops, flips and the LayerNorms, which
+// remove a uniform brightness).
+std::string make_color_dataset() {
+  const std::filesystem::path dir = temp_path("train_data");
+  if (std::filesystem::exists(dir / "test_batch.bin")) return dir.string();
+  std::filesystem::create_directories(dir);
+  uint32_t noise = 1;
+  auto batch = [&](const std::string& name, int n) {
+    std::vector<uint8_t> bytes;
+    for (int i = 0; i < n; ++i) {
+      const int cls = i % 3;
+      bytes.push_back(uint8_t(cls));
+      for (int c = 0; c < 3; ++c)
+        for (int p = 0; p < 1024; ++p) {
+          noise = noise * 1103515245u + 12345u;
+          bytes.push_back(uint8_t((c == cls ? 170 : 60) + (noise >> 26)));
+        }
+    }
+    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
+  };
+  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 12);  // 60 training images
+  batch("test_batch.bin", 30);
+  return dir.string();
+}
+
+cli::TrainOptions tiny_train_options(const std::string& output) {
+  cli::TrainOptions o;
+  o.model = "vit_tiny_patch16_224";
+  o.model_args = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}};
+  o.dataset = "cifar10";
+  o.num_classes = 3;
+  o.data_dir = make_color_dataset();
+  o.val_split = "test";
+  o.batch_size = 8;
+  o.epochs = 3;
+  o.lr = 3e-3;
+  o.warmup_epochs = 0.5;
+  o.direct_resize = true;
+  o.augment = true;  // random-resized-crop and flips: resume must reproduce them too
+  o.drop_path = 0.1;  // and the drop-path stream
+  o.workers = 2;
+  o.output = output;
+  o.quiet = true;
+  return o;
 }
 
 }  // namespace frost::test

@@ -7,6 +7,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "tools/train.h"
 
 namespace frost::test {
 
@@ -22,6 +23,17 @@ double max_abs(const Tensor& a);
 // worst relative error (|analytic - numeric| / max(1, |numeric|) per element).
 double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                  const std::vector<Tensor>& inputs, double eps = 1e-6);
+
+// Runs fixtures/timm/<name> through run_forward (frost forward's code path) on `device` and checks
+// logits and loss (relative error <= 1e-5) and every gradient timm wrote (<= 1e-4), and no other.
+void check_timm_fixture(const std::string& name, bool adapter, const std::string& device);
+
+// CIFAR-10 binary files of 32x32 images in 3 classes (60 training, 30 test images): the class is
+// which colour channel is bright, plus noise. Written once per test process; returns the folder.
+std::string make_color_dataset();
+// A small ViT trained for 3 epochs of 7 steps on make_color_dataset(), augmentation and drop-path
+// on, writing to `output`.
+cli::TrainOptions tiny_train_options(const std::string& output);
 
 // Directory of ../shared/fixtures (FROST_FIXTURES overrides).
 std::string fixtures_dir();

@@ -26,35 +26,7 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
-void check_case(const std::string& name, bool adapter) {
-  const std::string dir = fixtures_dir() + "/timm/";
-  const nlohmann::json meta = read_json(dir + name + ".json");
-  cli::ForwardRequest request;
-  request.model = meta.at("architecture");
-  request.model_args = meta.at("model_args");
-  request.weights = dir + name + ".weights.safetensors";
-  if (adapter) request.adapter = dir + name + ".adapter";
-  request.input = dir + name + ".io.safetensors";
-  request.grads = true;
-  const cli::ForwardResult result = cli::run_forward(request);
-  CHECK(result.notes.empty());
-  const SafetensorsFile io = SafetensorsFile::open(request.input);
-  std::set<std::string> expected;
-  for (const SafetensorsFile::Entry& e : io.entries())
-    if (e.name != "input" && e.name != "labels") expected.insert(e.name);
-  std::set<std::string> produced;
-  for (const NamedTensor& out : result.outputs) {
-    INFO(name << ": " << out.name);
-    if (out.name == "grad.input" && !io.contains(out.name)) continue;  // the LoRA case stores trainable grads only
-    produced.insert(out.name);
-    REQUIRE(io.contains(out.name));
-    const Tensor want = io.get(out.name);
-    REQUIRE(out.tensor.shape() == want.shape());
-    const double tolerance = out.name.rfind("grad.", 0) == 0 ? 1e-4 : 1e-5;
-    CHECK(rel_error(out.tensor, want) <= tolerance);
-  }
-  CHECK(produced == expected);  // every gradient timm wrote, and no other
-}
+void check_case(const std::string& name, bool adapter) { check_timm_fixture(name, adapter, "cpu"); }
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // test_tensor.cpp: dtypes, devices, views, joins, allocator counters and error messages.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "kernels/caching_allocator.h"
@@ -145,6 +146,7 @@ class FakeDevice final : public CachingAllocator {
     std::free(p);
   }
   std::string device_name() const override { return "fake:0"; }
+  void device_fill(void* p, size_t bytes, uint8_t value) override { std::memset(p, value, bytes); }
 
  private:
   size_t capacity_;
@@ -177,6 +179,16 @@ TEST_CASE("the caching allocator reuses blocks by size class and reports out of 
                                                      Catch::Contains("live 14") && Catch::Contains("peak 14"));
   CHECK(dev.live_bytes() == size_t(14) << 20);  // the failed request counted nothing
   dev.release(big, size_t(14) << 20);
+  // Poisoning (the gpu suite's unwritten-output check): a reused block comes back as NaN bytes.
+  dev.set_poison(true);
+  float* f = static_cast<float*>(dev.allocate(64));
+  f[0] = 1.0f;
+  dev.release(f, 64);
+  f = static_cast<float*>(dev.allocate(64));
+  CHECK(std::isnan(f[0]));
+  CHECK(std::isnan(f[15]));
+  dev.release(f, 64);
+  dev.set_poison(false);
   dev.empty_cache();
   CHECK(dev.in_use == 0);
 }

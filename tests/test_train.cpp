@@ -20,51 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// CIFAR-10 binary files of 32x32 images in 3 classes: the class is which colour channel is bright
-// (it survives crops, flips and the LayerNorms, which remove a uniform brightness), plus noise.
-std::string make_dataset() {
-  const fs::path dir = temp_path("train_data");
-  if (fs::exists(dir / "test_batch.bin")) return dir.string();
-  fs::create_directories(dir);
-  uint32_t noise = 1;
-  auto batch = [&](const std::string& name, int n) {
-    std::vector<uint8_t> bytes;
-    for (int i = 0; i < n; ++i) {
-      const int cls = i % 3;
-      bytes.push_back(uint8_t(cls));
-      for (int c = 0; c < 3; ++c)
-        for (int p = 0; p < 1024; ++p) {
-          noise = noise * 1103515245u + 12345u;
-          bytes.push_back(uint8_t((c == cls ? 170 : 60) + (noise >> 26)));
-        }
-    }
-    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
-  };
-  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 12);  // 60 training images
-  batch("test_batch.bin", 30);
-  return dir.string();
-}
-
-cli::TrainOptions tiny(const std::string& output) {
-  cli::TrainOptions o;
-  o.model = "vit_tiny_patch16_224";
-  o.model_args = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}};
-  o.dataset = "cifar10";
-  o.num_classes = 3;
-  o.data_dir = make_dataset();
-  o.val_split = "test";
-  o.batch_size = 8;
-  o.epochs = 3;
-  o.lr = 3e-3;
-  o.warmup_epochs = 0.5;
-  o.direct_resize = true;
-  o.augment = true;  // random-resized-crop and flips: resume must reproduce them too
-  o.drop_path = 0.1;  // and the drop-path stream
-  o.workers = 2;
-  o.output = output;
-  o.quiet = true;
-  return o;
-}
+cli::TrainOptions tiny(const std::string& output) { return test::tiny_train_options(output); }
 
 std::string text(const std::string& path) {
   std::ifstream in(path);

@@ -50,7 +50,6 @@ std::string default_output(const TrainOptions& o) {
 
 TrainResult run_train(const TrainOptions& o_in) {
   TrainOptions o = o_in;
-  if (o.device != "cpu") throw std::invalid_argument("--device " + o.device + ": training runs on the CPU until the CUDA backend lands");
   if (o.model.empty()) throw std::invalid_argument("frost train: --model is required");
   if (o.dataset.empty() && !o.train_set) throw std::invalid_argument("frost train: --dataset is required");
   if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("frost train: --epochs and --batch-size must be >= 1");
@@ -60,6 +59,7 @@ TrainResult run_train(const TrainOptions& o_in) {
   if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
   if (o.weight_decay < 0) o.weight_decay = 1e-4;
 
+  const Device device = parse_device_flag(o.device);
   auto train_set = o.train_set ? o.train_set : data::open_dataset(o.dataset, o.data_dir, o.train_split, o.num_classes);
   const int64_t num_classes = o.num_classes > 0 ? o.num_classes : train_set->num_classes;
   std::shared_ptr<data::Dataset> val_set = o.val_set;
@@ -74,6 +74,7 @@ TrainResult run_train(const TrainOptions& o_in) {
       if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", o.weights.c_str(), note.c_str());
   }
   const peft::AppliedSpec applied = peft::apply_spec(*model, o.peft, o.seed);
+  model->to(device);  // after the PEFT methods: their tensors move with the model
   const data::TransformOptions train_tf = transform_for(o, *model, true), eval_tf = transform_for(o, *model, false);
 
   data::LoaderOptions lo;
@@ -92,7 +93,7 @@ TrainResult run_train(const TrainOptions& o_in) {
     peft::calibrate_sparse(*model, applied.sparse_k, applied.sparse_batches, [&](int64_t) {
       data::Batch b;
       if (!loader.next(b) || b.size == 0) return;
-      cross_entropy(model->forward(batch_images(b)), batch_labels(b), o.smoothing).backward();
+      cross_entropy(model->forward(batch_images(b, device)), batch_labels(b, device), o.smoothing).backward();
     });
   }
   const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
@@ -168,7 +169,7 @@ TrainResult run_train(const TrainOptions& o_in) {
       if (b.size > 0) {
         const double lr = lr_at(state.step);
         optimizer->set_lr(lr);
-        Tensor loss = cross_entropy(model->forward(batch_images(b)), batch_labels(b), o.smoothing);
+        Tensor loss = cross_entropy(model->forward(batch_images(b, device)), batch_labels(b, device), o.smoothing);
         const double value = loss.item();
         if (!std::isfinite(value))
           throw std::runtime_error("step " + std::to_string(state.step) + " (epoch " + std::to_string(state.epoch) + ", batch " +

@@ -130,14 +130,18 @@ data::TransformOptions transform_for(const TrainOptions& o, const models::Model&
   return t;
 }
 
-Tensor batch_images(const data::Batch& b) {
-  Tensor images = Tensor::empty({b.size, 3, b.height, b.width});
+Tensor batch_images(const data::Batch& b, Device device) {
+  // For a GPU the batch is staged in pinned memory, so the copy runs at full bus speed.
+  Tensor images = device.is_cpu() ? Tensor::empty({b.size, 3, b.height, b.width})
+                                  : Tensor::empty_pinned({b.size, 3, b.height, b.width});
   std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
-  return images;
+  return images.to(device);
 }
 
-Tensor batch_labels(const data::Batch& b) {
-  return Tensor::from_vector(std::vector<double>(b.labels.begin(), b.labels.end()), {b.size}, DType::i64);
+Tensor batch_labels(const data::Batch& b, Device device) {
+  Tensor labels = Tensor::empty({b.size}, DType::i64);
+  if (b.size) std::memcpy(labels.raw_data(), b.labels.data(), size_t(b.size) * sizeof(int64_t));
+  return labels.to(device);
 }
 
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
@@ -148,6 +152,7 @@ EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, co
   lo.strict = strict;
   data::DataLoader loader(std::shared_ptr<const data::Dataset>(&dataset, [](const data::Dataset*) {}), transform, lo);
   loader.start(0);
+  const Device device = model.device();
   NoGradGuard no_grad;
   EvalResult r;
   const int64_t K = dataset.num_classes;
@@ -156,8 +161,8 @@ EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, co
   for (data::Batch b; loader.next(b);) {
     r.skipped += int64_t(b.skipped.size());
     if (b.size == 0) continue;
-    const Tensor logits = model.forward(batch_images(b));
-    loss_sum += cross_entropy(logits, batch_labels(b)).item() * double(b.size);
+    const Tensor logits = model.forward(batch_images(b, device));
+    loss_sum += cross_entropy(logits, batch_labels(b, device)).item() * double(b.size);
     const std::vector<double> values = logits.to_doubles();
     const int64_t classes = logits.size(1);
     for (int64_t i = 0; i < b.size; ++i) {

@@ -34,8 +34,9 @@ void append_summary(const std::string& path, int64_t epoch, double train_loss, c
 // The train or eval pipeline for `o`'s preprocessing flags over the model's timm pretrained config.
 data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train);
 // A batch as tensors: images (B, 3, H, W) f32, labels (B) i64.
-Tensor batch_images(const data::Batch& b);
-Tensor batch_labels(const data::Batch& b);
+// A loader batch as tensors on `device` (images (B, 3, H, W) f32, labels (B) i64).
+Tensor batch_images(const data::Batch& b, Device device = Device::cpu());
+Tensor batch_labels(const data::Batch& b, Device device = Device::cpu());
 
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict);

@@ -8,5 +8,6 @@ namespace frost::cuda {
 int register_backend();
 int device_count();
 void set_device(int index);  // cudaSetDevice, checked
+void synchronize_device();   // cudaDeviceSynchronize, checked
 
 }  // namespace frost::cuda

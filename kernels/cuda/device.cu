@@ -5,6 +5,7 @@
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -43,9 +44,32 @@ class CudaAllocator final : public CachingAllocator {
     if (ptr) cudaFree(ptr);  // never throws from a destructor path
   }
   std::string device_name() const override { return "cuda:" + std::to_string(device_); }
+  void device_fill(void* ptr, size_t bytes, uint8_t value) override {
+    FROST_CUDA_CHECK(cudaMemset(ptr, value, bytes));
+  }
 
  private:
   int device_;
+};
+
+// Page-locked host blocks, cached like device blocks (cudaHostAlloc is slow).
+class PinnedAllocator final : public CachingAllocator {
+ protected:
+  void* device_allocate(size_t bytes) override {
+    void* ptr = nullptr;
+    const cudaError_t status = cudaHostAlloc(&ptr, bytes, cudaHostAllocDefault);
+    if (status == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      return nullptr;
+    }
+    FROST_CUDA_CHECK(status);
+    return ptr;
+  }
+  void device_release(void* ptr, size_t) override {
+    if (ptr) cudaFreeHost(ptr);
+  }
+  std::string device_name() const override { return "pinned host memory"; }
+  void device_fill(void* ptr, size_t bytes, uint8_t value) override { std::memset(ptr, value, bytes); }
 };
 
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
@@ -71,6 +95,10 @@ int register_backend() {
       register_allocator(Device::cuda(i), allocators.back().get());
     }
     register_copy(DeviceType::cuda, cuda_copy);
+    if (count > 0) {
+      static PinnedAllocator pinned;
+      register_pinned_allocator(&pinned);
+    }
     if (count > 0) {  // cuBLASLt must come up wherever a device does
       cublasLtHandle_t handle;
       FROST_CUBLAS_CHECK(cublasLtCreate(&handle));
@@ -84,5 +112,7 @@ int register_backend() {
 int device_count() { return register_backend(); }
 
 void set_device(int index) { FROST_CUDA_CHECK(cudaSetDevice(index)); }
+
+void synchronize_device() { FROST_CUDA_CHECK(cudaDeviceSynchronize()); }
 
 }  // namespace frost::cuda

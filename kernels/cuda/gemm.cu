@@ -175,6 +175,4 @@ template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef
 template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
                            const GemmBatch&, const double*);
 
-void synchronize() { FROST_CUDA_CHECK(cudaDeviceSynchronize()); }
-
 }  // namespace frost::cuda

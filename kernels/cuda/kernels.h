@@ -130,7 +130,5 @@ template <typename T>
 void adamw_update(const cpu::AdamWUpdate& u, T* w, const T* grad, const T* mask, T* m, T* v,
                   int64_t n);
 
-// Waits for every kernel launched so far (benchmarks, tests).
-void synchronize();
 
 }  // namespace frost::cuda
