@@ -93,9 +93,14 @@ Allocator& allocator_for(Device device) {
 #endif
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.cuda_allocators.empty())
+  if (r.cuda_allocators.empty()) {
+#ifdef FROST_HAVE_CUDA
+    throw std::runtime_error("device " + device.str() + ": no CUDA device is visible (no driver or no GPU on this machine)");
+#else
     throw std::runtime_error("device " + device.str() +
                              ": this build of frost has no CUDA backend (rebuild with -Dcuda=enabled)");
+#endif
+  }
   if (device.index < 0 || size_t(device.index) >= r.cuda_allocators.size() ||
       !r.cuda_allocators[device.index])
     throw std::runtime_error("device " + device.str() + ": no such device (" +

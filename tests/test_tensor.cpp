@@ -123,6 +123,15 @@ TEST_CASE("allocator counts live and peak bytes", "[cpu][tensor]") {
 TEST_CASE("cuda tensors fail clearly in a CPU-only build", "[cpu][tensor]") {
   CHECK_THROWS_WITH(Tensor::empty({2}, DType::f32, Device::cuda(0)), Catch::Contains("no CUDA backend"));
 }
+#else
+TEST_CASE("a cuda tensor is created, or the error says that no GPU is visible", "[cpu][tensor]") {
+  try {
+    const Tensor t = Tensor::empty({2}, DType::f32, Device::cuda(0));
+    CHECK(t.device() == Device::cuda(0));
+  } catch (const std::exception& e) {
+    CHECK_THAT(e.what(), Catch::Contains("cuda:0: no CUDA device is visible"));
+  }
+}
 #endif
 
 namespace {

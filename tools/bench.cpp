@@ -66,8 +66,9 @@ int run_bench(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "gemm") return bench_gemm({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "model") return bench_model({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "step") return bench_step({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "kernels") return bench_kernels({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "autograd") return bench_autograd({args.begin() + 1, args.end()});
-  throw std::invalid_argument("frost bench: expected a benchmark name: gemm, model, step or autograd");
+  throw std::invalid_argument("frost bench: expected a benchmark name: gemm, model, step, autograd or kernels");
 }
 
 }  // namespace frost::cli

@@ -52,5 +52,6 @@ struct MergeResult {
 MergeResult merge_adapter(const std::string& model, const nlohmann::json& model_args, const std::string& weights,
                           const std::string& adapter, const std::string& out);
 int bench_step(const std::vector<std::string>& args);
+int bench_kernels(const std::vector<std::string>& args);  // bench_kernels.cpp
 
 }  // namespace frost::cli

@@ -1,5 +1,6 @@
 // backend.h: the CUDA backend's entry points seen from the engine (compiled only with CUDA).
 #pragma once
+#include <string>
 
 namespace frost::cuda {
 
@@ -9,5 +10,21 @@ int register_backend();
 int device_count();
 void set_device(int index);  // cudaSetDevice, checked
 void synchronize_device();   // cudaDeviceSynchronize, checked
+std::string device_name(int index);  // "NVIDIA H200", from cudaGetDeviceProperties
+
+// Times work on the current device's default stream with CUDA events (benchmarks).
+class EventTimer {
+ public:
+  EventTimer();
+  ~EventTimer();
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  void start();
+  double stop_ms();  // waits for the stop event; milliseconds since start()
+
+ private:
+  void* start_ = nullptr;
+  void* stop_ = nullptr;
+};
 
 }  // namespace frost::cuda

@@ -115,4 +115,33 @@ void set_device(int index) { FROST_CUDA_CHECK(cudaSetDevice(index)); }
 
 void synchronize_device() { FROST_CUDA_CHECK(cudaDeviceSynchronize()); }
 
+std::string device_name(int index) {
+  cudaDeviceProp prop{};
+  FROST_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  return prop.name;
+}
+
+EventTimer::EventTimer() {
+  cudaEvent_t a = nullptr, b = nullptr;
+  FROST_CUDA_CHECK(cudaEventCreate(&a));
+  FROST_CUDA_CHECK(cudaEventCreate(&b));
+  start_ = a;
+  stop_ = b;
+}
+
+EventTimer::~EventTimer() {
+  cudaEventDestroy(static_cast<cudaEvent_t>(start_));
+  cudaEventDestroy(static_cast<cudaEvent_t>(stop_));
+}
+
+void EventTimer::start() { FROST_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(start_), 0)); }
+
+double EventTimer::stop_ms() {
+  FROST_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(stop_), 0));
+  FROST_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(stop_)));
+  float ms = 0;
+  FROST_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start_), static_cast<cudaEvent_t>(stop_)));
+  return ms;
+}
+
 }  // namespace frost::cuda
