@@ -95,6 +95,14 @@ void make_layout(LayoutGuard& g, cudaDataType_t type, int64_t rows, int64_t cols
   }
 }
 
+// The largest power of two (<= 256) dividing the address of every matrix of a batch, in bytes.
+template <typename T>
+uint32_t alignment(const T* p, int64_t batch_stride, int64_t count) {
+  uint64_t bits = reinterpret_cast<uintptr_t>(p) | 256;
+  if (count > 1) bits |= uint64_t(batch_stride) * sizeof(T);
+  return uint32_t(bits & (~bits + 1));  // lowest set bit
+}
+
 // K == 0: C = beta C (+ bias), per batch.
 template <typename T>
 __global__ void empty_product_kernel(T* C, int64_t M, int64_t N, int64_t ldc, int64_t c_stride, int64_t count,
@@ -158,6 +166,14 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T 
   const uint64_t workspace = kWorkspaceBytes;
   FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
                                                           sizeof(workspace)));
+  // cuBLASLt assumes 256-byte aligned operands unless told otherwise; views (narrowed rows, a
+  // group's slice of a weight, the next matrix of a batch) are often less aligned.
+  const uint32_t align_x = alignment(b.data, b.batch_stride, batch.count), align_y = alignment(a.data, a.batch_stride, batch.count);
+  const uint32_t align_c = alignment(C, batch.c_stride, batch.count);
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_x, sizeof(align_x)));
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_y, sizeof(align_y)));
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c, sizeof(align_c)));
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof(align_c)));
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
   FROST_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, lx.layout, ly.layout, lc.layout, lc.layout, pref,
