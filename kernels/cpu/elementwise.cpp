@@ -1,79 +1,54 @@
-// elementwise.cpp: unary activations (forward and backward side by side) and broadcasting binary
-// arithmetic. GELU (erf): y = x/2 (1 + erf(x/sqrt2)), dy/dx = Phi(x) + x phi(x).
-// GELU (tanh): u = sqrt(2/pi)(x + 0.044715 x^3), y = x/2 (1 + tanh u),
-//   dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) sqrt(2/pi)(1 + 3*0.044715 x^2).
-// quick_gelu: y = x sigmoid(1.702 x), dy/dx = s + 1.702 x s (1 - s).
+// elementwise.cpp: unary activations (their formulas, forward and derivative side by side, are in
+// kernels/unary_math.h, shared with CUDA) as vectorised loops, and broadcasting binary arithmetic.
 #include "kernels/cpu/elementwise.h"
 
 #include <cmath>
 
 #include "kernels/cpu/vmath.h"
+#include "kernels/unary_math.h"
 
 namespace frost::cpu {
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.79788456080286535588;
-constexpr double kInvSqrt2 = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+// The transcendental functions of kernels/unary_math.h: <cmath> for the reference, and the
+// vectorisable forms for the fast loops (tanh through exp, |x| clamped where tanh is +-1 in T).
+struct StdMath {
+  static double exp(double x) { return std::exp(x); }
+  static double log(double x) { return std::log(x); }
+  static double sqrt(double x) { return std::sqrt(x); }
+  static double tanh(double x) { return std::tanh(x); }
+  static double gelu_tanh(double x) { return std::tanh(x); }
+  static double erf(double x) { return std::erf(x); }
+};
 
-template <typename T>
-inline T sigmoid_of(T x) {
-  return T(1) / (T(1) + exp_of(-x));
-}
-template <typename T>
-inline T tanh_of(T x) {  // via exp so that it vectorises; |x| clamped where tanh is +-1 in T
-  T c = x > T(15) ? T(15) : (x < T(-15) ? T(-15) : x);
-  T e = exp_of(T(2) * c);
-  return (e - T(1)) / (e + T(1));
-}
+struct FastMath {
+  template <typename T>
+  static T exp(T x) { return exp_of(x); }
+  template <typename T>
+  static T log(T x) { return std::log(x); }
+  template <typename T>
+  static T sqrt(T x) { return std::sqrt(x); }
+  template <typename T>
+  static T tanh(T x) { return std::tanh(x); }
+  template <typename T>
+  static T gelu_tanh(T x) {
+    const T c = x > T(15) ? T(15) : (x < T(-15) ? T(-15) : x);
+    const T e = exp_of(T(2) * c);
+    return (e - T(1)) / (e + T(1));
+  }
+  template <typename T>
+  static T erf(T x) { return erf_of(x); }
+};
 
 template <typename T>
 inline T forward_one(UnaryOp op, T x) {
-  switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return exp_of(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
-    case UnaryOp::sigmoid: return sigmoid_of(x);
-    case UnaryOp::gelu_erf: return T(0.5) * x * (T(1) + erf_of(x * T(kInvSqrt2)));
-    case UnaryOp::gelu_tanh:
-      return T(0.5) * x * (T(1) + tanh_of(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
-    case UnaryOp::quick_gelu: return x * sigmoid_of(T(1.702) * x);
-  }
-  return x;
+  return unary::value<FastMath>(op, x);
 }
 
-// Derivative from x (or y where unary_backward_reads_output says so).
 template <typename T>
 inline T derivative_one(UnaryOp op, T x, T y) {
-  switch (op) {
-    case UnaryOp::neg: return T(-1);
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return T(1) / x;
-    case UnaryOp::sqrt: return T(0.5) / y;
-    case UnaryOp::tanh: return T(1) - y * y;
-    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::sigmoid: return y * (T(1) - y);
-    case UnaryOp::gelu_erf: {
-      T cdf = T(0.5) * (T(1) + erf_of(x * T(kInvSqrt2)));
-      T pdf = T(kInvSqrt2Pi) * exp_of(T(-0.5) * x * x);
-      return cdf + x * pdf;
-    }
-    case UnaryOp::gelu_tanh: {
-      T u = T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x);
-      T t = tanh_of(u);
-      T du = T(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * x * x);
-      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
-    }
-    case UnaryOp::quick_gelu: {
-      T s = sigmoid_of(T(1.702) * x);
-      return s + T(1.702) * x * s * (T(1) - s);
-    }
-  }
-  return T(0);
+  return unary::derivative<FastMath>(op, x, y);
 }
 
 // One loop per op so that the switch is hoisted and each loop vectorises; cloned for wider ISAs.
@@ -118,22 +93,7 @@ bool unary_backward_reads_output(UnaryOp op) {
          op == UnaryOp::sigmoid;
 }
 
-double unary_reference(UnaryOp op, double x) {
-  switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::relu: return x > 0 ? x : 0;
-    case UnaryOp::sigmoid: return 1 / (1 + std::exp(-x));
-    case UnaryOp::gelu_erf: return 0.5 * x * (1 + std::erf(x * kInvSqrt2));
-    case UnaryOp::gelu_tanh:
-      return 0.5 * x * (1 + std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x)));
-    case UnaryOp::quick_gelu: return x / (1 + std::exp(-1.702 * x));
-  }
-  return x;
-}
+double unary_reference(UnaryOp op, double x) { return unary::value<StdMath>(op, x); }
 
 template <typename T>
 void unary_forward(UnaryOp op, const T* x, T* y, int64_t n) {
