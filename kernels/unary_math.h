@@ -10,10 +10,11 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/host_device.h"
 
+// Host-device templates whose M is device-only (or host-only) on one side: no call check.
 #if defined(__CUDACC__)
-#define FROST_HD_TEMPLATE _Pragma("nv_exec_check_disable") FROST_HOST_DEVICE
+#define FROST_NO_EXEC_CHECK _Pragma("nv_exec_check_disable")
 #else
-#define FROST_HD_TEMPLATE
+#define FROST_NO_EXEC_CHECK
 #endif
 
 namespace frost::unary {
@@ -24,14 +25,16 @@ constexpr double kSqrt2OverPi = 0.79788456080286535588;
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 
+FROST_NO_EXEC_CHECK
 template <typename M, typename T>
-FROST_HD_TEMPLATE inline T sigmoid(T x) {
+FROST_HOST_DEVICE inline T sigmoid(T x) {
   return T(1) / (T(1) + M::exp(-x));
 }
 
 // y = f(x)
+FROST_NO_EXEC_CHECK
 template <typename M, typename T>
-FROST_HD_TEMPLATE inline T value(UnaryOp op, T x) {
+FROST_HOST_DEVICE inline T value(UnaryOp op, T x) {
   switch (op) {
     case UnaryOp::neg: return -x;
     case UnaryOp::exp: return M::exp(x);
@@ -48,8 +51,9 @@ FROST_HD_TEMPLATE inline T value(UnaryOp op, T x) {
 }
 
 // f'(x), from x, or from y = f(x) where cpu::unary_backward_reads_output(op) says so.
+FROST_NO_EXEC_CHECK
 template <typename M, typename T>
-FROST_HD_TEMPLATE inline T derivative(UnaryOp op, T x, T y) {
+FROST_HOST_DEVICE inline T derivative(UnaryOp op, T x, T y) {
   switch (op) {
     case UnaryOp::neg: return T(-1);
     case UnaryOp::exp: return y;
