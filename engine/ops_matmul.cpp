@@ -46,11 +46,16 @@ Tensor batched_gemm(Tensor a, Tensor b) {
   const int64_t batch = shape_numel(batch_shape);
 #ifdef FROST_HAVE_CUDA
   if (out.device().is_cuda()) {  // one strided-batched cuBLASLt call
-    int64_t sa = 0, sb = 0;
-    if (!uniform_batch_stride(a, batch_shape, batch, sa)) a = a.contiguous();
-    if (!uniform_batch_stride(b, batch_shape, batch, sb)) b = b.contiguous();
-    uniform_batch_stride(a, batch_shape, batch, sa);
-    uniform_batch_stride(b, batch_shape, batch, sb);
+    // A batch layout no single stride describes (several broadcast dims) is made contiguous.
+    auto batch_stride = [&](Tensor& t) {
+      int64_t s = 0;
+      if (!uniform_batch_stride(t, batch_shape, batch, s)) {
+        t = t.contiguous();
+        uniform_batch_stride(t, batch_shape, batch, s);
+      }
+      return s;
+    };
+    const int64_t sa = batch_stride(a), sb = batch_stride(b);
     dispatch_float(a.dtype(), "matmul", [&](auto tag) {
       using T = decltype(tag);
       cuda::gemm<T>(M, N, K, T(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},

@@ -358,13 +358,6 @@ std::vector<int64_t> source_offsets(const std::vector<int64_t>& idx, int64_t out
   return offsets;
 }
 
-// A host vector of i64 as a tensor on `device`.
-Tensor index_tensor(const std::vector<int64_t>& values, Device device) {
-  Tensor t = Tensor::empty({int64_t(values.size())}, DType::i64);
-  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(int64_t));
-  return t.to(device);
-}
-
 // dx[t] = sum of g over the output positions that read source element t.
 struct IndexBackward : Node {
   Shape in_shape;
@@ -376,7 +369,7 @@ struct IndexBackward : Node {
     Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     std::vector<int64_t> starts, sources;
     cpu::invert_offsets(offsets, dx.numel(), starts, sources);
-    const Tensor st = index_tensor(starts, g.device()), so = index_tensor(sources, g.device());
+    const Tensor st = Tensor::from_indices(starts, g.device()), so = Tensor::from_indices(sources, g.device());
     dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
       FROST_KERNEL(dx, scatter_sum<T>)(static_cast<const T*>(gc.raw_data()), st.typed_data<int64_t>(),
@@ -410,7 +403,7 @@ Tensor index_common(const Tensor& x, int64_t dim, const Tensor& index, bool per_
   for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
   for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
   std::vector<int64_t> offsets = source_offsets(idx, outer, x.size(dim), out_shape[dim], inner, per_position);
-  const Tensor off = index_tensor(offsets, x.device());
+  const Tensor off = Tensor::from_indices(offsets, x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     FROST_KERNEL(out, gather_offsets<T>)(static_cast<const T*>(xc.raw_data()), off.typed_data<int64_t>(),

@@ -58,14 +58,18 @@ Storage::~Storage() {
 // Creation
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  return empty_from(shape, dtype, device, allocator_for(device));
+}
+
+Tensor Tensor::empty_from(const Shape& shape, DType dtype, Device device, Allocator& allocator) {
   for (int64_t s : shape)
     if (s < 0) throw std::invalid_argument("Tensor::empty: negative size in shape " + shape_str(shape));
   Tensor t;
   auto storage = std::make_shared<Storage>();
   storage->bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
   storage->device = device;
-  storage->allocator = &allocator_for(device);
-  storage->data = storage->allocator->allocate(storage->bytes);
+  storage->allocator = &allocator;
+  storage->data = allocator.allocate(storage->bytes);
   t.storage_ = std::move(storage);
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
@@ -74,14 +78,14 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  if (Allocator* pinned = pinned_host_allocator()) {
-    Storage& s = *t.storage_;
-    s.allocator->release(s.data, s.bytes);
-    s.allocator = pinned;
-    s.data = pinned->allocate(s.bytes);
-  }
-  return t;
+  Allocator* pinned = pinned_host_allocator();
+  return pinned ? empty_from(shape, dtype, Device::cpu(), *pinned) : empty(shape, dtype);
+}
+
+Tensor Tensor::from_indices(const std::vector<int64_t>& values, Device device) {
+  Tensor t = empty({int64_t(values.size())}, DType::i64);
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(int64_t));
+  return t.to(device);
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {

@@ -41,6 +41,8 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   // A CPU tensor in page-locked memory (pinned_host_allocator), or ordinary CPU memory without one.
   static Tensor empty_pinned(const Shape& shape, DType dtype = DType::f32);
+  // A 1-d i64 tensor of exactly these values, on `device` (labels, index tables).
+  static Tensor from_indices(const std::vector<int64_t>& values, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor full(const Shape& shape, double value, DType dtype = DType::f32,
                      Device device = Device::cpu());
@@ -117,6 +119,7 @@ class Tensor {
   double at(const std::vector<int64_t>& index) const;
 
  private:
+  static Tensor empty_from(const Shape& shape, DType dtype, Device device, Allocator& allocator);
   friend Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides,
                           int64_t offset);
   std::shared_ptr<Storage> storage_;

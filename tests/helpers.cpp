@@ -13,6 +13,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/safetensors.h"
+#include "tools/cli.h"
 #include "tools/forward.h"
 
 namespace frost::test {
@@ -29,17 +30,7 @@ Tensor uniform(const Shape& shape, uint64_t seed, double lo, double hi, DType dt
   return add(mul(rand(shape, gen, DType::f64), hi - lo), lo).to(dtype);
 }
 
-double rel_error(const Tensor& a, const Tensor& b) {
-  const std::vector<double> x = a.to_doubles(), y = b.to_doubles();
-  if (x.size() != y.size()) return INFINITY;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (std::isnan(x[i]) || std::isnan(y[i])) return INFINITY;
-    num += (x[i] - y[i]) * (x[i] - y[i]);
-    den += y[i] * y[i];
-  }
-  return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
-}
+double rel_error(const Tensor& a, const Tensor& b) { return cli::relative_error(a, b); }
 
 double max_abs(const Tensor& a) {
   double m = 0;

@@ -67,17 +67,6 @@ Tensors empty_like(const std::vector<Spec>& specs, Device device) {
   return out;
 }
 
-double rel_error(const Tensor& a, const Tensor& b) {
-  const std::vector<double> x = a.to_doubles(), y = b.to_doubles();
-  double num = 0, den = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (std::isnan(x[i]) != std::isnan(y[i])) return INFINITY;
-    num += (x[i] - y[i]) * (x[i] - y[i]);
-    den += y[i] * y[i];
-  }
-  return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
-}
-
 template <typename Fn>
 double median_ms(int runs, int copies, Fn&& launch_copy) {
   cuda::EventTimer timer;
@@ -293,8 +282,8 @@ int bench_kernels(const std::vector<std::string>& args) {
     k.launch(ci, co);
     k.launch(gi, go);
     double err = 0;
-    for (size_t j = 0; j < co.size(); ++j) err = std::max(err, rel_error(go[j], co[j]));
-    if (k.outputs(2).empty()) err = rel_error(gi[0], ci[0]);  // in-place kernels: the updated input
+    for (size_t j = 0; j < co.size(); ++j) err = std::max(err, relative_error(go[j], co[j]));
+    if (k.outputs(2).empty()) err = relative_error(gi[0], ci[0]);  // in-place kernels: the updated input
     if (!(err <= k.tol))
       throw std::runtime_error(cmd + ": " + k.name + " differs from the CPU reference (relative error " + std::to_string(err) + ")");
     // Time at the full batch, rotating input copies past the L2 cache.

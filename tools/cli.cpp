@@ -1,7 +1,8 @@
-// cli.cpp: Flags.
+// cli.cpp: Flags, --device and JSON flag parsing, and the relative error benchmarks and tests compare by.
 #include "tools/cli.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace frost::cli {
@@ -82,6 +83,18 @@ double Flags::get_double(const std::string& name, double fallback) const {
   if (it == values_.end()) return fallback;
   return parse_whole<double>(command_, name, it->second,
                              [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
+}
+
+double relative_error(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_doubles(), y = b.to_doubles();
+  if (x.size() != y.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i]) || std::isnan(y[i])) return INFINITY;
+    num += (x[i] - y[i]) * (x[i] - y[i]);
+    den += y[i] * y[i];
+  }
+  return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
 }
 
 Device parse_device_flag(const std::string& value) {

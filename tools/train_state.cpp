@@ -138,11 +138,7 @@ Tensor batch_images(const data::Batch& b, Device device) {
   return images.to(device);
 }
 
-Tensor batch_labels(const data::Batch& b, Device device) {
-  Tensor labels = Tensor::empty({b.size}, DType::i64);
-  if (b.size) std::memcpy(labels.raw_data(), b.labels.data(), size_t(b.size) * sizeof(int64_t));
-  return labels.to(device);
-}
+Tensor batch_labels(const data::Batch& b, Device device) { return Tensor::from_indices(b.labels, device); }
 
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict) {
