@@ -177,8 +177,8 @@ Tensor& Tensor::set_requires_grad(bool value) {
   if (!is_leaf())
     throw std::invalid_argument("set_requires_grad(): " + describe() +
                                 " is the result of an op; only leaves can be made trainable");
-  if (value && !dtype_is_float(dtype_))
-    throw std::invalid_argument("set_requires_grad(): dtype " + std::string(dtype_name(dtype_)) +
+  if (value && !dtype_is_float(dtype()))
+    throw std::invalid_argument("set_requires_grad(): dtype " + std::string(dtype_name(dtype())) +
                                 " cannot have gradients");
   ensure_meta().requires_grad = value;
   if (!value) meta_->grad = Tensor();
@@ -201,7 +201,7 @@ void Tensor::set_grad_mask(const Tensor& mask) {
     if (v != 0.0 && v != 1.0)
       throw std::invalid_argument("set_grad_mask(): mask values must be 0 or 1, got " +
                                   std::to_string(v));
-  ensure_meta().grad_mask = copy_contiguous(mask.to(device()), dtype_);
+  ensure_meta().grad_mask = copy_contiguous(mask.to(device()), dtype());
 }
 
 Tensor Tensor::detach() const {

@@ -46,16 +46,16 @@ void check_device(const char* op, const Tensor& t) {
                               " kernel in this build (tensor " + t.describe() + ")");
 }
 
-void check_float_operands(const char* op, std::initializer_list<const Tensor*> tensors) {
+void check_float_operands(const char* op, const std::vector<const Tensor*>& tensors) {
   const Tensor* first = nullptr;
   for (const Tensor* t : tensors) {
     if (!t || !t->defined()) continue;
     check_device(op, *t);
     if (!first) {
       first = t;
-      if (t->dtype() != DType::f32 && t->dtype() != DType::f64)
+      if (!dtype_is_float(t->dtype()) || t->dtype() == DType::f16)
         throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(t->dtype()) +
-                                    " is not supported by the op kernels (convert to f32 or f64)");
+                                    " is not supported by the op kernels (convert to f32, f64 or bf16)");
     } else if (t->device() != first->device()) {
       throw std::invalid_argument(std::string(op) + ": operands on different devices: " +
                                   first->describe() + " and " + t->describe());
@@ -64,6 +64,37 @@ void check_float_operands(const char* op, std::initializer_list<const Tensor*> t
                                   " and " + t->describe());
     }
   }
+}
+
+DType promote_float_operands(const char* op, const std::vector<const Tensor*>& tensors) {
+  bool any_bf16 = false, any_f32 = false;
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t || !t->defined()) continue;
+    if (!first) first = t;
+    any_bf16 |= t->dtype() == DType::bf16;
+    any_f32 |= t->dtype() == DType::f32;
+  }
+  if (!first) return DType::f32;
+  if (!(any_bf16 && any_f32)) {
+    check_float_operands(op, tensors);
+    return first->dtype();
+  }
+  for (const Tensor* t : tensors) {  // devices and dtypes, with f32 and bf16 both allowed
+    if (!t || !t->defined()) continue;
+    check_device(op, *t);
+    if (t->device() != first->device())
+      throw std::invalid_argument(std::string(op) + ": operands on different devices: " + first->describe() +
+                                  " and " + t->describe());
+    if (t->dtype() != DType::f32 && t->dtype() != DType::bf16)
+      throw std::invalid_argument(std::string(op) + ": mixed dtypes " + first->describe() + " and " +
+                                  t->describe());
+  }
+  return DType::bf16;
+}
+
+Tensor cast_to(const Tensor& t, DType dtype) {
+  return t.defined() && t.dtype() != dtype ? t.to(dtype) : t;
 }
 
 }  // namespace frost

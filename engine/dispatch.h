@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "engine/tensor.h"
 #include "kernels/cpu/attention.h"
@@ -49,21 +50,43 @@ inline constexpr bool kCudaBuild = false;
 #endif
 
 // Throws unless every defined tensor is on one device this build has kernels for (the CPU, or a
-// CUDA device in a CUDA build) and has the same float dtype (f32 or f64). Undefined tensors are
-// skipped.
-void check_float_operands(const char* op, std::initializer_list<const Tensor*> tensors);
+// CUDA device in a CUDA build) and has the same float dtype (f32, f64 or bf16). Undefined tensors
+// are skipped.
+void check_float_operands(const char* op, const std::vector<const Tensor*>& tensors);
+// Mixed precision: the dtype an op that takes activations and parameters computes in. Operands
+// as check_float_operands, except that bf16 and f32 may meet: then it is bf16 (an f32 master
+// weight is cast to the bf16 activations it meets, as autocast does). f64 mixes with nothing.
+DType promote_float_operands(const char* op, const std::vector<const Tensor*>& tensors);
+// t converted to dtype, differentiably (its gradient comes back in t's dtype); t itself if it
+// already has that dtype or is undefined.
+Tensor cast_to(const Tensor& t, DType dtype);
 // Throws unless the tensor's device has kernels in this build.
 void check_device(const char* op, const Tensor& t);
 
-// Calls fn(float{}) or fn(double{}) according to dtype.
+// Calls fn(float{}), fn(double{}) or fn(bf16{}) according to dtype: ops whose kernels have a
+// bf16 form (storage in bf16, arithmetic in f32).
 template <typename Fn>
 decltype(auto) dispatch_float(DType dtype, const char* op, Fn&& fn) {
   switch (dtype) {
     case DType::f32: return fn(float{});
     case DType::f64: return fn(double{});
+    case DType::bf16: return fn(bf16{});
     default:
       throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(dtype) +
-                                  " is not supported by the op kernels (convert to f32 or f64)");
+                                  " is not supported by the op kernels (convert to f32, f64 or bf16)");
+  }
+}
+
+// Calls fn(float{}) or fn(double{}): ops that run in f32 or f64 only (softmax and the loss, which
+// widen bf16 inputs first; random fills; optimizer updates of f32 master weights).
+template <typename Fn>
+decltype(auto) dispatch_f32_f64(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::f32: return fn(float{});
+    case DType::f64: return fn(double{});
+    default:
+      throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(dtype) +
+                                  " is not supported here (f32 or f64 only)");
   }
 }
 

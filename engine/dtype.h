@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/bfloat16.h"
+
 namespace frost {
 
 enum class DType : uint8_t { f32, f64, bf16, f16, i64, u8, boolean };
@@ -18,20 +20,8 @@ bool dtype_is_float(DType t);
 // 16-bit floats. bf16 keeps f32's exponent and rounds the mantissa to 7 bits (nearest-even);
 // f16 is IEEE binary16. Both conversions handle NaN, infinities and subnormals.
 
-inline float bf16_to_f32(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-inline uint16_t f32_to_bf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x40);  // quiet NaN
-  uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
-  return uint16_t((bits + rounding) >> 16);
-}
+inline float bf16_to_f32(uint16_t h) { return bf16::widen(h); }
+inline uint16_t f32_to_bf16(float f) { return bf16::round(f); }
 
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);

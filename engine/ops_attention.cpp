@@ -41,10 +41,11 @@ struct AttentionBackward : Node {
 
 }  // namespace
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                    const Tensor& bias, double scale) {
+Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                                    const Tensor& bias_in, double scale) {
   const char* op = "scaled_dot_product_attention";
-  check_float_operands(op, {&q, &k, &v, &bias});
+  const DType dt = promote_float_operands(op, {&q_in, &k_in, &v_in, &bias_in});  // an f32 bias table meets bf16
+  const Tensor q = cast_to(q_in, dt), k = cast_to(k_in, dt), v = cast_to(v_in, dt), bias = cast_to(bias_in, dt);
   if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4)
     throw std::invalid_argument(std::string(op) + ": q, k, v must be (B, H, N, D); got " +
                                 q.describe() + ", " + k.describe() + ", " + v.describe());

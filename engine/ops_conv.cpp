@@ -43,8 +43,9 @@ struct Conv2dBackward : Node {
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
-  check_float_operands("conv2d", {&x, &weight, &bias});
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dOptions& o) {
+  const DType dt = promote_float_operands("conv2d", {&x_in, &weight_in, &bias_in});  // mixed precision: bf16
+  const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (x.dim() != 4 || weight.dim() != 4)
     throw std::invalid_argument("conv2d: expected input (B, C, H, W) and weight (Cout, Cin/groups, kh, kw), got " +
                                 x.describe() + " and " + weight.describe());

@@ -81,7 +81,9 @@ struct BinaryBackward : Node {
   void release_saved() override { a = b = Tensor(); }
 };
 
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+Tensor binary(BinaryOp op, const Tensor& a_in, const Tensor& b_in, const char* name) {
+  const DType dt = promote_float_operands(name, {&a_in, &b_in});  // an f32 parameter meets bf16 activations
+  const Tensor a = cast_to(a_in, dt), b = cast_to(b_in, dt);
   Tensor out = binary_raw(op, a, b, name);
   if (auto node = record<BinaryBackward>({&a, &b}, op, name, a.shape(), b.shape())) {
     const bool da = node->needs(0), db = node->needs(1);
@@ -113,7 +115,7 @@ Tensor affine_scalar(const Tensor& x, double scale, double shift, const char* na
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     FROST_KERNEL(out, scale_shift<T>)(static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()),
-                        x.numel(), T(scale), T(shift));
+                        x.numel(), acc_t<T>(scale), acc_t<T>(shift));
   });
   if (auto node = record<AffineScalarBackward>({&x}, scale)) attach(out, node);
   return out;

@@ -58,8 +58,8 @@ Tensor batched_gemm(Tensor a, Tensor b) {
     const int64_t sa = batch_stride(a), sb = batch_stride(b);
     dispatch_float(a.dtype(), "matmul", [&](auto tag) {
       using T = decltype(tag);
-      cuda::gemm<T>(M, N, K, T(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
-                    {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, T(0), static_cast<T*>(out.raw_data()), N,
+      cuda::gemm<T>(M, N, K, acc_t<T>(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
+                    {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, acc_t<T>(0), static_cast<T*>(out.raw_data()), N,
                     {batch, sa, sb, M * N});
     });
     return out;
@@ -82,8 +82,8 @@ Tensor batched_gemm(Tensor a, Tensor b) {
     const bool per_thread = batch > 1 && double(M) * N * K < 256.0 * 256 * 256;
 #pragma omp parallel for schedule(static) if (per_thread)
     for (int64_t i = 0; i < batch; ++i)
-      cpu::gemm(M, N, K, T(1), {pa + a_off[i], ar.row_stride, ar.col_stride},
-                {pb + b_off[i], br.row_stride, br.col_stride}, T(0), pc + i * M * N, N);
+      cpu::gemm(M, N, K, acc_t<T>(1), {pa + a_off[i], ar.row_stride, ar.col_stride},
+                {pb + b_off[i], br.row_stride, br.col_stride}, acc_t<T>(0), pc + i * M * N, N);
   });
   return out;
 }
@@ -119,8 +119,9 @@ struct LinearBackward : Node {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  check_float_operands("matmul", {&a, &b});
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  const DType dt = promote_float_operands("matmul", {&a_in, &b_in});  // mixed precision: bf16
+  const Tensor a = cast_to(a_in, dt), b = cast_to(b_in, dt);
   if (a.dim() < 2 || b.dim() < 2)
     throw std::invalid_argument("matmul: needs at least 2-d operands, got " + a.describe() + " and " + b.describe());
   if (a.size(-1) != b.size(-2))
@@ -142,8 +143,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  check_float_operands("linear", {&x, &weight, &bias});
+Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
+  const DType dt = promote_float_operands("linear", {&x_in, &weight_in, &bias_in});  // mixed precision: bf16
+  const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
     throw std::invalid_argument("linear: input " + x.describe() + " does not match weight " +
                                 weight.describe() + " (expected (..., in) and (out, in))");
@@ -161,19 +163,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 #ifdef FROST_HAVE_CUDA
     if (out.device().is_cuda()) {  // the bias rides in the GEMM's epilogue
       const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-      cuda::gemm<T>(R, out_features, in_features, T(1), {x2.raw_data(), x2.strides()[0], x2.strides()[1]},
-                    {weight.raw_data(), weight.strides()[1], weight.strides()[0]}, T(0), y, out_features, {},
+      cuda::gemm<T>(R, out_features, in_features, acc_t<T>(1), {x2.raw_data(), x2.strides()[0], x2.strides()[1]},
+                    {weight.raw_data(), weight.strides()[1], weight.strides()[0]}, acc_t<T>(0), y, out_features, {},
                     bc.defined() ? static_cast<const T*>(bc.raw_data()) : nullptr);
       return;
     }
 #endif
-    T beta = T(0);
+    acc_t<T> beta = 0;
     if (bias.defined()) {  // y starts as the bias rows; the GEMM accumulates onto it
       const Tensor bc = bias.detach().contiguous();
       const T* pb = static_cast<const T*>(bc.raw_data());
       for (int64_t r = 0; r < R; ++r)
         for (int64_t o = 0; o < out_features; ++o) y[r * out_features + o] = pb[o];
-      beta = T(1);
+      beta = 1;
     }
     cpu::gemm(R, out_features, in_features, T(1),
               {x2.raw_data(), x2.strides()[0], x2.strides()[1]},

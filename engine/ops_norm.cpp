@@ -28,7 +28,8 @@ struct LayerNormBackward : Node {
     dispatch_float(g.dtype(), "layer_norm", [&](auto tag) {
       using T = decltype(tag);
       auto ptr = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
-      FROST_KERNEL(gc, layer_norm_backward<T>)(ptr(gc), ptr(x), ptr(mean), ptr(rstd), ptr(weight), rows, C,
+      auto stat = [](const Tensor& t) { return static_cast<const acc_t<T>*>(t.raw_data()); };
+      FROST_KERNEL(gc, layer_norm_backward<T>)(ptr(gc), ptr(x), stat(mean), stat(rstd), ptr(weight), rows, C,
                                   ptr(dx), ptr(dw), ptr(db));
     });
     return {dx, dw, db};
@@ -38,8 +39,9 @@ struct LayerNormBackward : Node {
 
 }  // namespace
 
-Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
-  check_float_operands("layer_norm", {&x, &weight, &bias});
+Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, double eps) {
+  const DType dt = promote_float_operands("layer_norm", {&x_in, &weight_in, &bias_in});
+  const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (x.dim() < 1) throw std::invalid_argument("layer_norm: input must have a last dim");
   const int64_t C = x.size(-1);
   for (const Tensor* p : {&weight, &bias})
@@ -48,13 +50,15 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   const Tensor xc = x.detach().contiguous();
   const int64_t rows = x.numel() / std::max<int64_t>(C, 1);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  Tensor mean_t = Tensor::empty({rows}, x.dtype(), x.device()), rstd_t = Tensor::empty({rows}, x.dtype(), x.device());
+  const DType stat_type = dt == DType::bf16 ? DType::f32 : dt;  // statistics stay f32 under bf16
+  Tensor mean_t = Tensor::empty({rows}, stat_type, x.device()), rstd_t = Tensor::empty({rows}, stat_type, x.device());
   const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
     auto ptr = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
-    FROST_KERNEL(out, layer_norm_forward<T>)(ptr(xc), ptr(wc), ptr(bc), rows, C, eps, ptr(out), ptr(mean_t), ptr(rstd_t));
+    auto stat = [](const Tensor& t) { return static_cast<acc_t<T>*>(t.raw_data()); };
+    FROST_KERNEL(out, layer_norm_forward<T>)(ptr(xc), ptr(wc), ptr(bc), rows, C, eps, ptr(out), stat(mean_t), stat(rstd_t));
   });
   if (auto node = record<LayerNormBackward>({&x, &weight, &bias}, x.shape())) {
     if (node->needs(0) || node->needs(1)) {

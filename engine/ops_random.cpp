@@ -71,7 +71,7 @@ Tensor fill_from_stream(const Shape& shape, Generator& gen, DType dtype, bool no
   Tensor t = Tensor::empty(shape, dtype);
   const uint64_t offset = gen.offset++;
   if (dtype == DType::f32 || dtype == DType::f64) {
-    dispatch_float(dtype, normal ? "randn" : "rand", [&](auto tag) {
+    dispatch_f32_f64(dtype, normal ? "randn" : "rand", [&](auto tag) {
       using T = decltype(tag);
       T* out = static_cast<T*>(t.raw_data());
       normal ? cpu::fill_normal<T>(out, t.numel(), gen.seed, offset) : cpu::fill_uniform<T>(out, t.numel(), gen.seed, offset);

@@ -129,7 +129,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   Shape shape = shape_;
   shape[d] = length;
   const Shape in = shape_;
-  const DType dt = dtype_;
+  const DType dt = dtype();
   return finish_view(*this, make_view(*this, shape, strides_, offset_ + start * strides_[d]), "narrow",
                      [in, dt, d, start, length](const Tensor& g) {
                        Tensor full = Tensor::zeros(in, dt, g.device());
@@ -185,13 +185,13 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  return finish_view(*this, copy_contiguous(*this, dtype_), "contiguous",
+  return finish_view(*this, copy_contiguous(*this, dtype()), "contiguous",
                      [](const Tensor& g) { return g; });
 }
 
 Tensor Tensor::to(DType dtype) const {
-  if (dtype == dtype_) return *this;
-  const DType from = dtype_;
+  if (dtype == this->dtype()) return *this;
+  const DType from = this->dtype();
   Tensor out = copy_contiguous(*this, dtype);
   if (!dtype_is_float(dtype)) return out;  // no gradient through integer casts
   return finish_view(*this, out, "to_dtype", [from](const Tensor& g) { return g.to(from); });
@@ -200,7 +200,7 @@ Tensor Tensor::to(DType dtype) const {
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
   const Tensor src = detach().contiguous();
-  Tensor out = Tensor::empty(shape_, dtype_, device);
+  Tensor out = Tensor::empty(shape_, dtype(), device);
   copy_bytes(out.raw_data(), device, src.raw_data(), src.device(), src.nbytes());
   const Device from = this->device();
   return finish_view(*this, out, "to_device", [from](const Tensor& g) { return g.to(from); });
@@ -222,8 +222,17 @@ struct CatBackward : Node {
   }
 };
 
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
-  if (tensors.empty()) throw std::invalid_argument("cat: no tensors");
+Tensor cat(const std::vector<Tensor>& inputs, int64_t dim) {
+  if (inputs.empty()) throw std::invalid_argument("cat: no tensors");
+  std::vector<Tensor> tensors = inputs;
+  bool any_bf16 = false, any_f32 = false;
+  for (const Tensor& t : inputs) {
+    any_bf16 |= t.dtype() == DType::bf16;
+    any_f32 |= t.dtype() == DType::f32;
+  }
+  if (any_bf16 && any_f32)  // f32 prompt or class-token parameters meet bf16 tokens: join in bf16
+    for (Tensor& t : tensors)
+      if (t.dtype() == DType::f32) t = t.to(DType::bf16);
   const Tensor& first = tensors[0];
   dim = normalize_dim(dim, first.dim(), "cat");
   Shape shape = first.shape();

@@ -1,5 +1,6 @@
 // ops_softmax.cpp: softmax, log_softmax (over any dim: moved last, computed, moved back) and
-// cross-entropy with label smoothing or soft targets.
+// cross-entropy with label smoothing or soft targets. They compute in f32 or f64: bf16 inputs are
+// widened first (softmax and log_softmax give bf16 back; the loss stays f32, as under autocast).
 //   softmax:       dx = y (g - sum(g y))       saves y
 //   log_softmax:   dx = g - exp(y) sum(g)      saves y
 //   cross_entropy: dlogits = (g / B) (softmax(x) - q)   saves logits and the row log-sum-exp
@@ -24,7 +25,7 @@ struct SoftmaxBackward : Node {
     const Tensor gc = (dim == last ? g : g.transpose(dim, last)).contiguous();
     const int64_t C = gc.size(-1), rows = gc.numel() / std::max<int64_t>(C, 1);
     Tensor dx = Tensor::empty(gc.shape(), g.dtype(), g.device());
-    dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
+    dispatch_f32_f64(g.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
       const T* py = static_cast<const T*>(y.raw_data());
       const T* pg = static_cast<const T*>(gc.raw_data());
@@ -40,13 +41,14 @@ struct SoftmaxBackward : Node {
 Tensor softmax_common(const Tensor& x, int64_t dim, bool log_form) {
   const char* op = log_form ? "log_softmax" : "softmax";
   check_float_operands(op, {&x});
+  if (x.dtype() == DType::bf16) return softmax_common(x.to(DType::f32), dim, log_form).to(DType::bf16);
   if (x.dim() == 0) throw std::invalid_argument(std::string(op) + ": needs at least one dim");
   dim = normalize_dim(dim, x.dim(), op);
   const int64_t last = x.dim() - 1;
   const Tensor xc = (dim == last ? x.detach() : x.detach().transpose(dim, last)).contiguous();
   const int64_t C = xc.size(-1), rows = xc.numel() / std::max<int64_t>(C, 1);
   Tensor y = Tensor::empty(xc.shape(), x.dtype(), x.device());
-  dispatch_float(x.dtype(), op, [&](auto tag) {
+  dispatch_f32_f64(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(xc.raw_data());
     T* py = static_cast<T*>(y.raw_data());
@@ -72,7 +74,7 @@ struct CrossEntropyBackward : Node {
     if (needs(0)) {
       dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
       const Tensor row_grad = Tensor::full({B}, scale, logits.dtype(), logits.device());
-      dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
+      dispatch_f32_f64(logits.dtype(), "cross_entropy", [&](auto tag) {
         using T = decltype(tag);
         FROST_KERNEL(dlogits, cross_entropy_backward<T>)(
             static_cast<const T*>(logits.raw_data()), lse.typed_data<double>(),
@@ -92,8 +94,10 @@ struct CrossEntropyBackward : Node {
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_common(x, dim, false); }
 Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_common(x, dim, true); }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing) {
-  check_float_operands("cross_entropy", {&logits});
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, double label_smoothing) {
+  check_float_operands("cross_entropy", {&logits_in});
+  const auto widen = [](const Tensor& t) { return t.dtype() == DType::bf16 ? t.to(DType::f32) : t; };
+  const Tensor logits = widen(logits_in), target = widen(target_in);  // the loss is f32 under bf16
   if (logits.dim() != 2)
     throw std::invalid_argument("cross_entropy: logits must be (B, K), got " + logits.describe());
   if (label_smoothing < 0.0 || label_smoothing > 1.0)
@@ -123,7 +127,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
   }
   Tensor lse = Tensor::empty({B}, DType::f64, logits.device());  // see kernels/cpu/softmax.h
   Tensor rows = Tensor::empty({B}, logits.dtype(), logits.device());
-  dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
+  dispatch_f32_f64(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     FROST_KERNEL(rows, cross_entropy_forward<T>)(static_cast<const T*>(xc.raw_data()),
                                                   hard ? labels.typed_data<int64_t>() : nullptr,

@@ -111,7 +111,7 @@ void SGD::step() {
     const Tensor gc = gradient_of(p);
     if (!gc.defined()) continue;
     const cpu::SGDUpdate u{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, steps_ == 0};
-    dispatch_float(p.dtype(), "SGD", [&](auto tag) {
+    dispatch_f32_f64(p.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
       T* buf = opt_.momentum > 0 ? static_cast<T*>(state_[i][0].raw_data()) : nullptr;
       FROST_KERNEL(p, sgd_update<T>)(u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()),
@@ -152,7 +152,7 @@ void AdamW::step() {
     const Tensor gc = gradient_of(p);
     if (!gc.defined()) continue;
     const cpu::AdamWUpdate u{lr_, opt_.beta1, opt_.beta2, opt_.eps, decay_[i] ? opt_.weight_decay : 0.0, bc1, bc2};
-    dispatch_float(p.dtype(), "AdamW", [&](auto tag) {
+    dispatch_f32_f64(p.dtype(), "AdamW", [&](auto tag) {
       using T = decltype(tag);
       FROST_KERNEL(p, adamw_update<T>)(u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()),
                                        mask_of<T>(p), static_cast<T*>(state_[i][0].raw_data()),
@@ -183,13 +183,13 @@ double clip_grad_norm(const std::vector<NamedTensor>& params, double max_norm) {
       Tensor g = p.tensor.grad();
       if (!g.defined()) continue;
       if (!g.is_contiguous()) throw std::invalid_argument("clip_grad_norm: gradient of '" + p.name + "' is not contiguous");
-      dispatch_float(g.dtype(), "clip_grad_norm", [&](auto tag) {
+      dispatch_f32_f64(g.dtype(), "clip_grad_norm", [&](auto tag) {
         using T = decltype(tag);
         T* d = static_cast<T*>(g.raw_data());
         if (g.device().is_cpu()) {
           for (int64_t j = 0; j < g.numel(); ++j) d[j] = T(double(d[j]) * scale);
         } else {
-          FROST_KERNEL(g, scale_shift<T>)(d, d, g.numel(), T(scale), T(0));
+          FROST_KERNEL(g, scale_shift<T>)(d, d, g.numel(), acc_t<T>(scale), acc_t<T>(0));
         }
       });
     }

@@ -69,11 +69,11 @@ Tensor Tensor::empty_from(const Shape& shape, DType dtype, Device device, Alloca
   storage->bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
   storage->device = device;
   storage->allocator = &allocator;
+  storage->dtype = dtype;
   storage->data = allocator.allocate(storage->bytes);
   t.storage_ = std::move(storage);
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
-  t.dtype_ = dtype;
   return t;
 }
 
@@ -142,10 +142,10 @@ Tensor Tensor::from_external(void* data, const Shape& shape, DType dtype, Device
   storage->bytes = size_t(shape_numel(shape)) * dtype_size(dtype);
   storage->device = device;
   storage->keep_alive = std::move(keep_alive);
+  storage->dtype = dtype;
   t.storage_ = std::move(storage);
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
-  t.dtype_ = dtype;
   return t;
 }
 
@@ -155,7 +155,6 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
   t.shape_ = shape;
   t.strides_ = strides;
   t.offset_ = offset;
-  t.dtype_ = base.dtype_;
   return t;
 }
 
@@ -176,12 +175,12 @@ bool Tensor::is_contiguous() const {
 
 void* Tensor::raw_data() const {
   if (!storage_) throw std::logic_error("raw_data() of an undefined tensor");
-  return static_cast<char*>(storage_->data) + offset_ * int64_t(dtype_size(dtype_));
+  return static_cast<char*>(storage_->data) + offset_ * int64_t(dtype_size(dtype()));
 }
 
 std::string Tensor::describe() const {
   if (!defined()) return "undefined";
-  return std::string(dtype_name(dtype_)) + shape_str(shape_) + " " + device().str();
+  return std::string(dtype_name(dtype())) + shape_str(shape_) + " " + device().str();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -229,7 +228,7 @@ Tensor copy_contiguous(const Tensor& src, DType dtype) {
   return out;
 }
 
-Tensor Tensor::clone() const { return copy_contiguous(*this, dtype_); }
+Tensor Tensor::clone() const { return copy_contiguous(*this, dtype()); }
 
 void Tensor::move_storage_to(Device device) {
   if (!storage_) throw std::logic_error("move_storage_to() of an undefined tensor");
@@ -250,14 +249,35 @@ void Tensor::move_storage_to(Device device) {
   }
 }
 
+void Tensor::convert_storage_to(DType dtype) {
+  if (!storage_) throw std::logic_error("convert_storage_to() of an undefined tensor");
+  if (dtype == this->dtype()) return;
+  if (!is_contiguous() || offset_ != 0 || nbytes() != storage_->bytes)
+    throw std::invalid_argument("convert_storage_to(" + std::string(dtype_name(dtype)) + "): " + describe() +
+                                " does not cover its storage contiguously (a view of a larger tensor)");
+  if (meta_ && (meta_->grad.defined() || meta_->grad_fn))
+    throw std::invalid_argument("convert_storage_to(" + std::string(dtype_name(dtype)) + "): " + describe() +
+                                " has a gradient or a history; convert frozen leaves only");
+  const Tensor converted = copy_contiguous(detach(), dtype);  // same device
+  Storage& s = *storage_;
+  if (s.allocator && s.data) s.allocator->release(s.data, s.bytes);
+  s.keep_alive.reset();
+  s.data = converted.storage_->data;
+  s.bytes = converted.storage_->bytes;
+  s.allocator = converted.storage_->allocator;
+  s.dtype = dtype;
+  converted.storage_->data = nullptr;  // ownership moved: its destructor releases nothing
+  converted.storage_->allocator = nullptr;
+}
+
 // ---------------------------------------------------------------------------------------
 // Host read-back
 
 std::vector<double> Tensor::to_doubles() const {
   Tensor host = device().is_cpu() ? *this : to(Device::cpu());
-  Tensor flat = host.is_contiguous() ? host : copy_contiguous(host, dtype_);
+  Tensor flat = host.is_contiguous() ? host : copy_contiguous(host, dtype());
   std::vector<double> values(static_cast<size_t>(flat.numel()));
-  for (int64_t i = 0; i < flat.numel(); ++i) values[i] = load_value(flat.raw_data(), dtype_, i);
+  for (int64_t i = 0; i < flat.numel(); ++i) values[i] = load_value(flat.raw_data(), flat.dtype(), i);
   return values;
 }
 

@@ -18,12 +18,13 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
 int64_t shape_numel(const Shape& shape);
 
-// A block of bytes on one device. Owned storage goes back to its allocator; external storage
+// A block of elements of one dtype on one device. Owned storage goes back to its allocator; external storage
 // (a memory-mapped file) is kept alive by `keep_alive` and counted by no allocator.
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device;
+  DType dtype = DType::f32;  // of every element (views never reinterpret the bytes)
   Allocator* allocator = nullptr;
   std::shared_ptr<void> keep_alive;
   ~Storage();
@@ -63,10 +64,10 @@ class Tensor {
   int64_t dim() const { return int64_t(shape_.size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return shape_numel(shape_); }
-  DType dtype() const { return dtype_; }
+  DType dtype() const { return storage_ ? storage_->dtype : DType::f32; }
   Device device() const { return storage_ ? storage_->device : Device::cpu(); }
   bool is_contiguous() const;
-  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
+  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype()); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   std::string describe() const;  // "f32[2, 3] cpu"
 
@@ -95,6 +96,10 @@ class Tensor {
   // follows, and so do its gradient and gradient mask. How a model's parameters go to a GPU
   // (Module::to): wrappers that adopted a parameter keep pointing at the same tensor.
   void move_storage_to(Device device);
+  // Converts this tensor's whole storage to `dtype` in place, every handle following: how a frozen
+  // weight is stored once in bf16 under mixed precision (engine/precision.h). The tensor must
+  // cover its storage contiguously (a parameter does) and must not have a gradient.
+  void convert_storage_to(DType dtype);
 
   // ---- autograd (engine/autograd.cpp) ----
   bool requires_grad() const;
@@ -126,7 +131,6 @@ class Tensor {
   Shape shape_;
   Shape strides_;  // in elements
   int64_t offset_ = 0;
-  DType dtype_ = DType::f32;
   std::shared_ptr<AutogradMeta> meta_;
 };
 
@@ -139,6 +143,7 @@ template <typename T>
 struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
+template <> struct dtype_of<bf16> { static constexpr DType value = DType::bf16; };
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::i64; };
 template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::u8; };
 

@@ -97,7 +97,8 @@ TEST_CASE("cat, split, stack, roll, pad and indexing", "[cpu][tensor]") {
   CHECK_THROWS_WITH(matmul(a, Tensor::zeros({3, 2})), Catch::Contains("inner sizes differ"));
   CHECK_THROWS_WITH(linear(a, Tensor::zeros({2, 3})), Catch::Contains("does not match weight"));
   CHECK_THROWS_WITH(add(a, a.to(DType::f64)), Catch::Contains("mixed dtypes"));
-  CHECK_THROWS_WITH(gelu(a.to(DType::bf16)), Catch::Contains("bf16 is not supported by the op kernels"));
+  CHECK_THROWS_WITH(gelu(a.to(DType::f16)), Catch::Contains("f16 is not supported by the op kernels"));
+  CHECK_THROWS_WITH(add(a.to(DType::bf16), a.to(DType::f64)), Catch::Contains("mixed dtypes"));
   CHECK_THROWS_WITH(conv2d(Tensor::zeros({1, 3, 4, 4}), Tensor::zeros({2, 3, 5, 5}), Tensor()),
                     Catch::Contains("larger than padded input"));
 }

@@ -6,6 +6,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/bfloat16.h"
+
 namespace frost::cpu {
 
 struct AttentionGeometry {
@@ -13,6 +15,12 @@ struct AttentionGeometry {
   double scale;
   const void* bias = nullptr;      // T*, may be null
   int64_t bias_strides[4] = {0, 0, 0, 0};
+  // Elements the bias's strides address from its first (0 without a bias).
+  int64_t bias_span() const {
+    if (!bias) return 0;
+    return 1 + (batch - 1) * bias_strides[0] + (heads - 1) * bias_strides[1] + (queries - 1) * bias_strides[2] +
+           (keys - 1) * bias_strides[3];
+  }
 };
 
 // probs [B*H, N, M] is written (kept for the backward).
@@ -23,5 +31,13 @@ void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const
 template <typename T>
 void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, const T* k,
                         const T* v, const T* probs, T* dq, T* dk, T* dv, T* dscores);
+
+// bf16: f32 arithmetic (the bias too), in kernels/cpu/bf16.cpp.
+template <>
+void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
+                             bf16* probs);
+template <>
+void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
+                              const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores);
 
 }  // namespace frost::cpu

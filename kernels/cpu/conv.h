@@ -6,6 +6,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/bfloat16.h"
+
 #include "kernels/host_device.h"
 
 namespace frost::cpu {
@@ -17,6 +19,10 @@ struct Conv2dGeometry {
   FROST_HOST_DEVICE int64_t out_height() const { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
   FROST_HOST_DEVICE int64_t out_width() const { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
   FROST_HOST_DEVICE bool depthwise() const { return groups == in_channels && groups == out_channels && groups > 1; }
+  // Elements of x, y and the weight.
+  int64_t input_numel() const { return batch * in_channels * height * width; }
+  int64_t output_numel() const { return batch * out_channels * out_height() * out_width(); }
+  int64_t weight_numel() const { return out_channels * (in_channels / groups) * kernel_h * kernel_w; }
 };
 
 template <typename T>
@@ -26,5 +32,13 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* 
 // dw and db may be null; both are overwritten.
 template <typename T>
 void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* dw, T* db);
+
+// bf16: f32 arithmetic, in kernels/cpu/bf16.cpp.
+template <>
+void conv2d_forward<bf16>(const Conv2dGeometry& g, const bf16* x, const bf16* w, const bf16* bias, bf16* y);
+template <>
+void conv2d_backward_input<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* w, bf16* dx);
+template <>
+void conv2d_backward_weight<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* x, bf16* dw, bf16* db);
 
 }  // namespace frost::cpu

@@ -127,27 +127,28 @@ void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_st
     const T* pa = a + off[1];
     const T* pb = b + off[2];
     const int64_t sa = st[1], sb = st[2];
+    using A = acc_t<T>;  // bf16 operands: f32 arithmetic, one rounding at the store
     switch (op) {
       case BinaryOp::add:
-        for (int64_t i = 0; i < n; ++i) o[i] = pa[i * sa] + pb[i * sb];
+        for (int64_t i = 0; i < n; ++i) o[i] = T(A(pa[i * sa]) + A(pb[i * sb]));
         break;
       case BinaryOp::sub:
-        for (int64_t i = 0; i < n; ++i) o[i] = pa[i * sa] - pb[i * sb];
+        for (int64_t i = 0; i < n; ++i) o[i] = T(A(pa[i * sa]) - A(pb[i * sb]));
         break;
       case BinaryOp::mul:
-        for (int64_t i = 0; i < n; ++i) o[i] = pa[i * sa] * pb[i * sb];
+        for (int64_t i = 0; i < n; ++i) o[i] = T(A(pa[i * sa]) * A(pb[i * sb]));
         break;
       case BinaryOp::div:
-        for (int64_t i = 0; i < n; ++i) o[i] = pa[i * sa] / pb[i * sb];
+        for (int64_t i = 0; i < n; ++i) o[i] = T(A(pa[i * sa]) / A(pb[i * sb]));
         break;
     }
   });
 }
 
 template <typename T>
-void scale_shift(const T* x, T* out, int64_t n, T scale, T shift) {
+void scale_shift(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift) {
 #pragma omp parallel for simd schedule(static) if (n > 4 * kChunk)
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale + shift;
+  for (int64_t i = 0; i < n; ++i) out[i] = T(acc_t<T>(x[i]) * scale + shift);
 }
 
 #define FROST_INSTANTIATE(T)                                                                    \
@@ -155,9 +156,13 @@ void scale_shift(const T* x, T* out, int64_t n, T scale, T shift) {
   template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);          \
   template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*,       \
                                   const Dims&, T*);                                             \
-  template void scale_shift<T>(const T*, T*, int64_t, T, T);
+  template void scale_shift<T>(const T*, T*, int64_t, acc_t<T>, acc_t<T>);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+// bf16: binary ops and scale/shift are generic; the unary loops run through kernels/cpu/bf16.cpp.
+template void binary_forward<bf16>(BinaryOp, const Dims&, const bf16*, const Dims&, const bf16*, const Dims&,
+                                   bf16*);
+template void scale_shift<bf16>(const bf16*, bf16*, int64_t, float, float);
 #undef FROST_INSTANTIATE
 
 }  // namespace frost::cpu

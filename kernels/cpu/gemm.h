@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/bfloat16.h"
+
 namespace frost::cpu {
 
 struct MatrixRef {
@@ -43,6 +45,9 @@ inline void gemm(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, Mat
                  double beta, double* C, int64_t ldc) {
   gemm_f64(M, N, K, alpha, A, B, beta, C, ldc);
 }
+// bf16 operands and result, f32 arithmetic (kernels/cpu/bf16.cpp).
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
+          int64_t ldc);
 // Row-major matrix helpers: X (rows x cols, leading dim ld), optionally transposed.
 inline MatrixRef mat(const void* data, int64_t ld, bool transposed = false) {
   return transposed ? MatrixRef{data, 1, ld} : MatrixRef{data, ld, 1};

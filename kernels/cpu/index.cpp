@@ -15,9 +15,9 @@ template <typename T>
 void scatter_sum(const T* src, const int64_t* starts, const int64_t* sources, int64_t n, T* dst) {
 #pragma omp parallel for schedule(static) if (n > (1 << 12))
   for (int64_t t = 0; t < n; ++t) {
-    T total = T(0);
-    for (int64_t j = starts[t]; j < starts[t + 1]; ++j) total += src[sources[j]];
-    dst[t] = total;
+    acc_t<T> total = 0;
+    for (int64_t j = starts[t]; j < starts[t + 1]; ++j) total += acc_t<T>(src[sources[j]]);
+    dst[t] = T(total);
   }
 }
 
@@ -35,5 +35,7 @@ template void gather_offsets<float>(const float*, const int64_t*, int64_t, float
 template void gather_offsets<double>(const double*, const int64_t*, int64_t, double*);
 template void scatter_sum<float>(const float*, const int64_t*, const int64_t*, int64_t, float*);
 template void scatter_sum<double>(const double*, const int64_t*, const int64_t*, int64_t, double*);
+template void gather_offsets<bf16>(const bf16*, const int64_t*, int64_t, bf16*);
+template void scatter_sum<bf16>(const bf16*, const int64_t*, const int64_t*, int64_t, bf16*);
 
 }  // namespace frost::cpu

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/bfloat16.h"
+
 namespace frost::cpu {
 
 template <typename T>

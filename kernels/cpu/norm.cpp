@@ -54,7 +54,7 @@ FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, co
 
 template <typename T>
 void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
-                        T* y, T* mean, T* rstd) {
+                        T* y, acc_t<T>* mean, acc_t<T>* rstd) {
 #pragma omp parallel for schedule(static) if (rows * C > (1 << 14))
   for (int64_t r = 0; r < rows; ++r) {
     T m, s;
@@ -65,7 +65,7 @@ void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_
 }
 
 template <typename T>
-void layer_norm_backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* w,
+void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w,
                          int64_t rows, int64_t C, T* dx, T* dw, T* db) {
   const int threads = rows * C > (1 << 14) ? omp_get_max_threads() : 1;
   std::vector<double> dw_part(dw ? size_t(threads) * C : 0), db_part(db ? size_t(threads) * C : 0);

@@ -40,19 +40,20 @@ template void fill_uniform<double>(double*, int64_t, uint64_t, uint64_t);
 
 template <typename T>
 void dropout_apply(const T* x, T* y, int64_t n, double p, uint64_t seed, uint64_t offset) {
-  const T scale = T(1.0 / (1.0 - p));
+  const acc_t<T> scale = acc_t<T>(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i)
-    y[i] = rng::keep(seed, offset, uint64_t(i), p) ? x[i] * scale : T(0);
+    y[i] = T(rng::keep(seed, offset, uint64_t(i), p) ? acc_t<T>(x[i]) * scale : acc_t<T>(0));
 }
 
 template <typename T>
 void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double p, uint64_t seed,
                      uint64_t offset) {
-  const T scale = T(1.0 / (1.0 - p));
+  const acc_t<T> scale = acc_t<T>(1.0 / (1.0 - p));
   for (int64_t b = 0; b < batch; ++b) {
-    const T factor = rng::keep(seed, offset, uint64_t(b), p) ? scale : T(0);
-    for (int64_t i = 0; i < per_sample; ++i) y[b * per_sample + i] = x[b * per_sample + i] * factor;
+    const acc_t<T> factor = rng::keep(seed, offset, uint64_t(b), p) ? scale : acc_t<T>(0);
+    for (int64_t i = 0; i < per_sample; ++i)
+      y[b * per_sample + i] = T(acc_t<T>(x[b * per_sample + i]) * factor);
   }
 }
 
@@ -62,5 +63,7 @@ template void drop_path_apply<float>(const float*, float*, int64_t, int64_t, dou
                                      uint64_t);
 template void drop_path_apply<double>(const double*, double*, int64_t, int64_t, double, uint64_t,
                                       uint64_t);
+template void dropout_apply<bf16>(const bf16*, bf16*, int64_t, double, uint64_t, uint64_t);
+template void drop_path_apply<bf16>(const bf16*, bf16*, int64_t, int64_t, double, uint64_t, uint64_t);
 
 }  // namespace frost::cpu

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/bfloat16.h"
+
 namespace frost::cpu {
 
 struct Philox {

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/bfloat16.h"
+
 namespace frost::cpu {
 
 // out[o, i] = sum_r x[o, r, i]
@@ -15,5 +17,14 @@ void max_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out, int
 template <typename T>
 void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int64_t R,
                          int64_t inner, T* dx);
+
+// bf16: f32 arithmetic, in kernels/cpu/bf16.cpp.
+template <>
+void sum_middle<bf16>(const bf16* x, int64_t outer, int64_t R, int64_t inner, bf16* out);
+template <>
+void max_middle<bf16>(const bf16* x, int64_t outer, int64_t R, int64_t inner, bf16* out, int64_t* argmax);
+template <>
+void max_middle_backward<bf16>(const bf16* dy, const int64_t* argmax, int64_t outer, int64_t R, int64_t inner,
+                               bf16* dx);
 
 }  // namespace frost::cpu

@@ -11,14 +11,22 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "engine/device.h"
+#include "engine/dtype.h"
 #include "kernels/cpu/strided.h"
 #include "kernels/cuda/check.h"
 
 namespace frost::cuda {
 
 constexpr int kThreads = 256;
+
+// The dtype of a kernel's element type (for copy_strided and fill inside kernels).
+template <typename T>
+constexpr DType storage_dtype() {
+  return std::is_same_v<T, double> ? DType::f64 : std::is_same_v<T, bf16> ? DType::bf16 : DType::f32;
+}
 
 // Blocks for n elements at `threads` per block in a grid-stride loop (capped: each thread then
 // takes several elements).

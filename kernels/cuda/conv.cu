@@ -144,11 +144,6 @@ __global__ void depthwise_backward_params_kernel(Conv2dGeometry g, const T* dy, 
   }
 }
 
-template <typename T>
-DType dtype_of() {
-  return std::is_same_v<T, float> ? DType::f32 : DType::f64;
-}
-
 // col [Cin*kh*kw, B*Ho*Wo] of x
 template <typename T>
 void unfold(const Conv2dGeometry& g, const T* x, T* col) {
@@ -181,7 +176,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
   Scratch col(size_t(CKg * g.groups * columns) * sizeof(T)), front(size_t(g.out_channels * columns) * sizeof(T));
   unfold(g, x, col.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)
-    gemm<T>(Cg, columns, CKg, T(1), {w + grp * Cg * CKg, CKg, 1}, {col.as<T>() + grp * CKg * columns, columns, 1}, T(0),
+    gemm<T>(Cg, columns, CKg, acc_t<T>(1), {w + grp * Cg * CKg, CKg, 1}, {col.as<T>() + grp * CKg * columns, columns, 1}, acc_t<T>(0),
             front.as<T>() + grp * Cg * columns, columns);
   channels_to_back_kernel<T><<<grid_for(n), kThreads>>>(front.as<T>(), bias, g.batch, g.out_channels, P, y, n);
   FROST_LAUNCH_CHECK();
@@ -201,8 +196,8 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* 
   Scratch front(size_t(g.out_channels * columns) * sizeof(T)), dcol(size_t(CKg * g.groups * columns) * sizeof(T));
   to_front(g, dy, front.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)  // dcol_g = W_g^T dy'_g
-    gemm<T>(CKg, columns, Cg, T(1), {w + grp * Cg * CKg, 1, CKg}, {front.as<T>() + grp * Cg * columns, columns, 1},
-            T(0), dcol.as<T>() + grp * CKg * columns, columns);
+    gemm<T>(CKg, columns, Cg, acc_t<T>(1), {w + grp * Cg * CKg, 1, CKg}, {front.as<T>() + grp * Cg * columns, columns, 1},
+            acc_t<T>(0), dcol.as<T>() + grp * CKg * columns, columns);
   col2im_kernel<T><<<grid_for(n), kThreads>>>(g, dcol.as<T>(), dx, n);
   FROST_LAUNCH_CHECK();
 }
@@ -213,8 +208,8 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
   const int64_t P = g.out_height() * g.out_width(), columns = g.batch * P;
   const int64_t CKg = g.in_channels / g.groups * g.kernel_h * g.kernel_w, Cg = g.out_channels / g.groups;
   if (columns == 0) {  // no output positions: zero gradients
-    if (dw) fill(dw, dtype_of<T>(), g.out_channels * CKg, 0.0);
-    if (db) fill(db, dtype_of<T>(), g.out_channels, 0.0);
+    if (dw) fill(dw, storage_dtype<T>(), g.out_channels * CKg, 0.0);
+    if (db) fill(db, storage_dtype<T>(), g.out_channels, 0.0);
     return;
   }
   if (g.depthwise()) {
@@ -230,8 +225,8 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
   Scratch col(size_t(CKg * g.groups * columns) * sizeof(T));
   unfold(g, x, col.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)  // dW_g = dy'_g col_g^T
-    gemm<T>(Cg, CKg, columns, T(1), {front.as<T>() + grp * Cg * columns, columns, 1},
-            {col.as<T>() + grp * CKg * columns, 1, columns}, T(0), dw + grp * Cg * CKg, CKg);
+    gemm<T>(Cg, CKg, columns, acc_t<T>(1), {front.as<T>() + grp * Cg * columns, columns, 1},
+            {col.as<T>() + grp * CKg * columns, 1, columns}, acc_t<T>(0), dw + grp * Cg * CKg, CKg);
 }
 
 #define FROST_INSTANTIATE(T)                                                                       \

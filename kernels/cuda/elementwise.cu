@@ -1,6 +1,7 @@
 // elementwise.cu: unary activations (forward and backward), broadcasting binary arithmetic over
 // strided operands, scale/shift, strided copies with dtype conversion, and fills. Formulas are
-// kernels/cpu/elementwise.cpp's (math.cuh holds the per-element forms).
+// kernels/cpu/elementwise.cpp's (math.cuh holds the per-element forms). bf16 operands are
+// computed in f32 (acc_t) and rounded once at the store.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -14,12 +15,14 @@ namespace {
 
 template <typename T>
 __global__ void unary_forward_kernel(UnaryOp op, const T* x, T* y, int64_t n) {
-  FROST_GRID_LOOP(i, n) y[i] = unary_value(op, x[i]);
+  using A = acc_t<T>;
+  FROST_GRID_LOOP(i, n) y[i] = T(unary_value(op, A(x[i])));
 }
 
 template <typename T>
 __global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
-  FROST_GRID_LOOP(i, n) dx[i] = dy[i] * unary_derivative(op, x ? x[i] : T(0), y ? y[i] : T(0));
+  using A = acc_t<T>;
+  FROST_GRID_LOOP(i, n) dx[i] = T(A(dy[i]) * unary_derivative(op, x ? A(x[i]) : A(0), y ? A(y[i]) : A(0)));
 }
 
 template <typename T>
@@ -39,19 +42,19 @@ __global__ void binary_kernel(BinaryOp op, StridedArgs<3> args, const T* a, cons
   FROST_GRID_LOOP(i, n) {
     int64_t off[3];
     args.offsets(i, off);
-    out[off[0]] = binary_value(op, a[off[1]], b[off[2]]);
+    out[off[0]] = T(binary_value(op, acc_t<T>(a[off[1]]), acc_t<T>(b[off[2]])));
   }
 }
 
 // Both operands contiguous and of the same shape: no index arithmetic.
 template <typename T>
 __global__ void binary_flat_kernel(BinaryOp op, const T* a, const T* b, T* out, int64_t n) {
-  FROST_GRID_LOOP(i, n) out[i] = binary_value(op, a[i], b[i]);
+  FROST_GRID_LOOP(i, n) out[i] = T(binary_value(op, acc_t<T>(a[i]), acc_t<T>(b[i])));
 }
 
 template <typename T>
-__global__ void scale_shift_kernel(const T* x, T* out, int64_t n, T scale, T shift) {
-  FROST_GRID_LOOP(i, n) out[i] = x[i] * scale + shift;
+__global__ void scale_shift_kernel(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift) {
+  FROST_GRID_LOOP(i, n) out[i] = T(acc_t<T>(x[i]) * scale + shift);
 }
 
 // ---- dtype conversion through double, as the CPU's load_value / store_value ----
@@ -60,7 +63,7 @@ __device__ inline double load_as_double(const void* p, DType t, int64_t i) {
   switch (t) {
     case DType::f32: return static_cast<const float*>(p)[i];
     case DType::f64: return static_cast<const double*>(p)[i];
-    case DType::bf16: return __uint_as_float(uint32_t(static_cast<const uint16_t*>(p)[i]) << 16);
+    case DType::bf16: return bf16::widen(static_cast<const uint16_t*>(p)[i]);
     case DType::f16: return __half2float(__ushort_as_half(static_cast<const uint16_t*>(p)[i]));
     case DType::i64: return double(static_cast<const int64_t*>(p)[i]);
     case DType::u8: return static_cast<const uint8_t*>(p)[i];
@@ -69,17 +72,11 @@ __device__ inline double load_as_double(const void* p, DType t, int64_t i) {
   return 0;
 }
 
-__device__ inline uint16_t float_to_bf16_bits(float f) {  // nearest-even; NaN stays quiet NaN
-  const uint32_t bits = __float_as_uint(f);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x40);
-  return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
-
 __device__ inline void store_from_double(void* p, DType t, int64_t i, double v) {
   switch (t) {
     case DType::f32: static_cast<float*>(p)[i] = float(v); break;
     case DType::f64: static_cast<double*>(p)[i] = v; break;
-    case DType::bf16: static_cast<uint16_t*>(p)[i] = float_to_bf16_bits(float(v)); break;
+    case DType::bf16: static_cast<uint16_t*>(p)[i] = bf16::round(float(v)); break;
     case DType::f16: static_cast<uint16_t*>(p)[i] = __half_as_ushort(__float2half_rn(float(v))); break;
     case DType::i64: static_cast<int64_t*>(p)[i] = int64_t(v); break;
     case DType::u8: static_cast<uint8_t*>(p)[i] = uint8_t(v); break;
@@ -142,7 +139,7 @@ void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_st
 }
 
 template <typename T>
-void scale_shift(const T* x, T* out, int64_t n, T scale, T shift) {
+void scale_shift(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift) {
   if (n == 0) return;
   scale_shift_kernel<T><<<grid_for(n), kThreads>>>(x, out, n, scale, shift);
   FROST_LAUNCH_CHECK();
@@ -181,8 +178,9 @@ void fill(void* dst, DType type, int64_t n, double value) {
   template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);           \
   template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*,        \
                                   const Dims&, T*);                                              \
-  template void scale_shift<T>(const T*, T*, int64_t, T, T);
+  template void scale_shift<T>(const T*, T*, int64_t, acc_t<T>, acc_t<T>);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+FROST_INSTANTIATE(bf16)
 
 }  // namespace frost::cuda

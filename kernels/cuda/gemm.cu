@@ -1,5 +1,6 @@
 // gemm.cu: every GEMM of the engine through cuBLASLt (f32 with f32 compute: no TF32, so results
-// stay within the CPU's tolerances; f64 for gradient checks). Row-major C = op(A) op(B) is
+// stay within the CPU's tolerances; f64 for gradient checks; bf16 operands and result with f32
+// compute and f32 alpha/beta: the tensor-core path of mixed precision). Row-major C = op(A) op(B) is
 // column-major C^T = op(B)^T op(A)^T, so B is cuBLASLt's first operand. An operand whose
 // strides are neither row- nor column-major (a broadcast or doubly strided view) is first
 // packed into scratch. Bias epilogue: C[i, :] += bias (linear layers).
@@ -68,7 +69,7 @@ struct Packed {
     LtOperand probe;
     if (column_major(r, c, si, sj, probe)) return;
     scratch = std::make_unique<Scratch>(size_t(count * r * c) * sizeof(T));
-    const DType t = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+    const DType t = storage_dtype<T>();
     copy_strided({count, r, c}, scratch->as<T>(), t, {r * c, c, 1}, p, t, {bs, si, sj});
     data = scratch->as<T>();
     s_i = c;
@@ -106,19 +107,20 @@ uint32_t alignment(const T* p, int64_t batch_stride, int64_t count) {
 // K == 0: C = beta C (+ bias), per batch.
 template <typename T>
 __global__ void empty_product_kernel(T* C, int64_t M, int64_t N, int64_t ldc, int64_t c_stride, int64_t count,
-                                     T beta, const T* bias) {
+                                     acc_t<T> beta, const T* bias) {
+  using A = acc_t<T>;
   FROST_GRID_LOOP(e, count * M * N) {
     const int64_t j = e % N, i = (e / N) % M, b = e / (M * N);
     T& c = C[b * c_stride + i * ldc + j];
-    c = (beta == T(0) ? T(0) : beta * c) + (bias ? bias[j] : T(0));
+    c = T((beta == A(0) ? A(0) : beta * A(c)) + (bias ? A(bias[j]) : A(0)));
   }
 }
 
 }  // namespace
 
 template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta, T* C, int64_t ldc,
-          const GemmBatch& batch, const T* bias) {
+void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
+          int64_t ldc, const GemmBatch& batch, const T* bias) {
   if (M == 0 || N == 0 || batch.count == 0) return;
   if (K == 0) {
     empty_product_kernel<T><<<grid_for(batch.count * M * N), kThreads>>>(C, M, N, ldc, batch.c_stride, batch.count,
@@ -126,8 +128,10 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T 
     FROST_LAUNCH_CHECK();
     return;
   }
-  constexpr bool f32 = std::is_same_v<T, float>;
-  const cudaDataType_t type = f32 ? CUDA_R_32F : CUDA_R_64F;
+  constexpr bool f64 = std::is_same_v<T, double>, bf16_data = std::is_same_v<T, bf16>;
+  const cudaDataType_t type = f64 ? CUDA_R_64F : bf16_data ? CUDA_R_16BF : CUDA_R_32F;
+  const cudaDataType_t scale_type = f64 ? CUDA_R_64F : CUDA_R_32F;  // alpha and beta
+  const char* type_name = f64 ? "f64" : bf16_data ? "bf16" : "f32";
   // First operand X = B^T (N x K); second Y = A^T (K x M).
   const Packed<T> b(static_cast<const T*>(B.data), N, K, B.col_stride, B.row_stride, batch.count, batch.b_stride);
   const Packed<T> a(static_cast<const T*>(A.data), K, M, A.col_stride, A.row_stride, batch.count, batch.a_stride);
@@ -137,7 +141,7 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T 
 
   LtContext& ctx = lt_context();
   cublasLtMatmulDesc_t desc = nullptr;
-  FROST_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_64F, type));
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, scale_type));
   struct DescGuard {
     cublasLtMatmulDesc_t d;
     ~DescGuard() { cublasLtMatmulDescDestroy(d); }
@@ -179,7 +183,7 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T 
   FROST_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, lx.layout, ly.layout, lc.layout, lc.layout, pref,
                                                     1, &heuristic, &found));
   if (found == 0)
-    throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(f32 ? "f32" : "f64") + " GEMM M=" +
+    throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(type_name) + " GEMM M=" +
                              std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
                              " batch=" + std::to_string(batch.count));
   FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, desc, &alpha, b.data, lx.layout, a.data, ly.layout, &beta, C, lc.layout,
@@ -190,5 +194,7 @@ template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef
                           const GemmBatch&, const float*);
 template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
                            const GemmBatch&, const double*);
+template void gemm<bf16>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, bf16*, int64_t,
+                         const GemmBatch&, const bf16*);
 
 }  // namespace frost::cuda

@@ -15,9 +15,9 @@ __global__ void gather_kernel(const T* src, const int64_t* offsets, int64_t n, T
 template <typename T>
 __global__ void scatter_sum_kernel(const T* src, const int64_t* starts, const int64_t* sources, int64_t n, T* dst) {
   FROST_GRID_LOOP(t, n) {
-    T total = T(0);
-    for (int64_t j = starts[t]; j < starts[t + 1]; ++j) total += src[sources[j]];
-    dst[t] = total;
+    acc_t<T> total = 0;
+    for (int64_t j = starts[t]; j < starts[t + 1]; ++j) total += acc_t<T>(src[sources[j]]);
+    dst[t] = T(total);
   }
 }
 
@@ -41,5 +41,7 @@ template void gather_offsets<float>(const float*, const int64_t*, int64_t, float
 template void gather_offsets<double>(const double*, const int64_t*, int64_t, double*);
 template void scatter_sum<float>(const float*, const int64_t*, const int64_t*, int64_t, float*);
 template void scatter_sum<double>(const double*, const int64_t*, const int64_t*, int64_t, double*);
+template void gather_offsets<bf16>(const bf16*, const int64_t*, int64_t, bf16*);
+template void scatter_sum<bf16>(const bf16*, const int64_t*, const int64_t*, int64_t, bf16*);
 
 }  // namespace frost::cuda

@@ -36,7 +36,7 @@ template <typename T>
 void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_strides, const T* b,
                     const Dims& b_strides, T* out);
 template <typename T>
-void scale_shift(const T* x, T* out, int64_t n, T scale, T shift);
+void scale_shift(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift);
 // dst (strided, dst_type) = src (strided, src_type) over `shape`, converting through double as
 // the CPU's convert_value does (same-type copies move the bits).
 void copy_strided(const Dims& shape, void* dst, DType dst_type, const Dims& dst_strides,
@@ -56,9 +56,9 @@ void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int6
 // ---- norm.cu ----
 template <typename T>
 void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
-                        T* y, T* mean, T* rstd);
+                        T* y, acc_t<T>* mean, acc_t<T>* rstd);
 template <typename T>
-void layer_norm_backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* w,
+void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w,
                          int64_t rows, int64_t C, T* dx, T* dw, T* db);
 
 // ---- softmax.cu ----
@@ -79,14 +79,14 @@ void cross_entropy_backward(const T* logits, const double* lse, const int64_t* l
                             int64_t rows, int64_t C, T* dlogits);
 
 // ---- gemm.cu (cuBLASLt) ----
-// C = alpha op(A) op(B) + beta C as cpu::gemm, plus a strided batch (element strides between
+// C = alpha op(A) op(B) + beta C as cpu::gemm (for bf16 too: tensor cores, f32 accumulation), plus a strided batch (element strides between
 // consecutive matrices; 0 broadcasts A or B) and an optional bias[N] added to every row of C by
 // the GEMM's epilogue (beta must then be 0).
 struct GemmBatch {
   int64_t count = 1, a_stride = 0, b_stride = 0, c_stride = 0;
 };
 template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta, T* C,
+void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
           int64_t ldc, const GemmBatch& batch = {}, const T* bias = nullptr);
 
 // ---- attention.cu ----
@@ -104,6 +104,20 @@ template <typename T>
 void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* dx);
 template <typename T>
 void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* dw, T* db);
+
+// ---- bf16.cu: attention and conv2d in bf16 through f32 scratch (the other families are native) ----
+template <>
+void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
+                             bf16* probs);
+template <>
+void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
+                              const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores);
+template <>
+void conv2d_forward<bf16>(const Conv2dGeometry& g, const bf16* x, const bf16* w, const bf16* bias, bf16* y);
+template <>
+void conv2d_backward_input<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* w, bf16* dx);
+template <>
+void conv2d_backward_weight<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* x, bf16* dw, bf16* db);
 
 // ---- random.cu ----
 template <typename T>

@@ -2,7 +2,7 @@
 // formulas). Forward and dx: one block per row, statistics in double by block reductions.
 // dw and db: columns are split over blocks of 32 and rows over up to 128 chunks; each chunk's
 // partial sums (double) land in scratch and a second kernel adds them in chunk order, so the
-// result is the same on every run.
+// result is the same on every run. bf16 rows are read into f32 (acc_t), statistics stay f32.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/math.cuh"
@@ -13,7 +13,8 @@ namespace {
 
 template <typename T>
 __global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, int64_t rows, int64_t C,
-                                          double eps, T* y, T* mean, T* rstd) {
+                                          double eps, T* y, acc_t<T>* mean, acc_t<T>* rstd) {
+  using A = acc_t<T>;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * C;
     double sum = 0;
@@ -22,9 +23,9 @@ __global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, in
     double sq = 0;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sq += (double(xr[c]) - mu) * (double(xr[c]) - mu);
     sq = block_reduce(sq, SumOp{}, 0.0);
-    const T m = T(mu), s = T(1.0 / sqrt(sq / double(C) + eps));
+    const A m = A(mu), s = A(1.0 / sqrt(sq / double(C) + eps));
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x)
-      y[r * C + c] = (xr[c] - m) * s * (w ? w[c] : T(1)) + (b ? b[c] : T(0));
+      y[r * C + c] = T((A(xr[c]) - m) * s * (w ? A(w[c]) : A(1)) + (b ? A(b[c]) : A(0)));
     if (threadIdx.x == 0) {
       if (mean) mean[r] = m;
       if (rstd) rstd[r] = s;
@@ -33,24 +34,25 @@ __global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, in
 }
 
 template <typename T>
-__global__ void layer_norm_dx_kernel(const T* dy, const T* x, const T* mean, const T* rstd, const T* w,
+__global__ void layer_norm_dx_kernel(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w,
                                      int64_t rows, int64_t C, T* dx) {
+  using A = acc_t<T>;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * C;
     const T* dyr = dy + r * C;
-    const T m = mean[r], s = rstd[r];
+    const A m = mean[r], s = rstd[r];
     double g_sum = 0, gx_sum = 0;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
       const double g = double(dyr[c]) * (w ? double(w[c]) : 1.0);
       g_sum += g;
-      gx_sum += g * double((xr[c] - m) * s);
+      gx_sum += g * double((A(xr[c]) - m) * s);
     }
     g_sum = block_reduce(g_sum, SumOp{}, 0.0);
     gx_sum = block_reduce(gx_sum, SumOp{}, 0.0);
-    const T g_mean = T(g_sum / double(C)), gx_mean = T(gx_sum / double(C));
+    const A g_mean = A(g_sum / double(C)), gx_mean = A(gx_sum / double(C));
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-      const T g = dyr[c] * (w ? w[c] : T(1));
-      dx[r * C + c] = s * (g - g_mean - (xr[c] - m) * s * gx_mean);
+      const A g = A(dyr[c]) * (w ? A(w[c]) : A(1));
+      dx[r * C + c] = T(s * (g - g_mean - (A(xr[c]) - m) * s * gx_mean));
     }
   }
 }
@@ -59,7 +61,7 @@ constexpr int kColumns = 32, kSlices = 8, kMaxChunks = 128;
 
 // partial_w/partial_b: [chunks, C] (either may be null).
 template <typename T>
-__global__ void layer_norm_param_partial_kernel(const T* dy, const T* x, const T* mean, const T* rstd,
+__global__ void layer_norm_param_partial_kernel(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd,
                                                 int64_t rows, int64_t C, int64_t chunk_rows,
                                                 double* partial_w, double* partial_b) {
   __shared__ double sw[kSlices][kColumns + 1], sb[kSlices][kColumns + 1];
@@ -69,7 +71,7 @@ __global__ void layer_norm_param_partial_kernel(const T* dy, const T* x, const T
   if (c < C)
     for (int64_t r = r0 + threadIdx.y; r < r1; r += kSlices) {
       const double g = double(dy[r * C + c]);
-      acc_w += g * double((x[r * C + c] - mean[r]) * rstd[r]);
+      acc_w += g * double((acc_t<T>(x[r * C + c]) - mean[r]) * rstd[r]);
       acc_b += g;
     }
   sw[threadIdx.y][threadIdx.x] = acc_w;
@@ -99,14 +101,14 @@ __global__ void sum_chunks_kernel(const double* partial, int64_t chunks, int64_t
 
 template <typename T>
 void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps, T* y,
-                        T* mean, T* rstd) {
+                        acc_t<T>* mean, acc_t<T>* rstd) {
   if (rows == 0 || C == 0) return;
   layer_norm_forward_kernel<T><<<grid_for(rows, 1), C <= 128 ? 128 : 256>>>(x, w, b, rows, C, eps, y, mean, rstd);
   FROST_LAUNCH_CHECK();
 }
 
 template <typename T>
-void layer_norm_backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* w, int64_t rows,
+void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w, int64_t rows,
                          int64_t C, T* dx, T* dw, T* db) {
   if (rows == 0 || C == 0) return;
   if (dx) {
@@ -129,10 +131,11 @@ void layer_norm_backward(const T* dy, const T* x, const T* mean, const T* rstd, 
 
 #define FROST_INSTANTIATE(T)                                                                   \
   template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double,  \
-                                      T*, T*, T*);                                             \
-  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*,       \
-                                       int64_t, int64_t, T*, T*, T*);
+                                      T*, acc_t<T>*, acc_t<T>*);                               \
+  template void layer_norm_backward<T>(const T*, const T*, const acc_t<T>*, const acc_t<T>*,   \
+                                       const T*, int64_t, int64_t, T*, T*, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+FROST_INSTANTIATE(bf16)
 
 }  // namespace frost::cuda

@@ -28,16 +28,16 @@ __global__ void fill_uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t o
 }
 
 template <typename T>
-__global__ void dropout_kernel(const T* x, T* y, int64_t n, double p, T scale, uint64_t seed, uint64_t offset) {
-  FROST_GRID_LOOP(i, n) y[i] = rng::keep(seed, offset, uint64_t(i), p) ? x[i] * scale : T(0);
+__global__ void dropout_kernel(const T* x, T* y, int64_t n, double p, acc_t<T> scale, uint64_t seed, uint64_t offset) {
+  FROST_GRID_LOOP(i, n) y[i] = T(rng::keep(seed, offset, uint64_t(i), p) ? acc_t<T>(x[i]) * scale : acc_t<T>(0));
 }
 
 template <typename T>
-__global__ void drop_path_kernel(const T* x, T* y, int64_t per_sample, int64_t n, double p, T scale, uint64_t seed,
+__global__ void drop_path_kernel(const T* x, T* y, int64_t per_sample, int64_t n, double p, acc_t<T> scale, uint64_t seed,
                                  uint64_t offset) {
   FROST_GRID_LOOP(i, n) {
     const uint64_t sample = uint64_t(i / per_sample);
-    y[i] = x[i] * (rng::keep(seed, offset, sample, p) ? scale : T(0));
+    y[i] = T(acc_t<T>(x[i]) * (rng::keep(seed, offset, sample, p) ? scale : acc_t<T>(0)));
   }
 }
 
@@ -60,7 +60,7 @@ void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset) {
 template <typename T>
 void dropout_apply(const T* x, T* y, int64_t n, double p, uint64_t seed, uint64_t offset) {
   if (n == 0) return;
-  dropout_kernel<T><<<grid_for(n), kThreads>>>(x, y, n, p, T(1.0 / (1.0 - p)), seed, offset);
+  dropout_kernel<T><<<grid_for(n), kThreads>>>(x, y, n, p, acc_t<T>(1.0 / (1.0 - p)), seed, offset);
   FROST_LAUNCH_CHECK();
 }
 
@@ -68,7 +68,7 @@ template <typename T>
 void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double p, uint64_t seed, uint64_t offset) {
   const int64_t n = batch * per_sample;
   if (n == 0) return;
-  drop_path_kernel<T><<<grid_for(n), kThreads>>>(x, y, per_sample, n, p, T(1.0 / (1.0 - p)), seed, offset);
+  drop_path_kernel<T><<<grid_for(n), kThreads>>>(x, y, per_sample, n, p, acc_t<T>(1.0 / (1.0 - p)), seed, offset);
   FROST_LAUNCH_CHECK();
 }
 
@@ -79,5 +79,7 @@ void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double
   template void drop_path_apply<T>(const T*, T*, int64_t, int64_t, double, uint64_t, uint64_t);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+template void dropout_apply<bf16>(const bf16*, bf16*, int64_t, double, uint64_t, uint64_t);
+template void drop_path_apply<bf16>(const bf16*, bf16*, int64_t, int64_t, double, uint64_t, uint64_t);
 
 }  // namespace frost::cuda

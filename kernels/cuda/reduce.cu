@@ -1,7 +1,8 @@
 // reduce.cu: sum and max over the middle dim of a contiguous [outer, R, inner] (kernels/cpu/
 // reduce.h). Sums accumulate in double as on the CPU. inner == 1: one block per row, a block
 // reduction along R. Otherwise a 32 x 8 block takes 32 neighbouring columns (coalesced reads)
-// and 8 interleaved slices of R, then adds the 8 partial sums in a fixed order.
+// and 8 interleaved slices of R, then adds the 8 partial sums in a fixed order. bf16 is read
+// into the same double sums and rounded once.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 
@@ -47,16 +48,16 @@ __global__ void max_kernel(const T* x, int64_t outer, int64_t R, int64_t inner, 
   FROST_GRID_LOOP(j, outer * inner) {
     const int64_t o = j / inner, i = j % inner;
     const T* col = x + o * R * inner + i;
-    T best = col[0];
+    acc_t<T> best = col[0];
     int64_t best_r = 0;
     for (int64_t r = 1; r < R && !isnan(best); ++r) {
-      const T v = col[r * inner];
+      const acc_t<T> v = col[r * inner];
       if (v > best || isnan(v)) {
         best = v;
         best_r = r;
       }
     }
-    out[j] = best;
+    out[j] = T(best);
     argmax[j] = best_r;
   }
 }
@@ -75,7 +76,7 @@ template <typename T>
 void sum_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out) {
   if (outer * inner == 0) return;
   if (R == 0) {
-    fill(out, std::is_same_v<T, float> ? DType::f32 : DType::f64, outer * inner, 0.0);
+    fill(out, storage_dtype<T>(), outer * inner, 0.0);
     return;
   }
   if (inner == 1) {
@@ -108,5 +109,6 @@ void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int6
   template void max_middle_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+FROST_INSTANTIATE(bf16)
 
 }  // namespace frost::cuda
