@@ -93,8 +93,4 @@ DType promote_float_operands(const char* op, const std::vector<const Tensor*>& t
   return DType::bf16;
 }
 
-Tensor cast_to(const Tensor& t, DType dtype) {
-  return t.defined() && t.dtype() != dtype ? t.to(dtype) : t;
-}
-
 }  // namespace frost

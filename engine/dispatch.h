@@ -57,9 +57,6 @@ void check_float_operands(const char* op, const std::vector<const Tensor*>& tens
 // as check_float_operands, except that bf16 and f32 may meet: then it is bf16 (an f32 master
 // weight is cast to the bf16 activations it meets, as autocast does). f64 mixes with nothing.
 DType promote_float_operands(const char* op, const std::vector<const Tensor*>& tensors);
-// t converted to dtype, differentiably (its gradient comes back in t's dtype); t itself if it
-// already has that dtype or is undefined.
-Tensor cast_to(const Tensor& t, DType dtype);
 // Throws unless the tensor's device has kernels in this build.
 void check_device(const char* op, const Tensor& t);
 

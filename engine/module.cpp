@@ -136,6 +136,18 @@ void Module::to(Device device) {
   for (auto& [path, m] : named_modules()) m->move_constants_to(device);
 }
 
+int64_t Module::convert_frozen_parameters(DType dtype) {
+  int64_t freed = 0;
+  for (NamedTensor& p : named_parameters()) {
+    Tensor& t = p.tensor;
+    if (t.requires_grad() || !dtype_is_float(t.dtype()) || t.dtype() == dtype) continue;
+    const int64_t before = int64_t(t.nbytes());
+    t.convert_storage_to(dtype);
+    freed += before - int64_t(t.nbytes());
+  }
+  return freed;
+}
+
 Device Module::device() const {
   const std::vector<NamedTensor> params = named_parameters();
   return params.empty() ? Device::cpu() : params.front().tensor.device();

@@ -76,6 +76,10 @@ class Module {
   // tensors created afterwards start on the CPU.
   void to(Device device);
   Device device() const;  // of the first parameter (the CPU when there is none)
+  // Mixed precision: stores every frozen float parameter below this module as `dtype` (bf16), in
+  // place and once (no f32 copy is kept; handles held by wrappers follow). Trainable parameters
+  // stay f32 master weights, cast per use by the ops. Returns the bytes this frees.
+  int64_t convert_frozen_parameters(DType dtype);
 
   virtual void train(bool on = true);  // this module and its children
   bool is_training() const { return training_; }

@@ -1,6 +1,9 @@
 // ops.h: every differentiable op. Each is defined in the ops_<family>.cpp named beside it, with
 // its backward formula next to its forward and a note of what it saves for which gradient.
-// Ops take f32 or f64 on the CPU; the CUDA backend adds kernels behind the same calls.
+// Ops take f32, f64 or bf16 (stored in bf16, computed in f32) on the CPU and on CUDA. Mixed
+// precision follows autocast's rule: where bf16 activations meet f32 parameters (linear, conv,
+// layer norm, binary ops, attention bias, cat), the parameters are cast to bf16 for the op and
+// their gradients come back in f32; softmax and the loss compute in f32.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -27,6 +30,9 @@ Tensor gelu(const Tensor& x, bool tanh_approximation = false);  // timm/nn.GELU:
 Tensor quick_gelu(const Tensor& x);                               // x * sigmoid(1.702 x)
 // In place, outside autograd (gradient accumulation, optimizers): dst += src (src broadcasts).
 void add_(Tensor& dst, const Tensor& src);
+// t converted to dtype, differentiably (the gradient comes back in t's dtype); t itself when it
+// already has that dtype or is undefined.
+Tensor cast_to(const Tensor& t, DType dtype);
 // Writes src into the (possibly strided) view dst, converting dtype. Outside autograd.
 void copy_into(const Tensor& dst, const Tensor& src);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);

@@ -197,6 +197,8 @@ Tensor Tensor::to(DType dtype) const {
   return finish_view(*this, out, "to_dtype", [from](const Tensor& g) { return g.to(from); });
 }
 
+Tensor cast_to(const Tensor& t, DType dtype) { return t.defined() && t.dtype() != dtype ? t.to(dtype) : t; }
+
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
   const Tensor src = detach().contiguous();

@@ -58,10 +58,23 @@ void Model::check_input(const Tensor& images) const {
                                      : "(B, " + c + ", H, W) with H, W >= " + std::to_string(min_img_size)));
 }
 
-Tensor Model::forward(const Tensor& images) const {
-  check_input(images);
+Tensor Model::forward(const Tensor& images_in) const {
+  check_input(images_in);
+  const Tensor images = cast_to(images_in, compute_dtype);
   if (forward_override_) return forward_override_->forward(*this, images);
   return forward_head(forward_features(images));
+}
+
+int64_t Model::set_precision(DType dtype) {
+  if (dtype != DType::f32 && dtype != DType::bf16)
+    throw std::invalid_argument(architecture + ": precision must be f32 or bf16, got " + dtype_name(dtype));
+  if (dtype == DType::f32) {
+    if (compute_dtype != DType::f32)
+      throw std::invalid_argument(architecture + ": a model set to bf16 cannot go back to f32 (its frozen weights were rounded)");
+    return 0;
+  }
+  compute_dtype = dtype;
+  return convert_frozen_parameters(dtype);
 }
 
 void Model::set_forward_override(const std::string& name, std::shared_ptr<ForwardOverride> hook) {

@@ -86,12 +86,19 @@ class Model : public Module {
   std::shared_ptr<Layer> head;  // Linear(num_features, num_classes); null when num_classes == 0
   double head_drop_rate = 0.0;  // timm's drop_rate: dropout before the head
   std::shared_ptr<Generator> rng = std::make_shared<Generator>(0);  // dropout and drop-path stream
+  // The dtype forward() runs in: f32, or bf16 under mixed precision (set_precision).
+  DType compute_dtype = DType::f32;
 
   // Throws naming the expected and the given shape when `images` does not fit the model.
   void check_input(const Tensor& images) const;
   virtual Tensor forward_features(const Tensor& images) const = 0;  // before pooling
   virtual Tensor forward_head(const Tensor& features) const = 0;    // pooling, norm, head
   Tensor forward(const Tensor& images) const;                         // (B, C, H, W) -> (B, K)
+  // Mixed precision. bf16: frozen parameters are stored in bf16 (Module::convert_frozen_parameters),
+  // images are cast to bf16 on entry, activations stay bf16 and logits come out in bf16; trainable
+  // parameters stay f32. Call after the PEFT methods have decided what trains. f32: nothing to do
+  // (a model cannot go back from bf16). Returns the parameter bytes freed.
+  int64_t set_precision(DType dtype);
 
   // Registers `hook` as the child `name`; from then on forward() calls hook->forward(*this, images).
   void set_forward_override(const std::string& name, std::shared_ptr<ForwardOverride> hook);
