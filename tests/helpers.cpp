@@ -12,7 +12,11 @@
 #include <set>
 
 #include "engine/dispatch.h"
+#include "engine/optim.h"
 #include "engine/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "peft/spec.h"
 #include "tools/cli.h"
 #include "tools/forward.h"
 
@@ -102,7 +106,7 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("frost_test_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
-void check_timm_fixture(const std::string& name, bool adapter, const std::string& device) {
+void check_timm_fixture(const std::string& name, bool adapter, const std::string& device, const std::string& precision) {
   const std::string dir = fixtures_dir() + "/timm/";
   std::ifstream meta_file(dir + name + ".json");
   REQUIRE(meta_file.good());
@@ -115,6 +119,7 @@ void check_timm_fixture(const std::string& name, bool adapter, const std::string
   request.input = dir + name + ".io.safetensors";
   request.grads = true;
   request.device = device;
+  request.precision = precision;
   const cli::ForwardResult result = cli::run_forward(request);
   CHECK(result.notes.empty());
   const SafetensorsFile io = SafetensorsFile::open(request.input);
@@ -123,16 +128,49 @@ void check_timm_fixture(const std::string& name, bool adapter, const std::string
     if (e.name != "input" && e.name != "labels") expected.insert(e.name);
   std::set<std::string> produced;
   for (const NamedTensor& out : result.outputs) {
-    INFO(name << " on " << device << ": " << out.name);
+    INFO(name << " on " << device << " in " << precision << ": " << out.name);
     if (out.name == "grad.input" && !io.contains(out.name)) continue;  // the LoRA case stores trainable grads only
     produced.insert(out.name);
     REQUIRE(io.contains(out.name));
     const Tensor want = io.get(out.name);
     REQUIRE(out.tensor.shape() == want.shape());
-    const double tolerance = out.name.rfind("grad.", 0) == 0 ? 1e-4 : 1e-5;
+    const bool grad = out.name.rfind("grad.", 0) == 0;
+    // bf16: logits and loss within 2e-2 of timm's f32; gradients pass through every bf16 rounding of
+    // the backward (activation gradients are stored in bf16 too), and the deepest (ConvNeXt's stem)
+    // measure 3.1e-2, so they are held to 4e-2.
+    const double tolerance = precision == "bf16" ? (grad ? 4e-2 : 2e-2) : grad ? 1e-4 : 1e-5;
     CHECK(rel_error(out.tensor, want) <= tolerance);
   }
   CHECK(produced == expected);  // every gradient timm wrote, and no other
+}
+
+std::vector<double> lora_losses(Device device, const std::string& spec, int steps, DType precision) {
+  const std::string dir = fixtures_dir() + "/timm/";
+  std::ifstream meta_file(dir + "vit_tiny.json");
+  REQUIRE(meta_file.good());
+  const nlohmann::json meta = nlohmann::json::parse(meta_file);
+  auto model = models::create_model(meta.at("architecture"), meta.at("model_args"), 1);
+  models::load_checkpoint(*model, dir + "vit_tiny.weights.safetensors");
+  peft::apply_spec(*model, spec, 7);
+  model->to(device);
+  model->set_precision(precision);
+  model->train(true);
+  const SafetensorsFile io = SafetensorsFile::open(dir + "vit_tiny.io.safetensors");
+  const Tensor input = io.get("input").to(DType::f32).to(device);
+  const Tensor labels = io.get("labels").to(DType::i64).to(device);
+  AdamWOptions o;
+  o.lr = 3e-3;
+  o.weight_decay = 0.05;
+  AdamW opt(model->trainable_parameters(), o);
+  std::vector<double> losses;
+  for (int s = 0; s < steps; ++s) {
+    Tensor loss = cross_entropy(model->forward(input), labels, 0.1);
+    losses.push_back(loss.item());
+    loss.backward();
+    opt.step();
+    opt.zero_grad();
+  }
+  return losses;
 }
 
 // The class is which colour channel is bright (it survives crops, flips and the LayerNorms, which

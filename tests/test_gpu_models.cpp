@@ -23,38 +23,6 @@ namespace {
 
 const Device kGpu = Device::cuda(0);
 
-nlohmann::json fixture_meta(const std::string& name) {
-  std::ifstream in(test::fixtures_dir() + "/timm/" + name + ".json");
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
-// Losses of `steps` AdamW steps of `spec` on the vit_tiny fixture's batch, on `device`.
-std::vector<double> lora_losses(Device device, const std::string& spec, int steps) {
-  const std::string dir = test::fixtures_dir() + "/timm/";
-  const nlohmann::json meta = fixture_meta("vit_tiny");
-  auto model = models::create_model(meta.at("architecture"), meta.at("model_args"), 1);
-  models::load_checkpoint(*model, dir + "vit_tiny.weights.safetensors");
-  peft::apply_spec(*model, spec, 7);
-  model->to(device);
-  model->train(true);
-  const SafetensorsFile io = SafetensorsFile::open(dir + "vit_tiny.io.safetensors");
-  const Tensor input = io.get("input").to(DType::f32).to(device);
-  const Tensor labels = io.get("labels").to(DType::i64).to(device);
-  AdamWOptions o;
-  o.lr = 3e-3;
-  o.weight_decay = 0.05;
-  AdamW opt(model->trainable_parameters(), o);
-  std::vector<double> losses;
-  for (int s = 0; s < steps; ++s) {
-    Tensor loss = cross_entropy(model->forward(input), labels, 0.1);
-    losses.push_back(loss.item());
-    loss.backward();
-    opt.step();
-    opt.zero_grad();
-  }
-  return losses;
-}
 
 }  // namespace
 
@@ -66,8 +34,8 @@ TEST_CASE("frost forward --device cuda matches every timm fixture", "[gpu][parit
 }
 
 TEST_CASE("20 AdamW steps of LoRA on the tiny ViT: the same losses on cuda as on the CPU", "[gpu]") {
-  const std::vector<double> cpu = lora_losses(Device::cpu(), "lora:r=4,targets=attn.qkv|mlp.fc1", 20);
-  const std::vector<double> gpu = lora_losses(kGpu, "lora:r=4,targets=attn.qkv|mlp.fc1", 20);
+  const std::vector<double> cpu = test::lora_losses(Device::cpu(), "lora:r=4,targets=attn.qkv|mlp.fc1", 20);
+  const std::vector<double> gpu = test::lora_losses(kGpu, "lora:r=4,targets=attn.qkv|mlp.fc1", 20);
   REQUIRE(gpu.size() == cpu.size());
   for (size_t i = 0; i < cpu.size(); ++i) {
     INFO("step " << i << ": cpu " << cpu[i] << ", cuda " << gpu[i]);

@@ -2,12 +2,20 @@
 // the same values, f32 master parameters meeting bf16 activations, storage conversion of frozen
 // weights, and models in bf16.
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "kernels/caching_allocator.h"
+#include "models/registry.h"
+#include "peft/spec.h"
 #include "tests/helpers.h"
 #include "tests/op_cases.h"
+#include "tools/cli.h"
+#include "tools/train.h"
 
 using namespace frost;
 
@@ -66,4 +74,78 @@ TEST_CASE("converting a frozen weight's storage to bf16 moves every handle and f
   Tensor trained = test::normal({3}, 4, DType::f32).set_requires_grad(true);
   sum(mul(trained, trained)).backward();
   CHECK_THROWS_WITH(trained.convert_storage_to(DType::bf16), Catch::Contains("has a gradient"));
+}
+
+// The parity fixtures in bf16: frozen weights (none: --grads asks for every gradient, except in the
+// LoRA case, whose base weights are frozen) and all activations in bf16; logits and loss within
+// 2e-2 of timm's f32, gradients within 4e-2 (helpers.cpp says why).
+TEST_CASE("ViT in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") { test::check_timm_fixture("vit_tiny", false, "cpu", "bf16"); }
+TEST_CASE("Swin in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") { test::check_timm_fixture("swin_tiny", false, "cpu", "bf16"); }
+TEST_CASE("ConvNeXt in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") {
+  test::check_timm_fixture("convnext_tiny", false, "cpu", "bf16");
+}
+TEST_CASE("ViT + LoRA in bf16 (frozen base in bf16) stays within 2e-2 of timm + peft", "[cpu][parity][precision]") {
+  test::check_timm_fixture("vit_tiny_lora", true, "cpu", "bf16");
+}
+
+TEST_CASE("200 LoRA steps on the tiny ViT in bf16 follow the f32 loss curve within 2%", "[cpu][precision][training]") {
+  const std::string spec = "lora:r=4,targets=attn.qkv|mlp.fc1";
+  const std::vector<double> f32 = test::lora_losses(Device::cpu(), spec, 200, DType::f32);
+  const std::vector<double> bf16 = test::lora_losses(Device::cpu(), spec, 200, DType::bf16);
+  REQUIRE(bf16.size() == f32.size());
+  double worst = 0;
+  for (size_t i = 0; i < f32.size(); ++i) worst = std::max(worst, std::abs(bf16[i] - f32[i]) / f32[i]);
+  INFO("f32 " << f32.front() << " -> " << f32.back() << ", bf16 " << bf16.front() << " -> " << bf16.back()
+              << ", worst relative gap " << worst);
+  CHECK(worst <= 0.02);
+  CHECK(f32.back() < 0.7 * f32.front());  // it learns, so the curve says something
+}
+
+TEST_CASE("set_precision(bf16) stores frozen weights once in bf16; trainable ones stay f32", "[cpu][precision]") {
+  auto model = models::create_model("vit_tiny_patch16_224", {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16},
+                                                              {"depth", 2}, {"num_heads", 2}, {"num_classes", 3}});
+  peft::apply_spec(*model, "lora:r=4+bitfit", 1);
+  int64_t frozen = 0;
+  for (const NamedTensor& p : model->named_parameters())
+    if (!p.tensor.requires_grad()) frozen += p.tensor.numel();
+  Allocator& cpu = allocator_for(Device::cpu());
+  const size_t live = cpu.live_bytes();
+  CHECK(model->set_precision(DType::bf16) == 2 * frozen);  // 4 bytes -> 2 per frozen element
+  CHECK(int64_t(live - cpu.live_bytes()) == 2 * frozen);
+  for (const NamedTensor& p : model->named_parameters()) {
+    INFO(p.name);
+    CHECK(p.tensor.dtype() == (p.tensor.requires_grad() ? DType::f32 : DType::bf16));
+  }
+  const Tensor logits = model->forward(test::normal({2, 3, 32, 32}, 1, DType::f32));
+  CHECK(logits.dtype() == DType::bf16);
+  CHECK_THROWS_WITH(model->set_precision(DType::f32), Catch::Contains("cannot go back to f32"));
+  CHECK_THROWS_WITH(model->set_precision(DType::f16), Catch::Contains("precision must be f32 or bf16"));
+  CHECK_THROWS_WITH(cli::parse_precision_flag("fp16"), Catch::Contains("--precision fp16: expected f32 or bf16"));
+}
+
+TEST_CASE("frost train --precision bf16 learns and resumes to identical results", "[cpu][precision][train]") {
+  namespace fs = std::filesystem;
+  auto text = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  cli::TrainOptions whole = test::tiny_train_options(test::temp_path("bf16_run_whole"));
+  whole.precision = "bf16";
+  whole.peft = "lora:r=4+bitfit";
+  fs::remove_all(whole.output);
+  const cli::TrainResult r = cli::run_train(whole);
+  CHECK(r.last_top1 > 60.0);  // 3 classes, chance is 33%
+  CHECK(nlohmann::json::parse(text(whole.output + "/args.json")).at("precision") == "bf16");
+  cli::TrainOptions stopped = whole;
+  stopped.output = test::temp_path("bf16_run_stopped");
+  fs::remove_all(stopped.output);
+  stopped.stop_after_steps = 10;
+  cli::run_train(stopped);
+  stopped.stop_after_steps = 0;
+  stopped.resume = stopped.output;
+  cli::TrainOptions in_f32 = stopped;
+  in_f32.precision = "f32";
+  CHECK_THROWS_WITH(cli::run_train(in_f32), Catch::Contains("precision"));
+  cli::run_train(stopped);
+  CHECK(text(stopped.output + "/summary.csv") == text(whole.output + "/summary.csv"));
 }

@@ -1,5 +1,5 @@
 // bench_step.cpp: `frost bench step --model NAME [--model-args JSON] --peft SPEC --batch N
-// [--img-size S] [--steps K] [--device cpu|cuda] [--json] [--threads T]`: K AdamW training steps
+// [--img-size S] [--steps K] [--device cpu|cuda] [--precision f32|bf16] [--json] [--threads T]`: K AdamW training steps
 // (forward, cross-entropy, backward, update) after one warm-up step, on a seeded random batch,
 // with the spec applied to a timm-initialised model. Prints milliseconds per step, images per
 // second, and the allocator's peak live bytes over the timed steps: weights, gradients,
@@ -20,10 +20,12 @@ namespace frost::cli {
 
 int bench_step(const std::vector<std::string>& args) {
   const std::string cmd = "frost bench step";
-  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "device", "json", "threads"}, {"json"});
+  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "device", "precision", "json", "threads"},
+          {"json"});
   if (f.has("threads")) omp_set_num_threads(int(f.get_int("threads", 1)));
   const std::string name = f.require("model"), spec = f.require("peft");
   const Device device = parse_device_flag(f.get("device", "cpu"));
+  const DType precision = parse_precision_flag(f.get("precision", "f32"));
   nlohmann::json model_args = parse_json_flag(f, cmd, "model-args");
   const int64_t batch = f.get_int("batch", 8), steps = f.get_int("steps", 3);
   const bool is_convnext = name.rfind("convnext", 0) == 0;
@@ -33,6 +35,7 @@ int bench_step(const std::vector<std::string>& args) {
   const int64_t size = model->img_h > 0 ? model->img_h : f.get_int("img-size", 224);
   const peft::AppliedSpec applied = peft::apply_spec(*model, spec, 1);
   model->to(device);
+  model->set_precision(precision);
   model->train(true);
   Generator gen(3);
   const Tensor images = randn({batch, model->in_chans, size, model->img_w > 0 ? model->img_w : size}, gen).to(device);
@@ -57,11 +60,15 @@ int bench_step(const std::vector<std::string>& args) {
   const double ips = 1000.0 * double(batch) / ms;
   const size_t peak = alloc.peak_bytes();
   if (f.has("json")) {
-    std::printf("%s\n", nlohmann::json{{"ms_per_step", ms}, {"images_per_s", ips}, {"peak_bytes", peak}}.dump().c_str());
+    std::printf("%s\n", nlohmann::json{{"ms_per_step", ms}, {"images_per_s", ips}, {"peak_bytes", peak},
+                                        {"precision", dtype_name(precision)}, {"batch", batch}}
+                            .dump()
+                            .c_str());
   } else {
     const peft::ParamCounts c = peft::count_params(*model);
-    std::printf("%s --peft %s: batch %lld at %lldpx, %d threads, %lld trainable: %.1f ms/step, %.2f images/s, peak %.1f MiB\n", name.c_str(),
-                applied.spec.c_str(), (long long)batch, (long long)size, omp_get_max_threads(), (long long)c.trainable, ms, ips,
+    std::printf("%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step, %.2f images/s, peak %.1f MiB\n",
+                name.c_str(), applied.spec.c_str(), (long long)batch, (long long)size, dtype_name(precision), omp_get_max_threads(),
+                (long long)c.trainable, ms, ips,
                 double(peak) / (1024.0 * 1024.0));
   }
   return 0;

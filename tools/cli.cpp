@@ -109,6 +109,12 @@ Device parse_device_flag(const std::string& value) {
   return device;
 }
 
+DType parse_precision_flag(const std::string& value) {
+  if (value == "f32") return DType::f32;
+  if (value == "bf16") return DType::bf16;
+  throw std::invalid_argument("--precision " + value + ": expected f32 or bf16");
+}
+
 nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
   if (!flags.has(name)) return nlohmann::json::object();
   try {

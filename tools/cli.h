@@ -34,6 +34,9 @@ nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, c
 // --device: "cpu", "cuda" or "cuda:N". Checks that this build and machine have it (the error names
 // the value) and makes it the device kernels launch on.
 Device parse_device_flag(const std::string& value);
+// --precision: "f32" (the default) or "bf16" (mixed precision: bf16 activations and frozen weights,
+// f32 master weights, gradients of trainable parameters and optimizer state; Model::set_precision).
+DType parse_precision_flag(const std::string& value);
 // ||a - b|| / ||b|| over all elements, any devices and dtypes (||a - b|| when b is all zeros;
 // +inf for a NaN anywhere or a size mismatch): how benchmarks and tests compare two results.
 double relative_error(const Tensor& a, const Tensor& b);

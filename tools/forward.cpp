@@ -1,5 +1,7 @@
 // forward.cpp: `frost forward --model NAME [--model-args JSON] --weights FILE [--adapter DIR]
-// --input FILE --out FILE [--grads] [--non-strict] [--device cpu|cuda]`.
+// --input FILE --out FILE [--grads] [--non-strict] [--device cpu|cuda] [--precision f32|bf16]`.
+// Under bf16 the weights no gradient is asked of are stored in bf16 and the model runs in bf16;
+// logits, loss and gradients are written in f32.
 #include "tools/forward.h"
 
 #include <cmath>
@@ -53,6 +55,7 @@ Tensor read_labels(const SafetensorsFile& file, const models::Model& model, int6
 
 ForwardResult run_forward(const ForwardRequest& request) {
   const Device device = parse_device_flag(request.device);
+  const DType precision = parse_precision_flag(request.precision);
   ForwardResult result;
   auto note = [&](const std::string& text) {
     result.notes.push_back(request.weights + ": " + text);
@@ -67,7 +70,9 @@ ForwardResult run_forward(const ForwardRequest& request) {
   const bool with_adapter = !request.adapter.empty();
   if (with_adapter) adapter = peft::load_spec_adapter(*model, request.adapter);
   model->train(false);
+  if (!request.grads) model->set_requires_grad(false);  // inference: no parameter is trained
   model->to(device);
+  model->set_precision(precision);
 
   const SafetensorsFile io = SafetensorsFile::open(request.input);
   Tensor input = read_input(io, *model).to(device);
@@ -80,7 +85,9 @@ ForwardResult run_forward(const ForwardRequest& request) {
   std::optional<NoGradGuard> no_grad;
   if (!request.grads) no_grad.emplace();
   // Outputs are read back to the host (the file writer's and the caller's side).
-  auto output = [&](const std::string& name, const Tensor& t) { result.outputs.push_back({name, t.detach().to(Device::cpu())}); };
+  auto output = [&](const std::string& name, const Tensor& t) {
+    result.outputs.push_back({name, t.detach().to(Device::cpu()).to(DType::f32)});
+  };
   const Tensor logits = model->forward(input);
   output("logits", logits);
   if (!labels.defined()) return result;
@@ -104,7 +111,8 @@ ForwardResult run_forward(const ForwardRequest& request) {
 
 int run_forward_command(const std::vector<std::string>& args) {
   Flags flags("frost forward", args,
-              {"model", "model-args", "weights", "adapter", "input", "out", "grads", "non-strict", "device"}, {"grads", "non-strict"});
+              {"model", "model-args", "weights", "adapter", "input", "out", "grads", "non-strict", "device", "precision"},
+              {"grads", "non-strict"});
   ForwardRequest request;
   request.model = flags.require("model");
   if (flags.has("model-args")) request.model_args = parse_json_flag(flags, "frost forward", "model-args");
@@ -115,6 +123,7 @@ int run_forward_command(const std::vector<std::string>& args) {
   request.grads = flags.has("grads");
   request.strict = !flags.has("non-strict");
   request.device = flags.get("device", "cpu");
+  request.precision = flags.get("precision", "f32");
   request.on_note = [](const std::string& note) { std::fprintf(stderr, "frost forward: %s\n", note.c_str()); };
   const ForwardResult result = run_forward(request);
   save_safetensors(out, result.outputs, {{"model", request.model}});

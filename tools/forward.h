@@ -18,6 +18,7 @@ struct ForwardRequest {
   std::string weights, adapter, input;
   bool grads = false, strict = true;
   std::string device = "cpu";
+  std::string precision = "f32";  // bf16: frozen weights and activations in bf16 (outputs still f32)
   // Called with each note as soon as it is known (so a later error does not hide it).
   std::function<void(const std::string&)> on_note;
 };

@@ -60,6 +60,7 @@ TrainResult run_train(const TrainOptions& o_in) {
   if (o.weight_decay < 0) o.weight_decay = 1e-4;
 
   const Device device = parse_device_flag(o.device);
+  const DType precision = parse_precision_flag(o.precision);
   auto train_set = o.train_set ? o.train_set : data::open_dataset(o.dataset, o.data_dir, o.train_split, o.num_classes);
   const int64_t num_classes = o.num_classes > 0 ? o.num_classes : train_set->num_classes;
   std::shared_ptr<data::Dataset> val_set = o.val_set;
@@ -96,6 +97,7 @@ TrainResult run_train(const TrainOptions& o_in) {
       cross_entropy(model->forward(batch_images(b, device)), batch_labels(b, device), o.smoothing).backward();
     });
   }
+  model->set_precision(precision);  // after GPS picked its masks: what trains is decided
   const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
   const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
   auto lr_at = [&](int64_t step) {
@@ -123,7 +125,8 @@ TrainResult run_train(const TrainOptions& o_in) {
   fs::create_directories(result.output);
   const std::string summary = (fs::path(result.output) / "summary.csv").string();
   const std::string last = (fs::path(result.output) / "last.ckpt").string(), best = (fs::path(result.output) / "best.ckpt").string();
-  const nlohmann::json identity = {{"model", o.model}, {"model_args", model_args}, {"peft", applied.spec}, {"num_classes", num_classes}};
+  const nlohmann::json identity = {{"model", o.model}, {"model_args", model_args}, {"peft", applied.spec},
+                                   {"num_classes", num_classes}, {"precision", dtype_name(precision)}};
   TrainState state;
   state.rng_seed = o.seed;
   if (!o.resume.empty()) {
@@ -142,6 +145,7 @@ TrainResult run_train(const TrainOptions& o_in) {
                            {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"momentum", o.momentum}, {"sched", o.sched},
                            {"warmup_epochs", o.warmup_epochs}, {"min_lr", o.min_lr}, {"warmup_lr", o.warmup_lr},
                            {"smoothing", o.smoothing}, {"clip_grad", o.clip_grad}, {"seed", o.seed}, {"augment", o.augment},
+                           {"device", o.device}, {"precision", dtype_name(precision)},
                            {"img_size", train_tf.size}, {"mean", train_tf.mean}, {"std", train_tf.std}, {"crop_pct", eval_tf.crop_pct},
                            {"trainable_params", model->parameter_count(true)}, {"total_params", model->parameter_count()}};
     std::ofstream((fs::path(result.output) / "args.json").string()) << args.dump(2) << "\n";

@@ -33,7 +33,7 @@ struct TrainOptions {
   bool augment = true, direct_resize = false, strict_data = false;
   uint64_t seed = 42;
   int workers = 2;
-  std::string output, resume, device = "cpu";
+  std::string output, resume, device = "cpu", precision = "f32";
   int64_t stop_after_steps = 0;  // tests: return after this many steps, as if killed
   // Programs that build their own task (frost demo): these datasets instead of --dataset, and the
   // final model's whole state_dict written to weights_out.

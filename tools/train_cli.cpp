@@ -40,7 +40,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   Flags f(cmd, args,
           {"model", "model-args", "weights", "peft", "dataset", "data-dir", "train-split", "val-split", "num-classes", "img-size",
            "batch-size", "epochs", "opt", "lr", "weight-decay", "momentum", "warmup-epochs", "warmup-lr", "min-lr", "sched",
-           "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "output", "resume", "eval-every", "log-interval",
+           "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "precision", "output", "resume", "eval-every", "log-interval",
            "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data", "scale", "ratio",
            "hflip"},
           {"no-aug", "direct-resize", "strict-data"});
@@ -71,6 +71,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   o.seed = uint64_t(f.get_int("seed", int64_t(o.seed), 0));
   o.workers = int(f.get_int("workers", o.workers, 0));
   o.device = f.get("device", o.device);
+  o.precision = f.get("precision", o.precision);
   o.output = f.get("output", "");
   o.resume = f.get("resume", "");
   o.eval_every = f.get_int("eval-every", o.eval_every);

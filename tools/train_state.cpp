@@ -54,7 +54,8 @@ nlohmann::json read_checkpoint_identity(const std::string& path) {
 
 TrainState load_train_checkpoint(const std::string& path, models::Model& model, Optimizer* optimizer,
                                  const nlohmann::json& identity) {
-  const nlohmann::json saved = read_checkpoint_identity(path);
+  nlohmann::json saved = read_checkpoint_identity(path);
+  if (!saved.contains("precision")) saved["precision"] = "f32";  // written before --precision existed
   for (const auto& [key, value] : identity.items())
     if (!saved.contains(key) || saved.at(key) != value)
       throw std::invalid_argument(path + ": checkpoint is for " + key + " " + (saved.contains(key) ? saved.at(key).dump() : "(none)") +
