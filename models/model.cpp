@@ -60,7 +60,8 @@ void Model::check_input(const Tensor& images) const {
 
 Tensor Model::forward(const Tensor& images_in) const {
   check_input(images_in);
-  const Tensor images = cast_to(images_in, compute_dtype);
+  // bf16: cast on entry; f32: the images' own dtype (f64 models run f64 images for gradient checks)
+  const Tensor images = compute_dtype == DType::bf16 ? cast_to(images_in, compute_dtype) : images_in;
   if (forward_override_) return forward_override_->forward(*this, images);
   return forward_head(forward_features(images));
 }
