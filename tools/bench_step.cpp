@@ -1,12 +1,16 @@
 // bench_step.cpp: `frost bench step --model NAME [--model-args JSON] --peft SPEC --batch N
-// [--img-size S] [--steps K] [--device cpu|cuda] [--precision f32|bf16] [--json] [--threads T]`: K AdamW training steps
-// (forward, cross-entropy, backward, update) after one warm-up step, on a seeded random batch,
-// with the spec applied to a timm-initialised model. Prints milliseconds per step, images per
-// second, and the allocator's peak live bytes over the timed steps: weights, gradients,
-// optimizer state and every activation autograd kept, as the engine measured them.
+// [--img-size S] [--steps K] [--warmup W] [--device cpu|cuda] [--precision f32|bf16] [--json]
+// [--threads T]`: K AdamW training steps (forward, cross-entropy, backward, update) after W
+// warm-up steps, on a seeded random batch, with the spec applied to a timm-initialised model.
+// Each step is timed to its device's completion; prints the median milliseconds per step (and
+// the mean), images per second at the median, and the allocator's peak live bytes over the timed
+// steps: weights, gradients, optimizer state and every activation autograd kept, as the engine
+// measured them (what torch.cuda.max_memory_allocated reports for PyTorch).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <cstdio>
 #include <stdexcept>
 
@@ -20,14 +24,14 @@ namespace frost::cli {
 
 int bench_step(const std::vector<std::string>& args) {
   const std::string cmd = "frost bench step";
-  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "device", "precision", "json", "threads"},
+  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "warmup", "device", "precision", "json", "threads"},
           {"json"});
   if (f.has("threads")) omp_set_num_threads(int(f.get_int("threads", 1)));
   const std::string name = f.require("model"), spec = f.require("peft");
   const Device device = parse_device_flag(f.get("device", "cpu"));
   const DType precision = parse_precision_flag(f.get("precision", "f32"));
   nlohmann::json model_args = parse_json_flag(f, cmd, "model-args");
-  const int64_t batch = f.get_int("batch", 8), steps = f.get_int("steps", 3);
+  const int64_t batch = f.get_int("batch", 8), steps = f.get_int("steps", 3), warmup = f.get_int("warmup", 1, 0);
   const bool is_convnext = name.rfind("convnext", 0) == 0;
   if (f.has("img-size") && !is_convnext) model_args["img_size"] = f.get_int("img-size", 224);
   Allocator& alloc = allocator_for(device);
@@ -51,24 +55,32 @@ int bench_step(const std::vector<std::string>& args) {
     optimizer.step();
     for (const NamedTensor& p : applied.trainable) Tensor(p.tensor).zero_grad();
   };
-  step();  // warm-up: optimizer state, packed buffers
+  for (int64_t s = 0; s < warmup; ++s) step();  // optimizer state, packed buffers, allocator cache
+  synchronize(device);
   alloc.reset_peak();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t s = 0; s < steps; ++s) step();
-  synchronize(device);  // kernels run asynchronously: the clock stops when they are done
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / double(steps);
+  std::vector<double> times;
+  for (int64_t s = 0; s < steps; ++s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    synchronize(device);  // kernels run asynchronously: the clock stops when they are done
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const double mean_ms = std::accumulate(times.begin(), times.end(), 0.0) / double(steps);
+  std::sort(times.begin(), times.end());
+  const double ms = steps % 2 ? times[size_t(steps / 2)] : 0.5 * (times[size_t(steps / 2 - 1)] + times[size_t(steps / 2)]);
   const double ips = 1000.0 * double(batch) / ms;
   const size_t peak = alloc.peak_bytes();
   if (f.has("json")) {
-    std::printf("%s\n", nlohmann::json{{"ms_per_step", ms}, {"images_per_s", ips}, {"peak_bytes", peak},
+    std::printf("%s\n", nlohmann::json{{"ms_per_step", ms}, {"ms_mean", mean_ms}, {"images_per_s", ips}, {"peak_bytes", peak},
                                         {"precision", dtype_name(precision)}, {"batch", batch}}
                             .dump()
                             .c_str());
   } else {
     const peft::ParamCounts c = peft::count_params(*model);
-    std::printf("%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step, %.2f images/s, peak %.1f MiB\n",
+    std::printf("%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step (median; mean %.1f), %.2f images/s, "
+                "peak %.1f MiB\n",
                 name.c_str(), applied.spec.c_str(), (long long)batch, (long long)size, dtype_name(precision), omp_get_max_threads(),
-                (long long)c.trainable, ms, ips,
+                (long long)c.trainable, ms, mean_ms, ips,
                 double(peak) / (1024.0 * 1024.0));
   }
   return 0;

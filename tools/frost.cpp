@@ -34,7 +34,7 @@ void usage() {
       "           --dataset KIND --data-dir DIR [--split test]   top-1, top-5, per-class accuracy\n"
       "  bench model --model NAME [--model-args JSON] [--batch B] [--img-size S] [--repeat R] [--threads T]\n"
       "           forward and forward+backward milliseconds per image\n"
-      "  bench step --model NAME [--model-args JSON] --peft SPEC [--batch N] [--img-size S] [--steps K] [--json]\n"
+      "  bench step --model NAME [--model-args JSON] --peft SPEC [--batch N] [--img-size S] [--steps K] [--warmup W] [--json]\n"
       "           [--device cpu|cuda] [--precision f32|bf16]   ms per training step, images/s, peak allocator bytes\n"
       "  bench kernels [--family elementwise|reduce|norm|softmax|gemm|attention|conv|optim] [--batch B] [--runs N]\n"
       "           [--json]   each CUDA kernel checked against the CPU, then timed at ViT-B/Swin-T/ConvNeXt-T shapes\n"
