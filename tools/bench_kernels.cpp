@@ -30,6 +30,8 @@ namespace {
 
 using Tensors = std::vector<Tensor>;
 float* F(const Tensor& t) { return static_cast<float*>(t.raw_data()); }
+bf16* H16(const Tensor& t) { return static_cast<bf16*>(t.raw_data()); }
+constexpr DType kB = DType::bf16;
 
 struct Spec {
   Shape shape;
@@ -44,6 +46,7 @@ struct KernelBench {
   std::function<double(int64_t batch)> bytes, flops;  // per launch; one of them is 0
   double tol = 1e-5;
   std::array<int64_t, 3> gemm{0, 0, 0};  // a GEMM of the same work (FLOP-bound kernels' ceiling)
+  DType gemm_dtype = DType::f32;         // ... in this dtype
 };
 
 Tensors make(const std::vector<Spec>& specs, Device device, uint64_t seed) {
@@ -81,11 +84,18 @@ double median_ms(int runs, int copies, Fn&& launch_copy) {
   return ms[ms.size() / 2];
 }
 
-// A row-major GEMM C (M x N) = A (M x K) B^T (B stored N x K), as the linear layers run it.
+// A row-major GEMM C (M x N) = A (M x K) B^T (B stored N x K), as the linear layers run it; f32 or
+// bf16 (f32 accumulation) after c's dtype.
 void gemm_abt(const Tensor& a, const Tensor& b, const Tensor& c) {
   const int64_t M = a.size(0), K = a.size(1), N = b.size(0);
-  if (c.device().is_cuda()) cuda::gemm<float>(M, N, K, 1.0f, {a.raw_data(), K, 1}, {b.raw_data(), 1, K}, 0.0f, F(c), N);
-  else cpu::gemm(M, N, K, 1.0f, {a.raw_data(), K, 1}, {b.raw_data(), 1, K}, 0.0f, F(c), N);
+  const cpu::MatrixRef A{a.raw_data(), K, 1}, B{b.raw_data(), 1, K};
+  if (c.dtype() == DType::bf16) {
+    if (c.device().is_cuda()) cuda::gemm<bf16>(M, N, K, 1.0f, A, B, 0.0f, H16(c), N);
+    else cpu::gemm(M, N, K, 1.0f, A, B, 0.0f, H16(c), N);
+  } else {
+    if (c.device().is_cuda()) cuda::gemm<float>(M, N, K, 1.0f, A, B, 0.0f, F(c), N);
+    else cpu::gemm(M, N, K, 1.0f, A, B, 0.0f, F(c), N);
+  }
 }
 
 std::vector<KernelBench> benches() {
@@ -104,6 +114,21 @@ std::vector<KernelBench> benches() {
   };
   elementwise("gelu forward", UnaryOp::gelu_erf, false);
   elementwise("gelu backward", UnaryOp::gelu_erf, true);
+  // Mixed precision: the same traffic in bf16 (half the bytes), computed in f32.
+  b.push_back({"elementwise", "gelu forward bf16", "B*197x3072", [=](int64_t n) { return std::vector<Spec>{{{n * T * Hid}, kB}}; },
+               [=](int64_t n) { return std::vector<Spec>{{{n * T * Hid}, kB}}; },
+               [](const Tensors& i, const Tensors& o) {
+                 FROST_KERNEL(o[0], unary_forward<bf16>)(UnaryOp::gelu_erf, H16(i[0]), H16(o[0]), o[0].numel());
+               },
+               [=](int64_t n) { return double(n * T * Hid) * 2 * 2; }, [](int64_t) { return 0.0; }, 1e-2});
+  b.push_back({"norm", "layer_norm forward bf16", "B*197x768",
+               [=](int64_t n) { return std::vector<Spec>{{{n * T, C}, kB}, {{C}, kB}, {{C}, kB}}; },
+               [=](int64_t n) { return std::vector<Spec>{{{n * T, C}, kB}, {{n * T}}, {{n * T}}}; },
+               [](const Tensors& i, const Tensors& o) {
+                 FROST_KERNEL(o[0], layer_norm_forward<bf16>)(H16(i[0]), H16(i[1]), H16(i[2]), i[0].size(0), i[0].size(1), 1e-6, H16(o[0]),
+                                                              F(o[1]), F(o[2]));
+               },
+               [=](int64_t n) { return double(n * T * C) * 4; }, [](int64_t) { return 0.0; }, 1e-2});
   b.push_back({"elementwise", "add bias (broadcast)", "B*197x3072 + 3072", [=](int64_t n) { return std::vector<Spec>{{{n * T, Hid}}, {{Hid}}}; },
                [=](int64_t n) { return std::vector<Spec>{{{n * T, Hid}}}; },
                [](const Tensors& i, const Tensors& o) {
@@ -143,16 +168,20 @@ std::vector<KernelBench> benches() {
                                                                   F(o[0]), o[1].typed_data<double>());
                },
                [](int64_t n) { return double(n * 1000) * 4; }, [](int64_t) { return 0.0; }});
-  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
+  auto linear = [&](const std::string& name, int64_t out, int64_t in, DType dt) {
     b.push_back({"gemm", name, "B*197x" + std::to_string(in) + " -> " + std::to_string(out),
-                 [=](int64_t n) { return std::vector<Spec>{{{n * T, in}}, {{out, in}}}; },
-                 [=](int64_t n) { return std::vector<Spec>{{{n * T, out}}}; },
+                 [=](int64_t n) { return std::vector<Spec>{{{n * T, in}, dt}, {{out, in}, dt}}; },
+                 [=](int64_t n) { return std::vector<Spec>{{{n * T, out}, dt}}; },
                  [](const Tensors& i, const Tensors& o) { gemm_abt(i[0], i[1], o[0]); }, [](int64_t) { return 0.0; },
-                 [=](int64_t n) { return 2.0 * double(n * T) * double(out) * double(in); }, 1e-4, {64 * T, out, in}});
+                 [=](int64_t n) { return 2.0 * double(n * T) * double(out) * double(in); }, dt == kB ? 1e-2 : 1e-4,
+                 {64 * T, out, in}, dt});
   };
-  linear("linear qkv", 3 * C, C);
-  linear("linear fc1", Hid, C);
-  linear("linear fc2", C, Hid);
+  linear("linear qkv", 3 * C, C, DType::f32);
+  linear("linear fc1", Hid, C, DType::f32);
+  linear("linear fc2", C, Hid, DType::f32);
+  linear("linear qkv bf16 (tensor cores)", 3 * C, C, kB);
+  linear("linear fc1 bf16 (tensor cores)", Hid, C, kB);
+  linear("linear fc2 bf16 (tensor cores)", C, Hid, kB);
   auto attention = [&](const std::string& name, const std::string& shape, int64_t bh_per_image, int64_t heads, int64_t N, int64_t Dh,
                        bool bias, bool backward) {
     b.push_back({"attention", name, shape,
@@ -262,9 +291,9 @@ int bench_kernels(const std::vector<std::string>& args) {
   const Tensor src = Tensor::empty({int64_t(copy_bytes_n / 4)}, DType::f32, gpu), dst = Tensor::empty({int64_t(copy_bytes_n / 4)}, DType::f32, gpu);
   const double copy_ms = median_ms(runs, 1, [&](int) { copy_bytes(dst.raw_data(), gpu, src.raw_data(), gpu, copy_bytes_n); });
   const double copy_gbs = 2.0 * double(copy_bytes_n) / (copy_ms * 1e6);
-  auto gemm_tflops = [&](const std::array<int64_t, 3>& mnk) {
-    const Tensor a = Tensor::zeros({mnk[0], mnk[2]}, DType::f32, gpu), w = Tensor::zeros({mnk[1], mnk[2]}, DType::f32, gpu);
-    const Tensor c = Tensor::empty({mnk[0], mnk[1]}, DType::f32, gpu);
+  auto gemm_tflops = [&](const std::array<int64_t, 3>& mnk, DType dt) {
+    const Tensor a = Tensor::zeros({mnk[0], mnk[2]}, dt, gpu), w = Tensor::zeros({mnk[1], mnk[2]}, dt, gpu);
+    const Tensor c = Tensor::empty({mnk[0], mnk[1]}, dt, gpu);
     const double ms = median_ms(runs, 1, [&](int) { gemm_abt(a, w, c); });
     return 2.0 * double(mnk[0]) * double(mnk[1]) * double(mnk[2]) / (ms * 1e9);
   };
@@ -297,7 +326,7 @@ int bench_kernels(const std::vector<std::string>& args) {
     const double ms = median_ms(runs, copies, [&](int c) { k.launch(inputs[size_t(c)], outputs); });
     const double flops = k.flops(batch), bytes = k.bytes(batch);
     const double rate = flops > 0 ? flops / (ms * 1e9) : bytes / (ms * 1e6);  // TFLOP/s or GB/s
-    const double ceiling = flops > 0 ? gemm_tflops(k.gemm) : copy_gbs;
+    const double ceiling = flops > 0 ? gemm_tflops(k.gemm, k.gemm_dtype) : copy_gbs;
     const std::string unit = flops > 0 ? "TFLOP/s" : "GB/s";
     rows.push_back({{"family", k.family}, {"kernel", k.name}, {"shape", k.shape}, {"ms", ms}, {"rate", rate}, {"unit", unit},
                     {"fraction_of_ceiling", rate / ceiling}, {"ceiling", ceiling}, {"check_rel_error", err}});
