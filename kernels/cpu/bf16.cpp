@@ -1,12 +1,14 @@
 // bf16.cpp: the CPU's bf16 kernels, and the reference the CUDA bf16 kernels are tested against.
 // Mixed precision means bf16 storage with f32 arithmetic, so each kernel here widens its bf16
-// operands to f32, runs the f32 kernel and rounds its results to bf16 once (nearest even).
+// operands to f32, runs the f32 kernel and rounds its results to bf16 once (nearest even);
+// attention and conv2d share their bodies with the CUDA backend (kernels/bf16_via_f32.h).
 // Statistics (layer-norm mean/rstd) stay f32. The simple generic kernels (binary, scale/shift,
 // dropout, drop-path, gather, CSR sum) are instantiated for bf16 in their own files instead.
 // These are explicit specializations of the templates declared in the kernel headers.
 #include <algorithm>
 #include <vector>
 
+#include "kernels/bf16_via_f32.h"
 #include "kernels/bfloat16.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/conv.h"
@@ -144,75 +146,40 @@ void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = bf16(c[size_t(i * N + j)]);
 }
 
-// ---- attention ----
+// ---- attention and conv2d: the bodies both backends share (kernels/bf16_via_f32.h) ----
 
 namespace {
-// The bias widened over the (B, H, N, M) extent its strides address, and g pointing at it.
-struct WidenedBias {
-  AttentionGeometry g;
-  Widened values;
-  explicit WidenedBias(const AttentionGeometry& in)
-      : g(in), values(static_cast<const bf16*>(in.bias), in.bias_span()) {
-    g.bias = values.get();
-  }
+struct HostBuffers {
+  using Widened = cpu::Widened;
+  using Rounded = cpu::Rounded;
 };
 }  // namespace
 
 template <>
 void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
                              bf16* probs) {
-  const int64_t BH = g.batch * g.heads;
-  const WidenedBias wb(g);
-  Widened qf(q, BH * g.queries * g.head_dim), kf(k, BH * g.keys * g.head_dim), vf(v, BH * g.keys * g.value_dim);
-  Rounded of(out, BH * g.queries * g.value_dim), pf(probs, BH * g.queries * g.keys);
-  attention_forward<float>(wb.g, qf.get(), kf.get(), vf.get(), of.get(), pf.get());
-  of.store();
-  pf.store();
+  bf16_via_f32::attention_forward<HostBuffers>(&attention_forward<float>, g, q, k, v, out, probs);
 }
 
 template <>
 void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
                               const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores) {
-  const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys;
-  const WidenedBias wb(g);
-  Widened dof(dout, BH * N * g.value_dim), qf(q, BH * N * g.head_dim), kf(k, BH * M * g.head_dim),
-      vf(v, BH * M * g.value_dim), pf(probs, BH * N * M);
-  Rounded dqf(dq, BH * N * g.head_dim), dkf(dk, BH * M * g.head_dim), dvf(dv, BH * M * g.value_dim),
-      dsf(dscores, BH * N * M);
-  attention_backward<float>(wb.g, dof.get(), qf.get(), kf.get(), vf.get(), pf.get(), dqf.get(), dkf.get(), dvf.get(),
-                            dsf.get());
-  dqf.store();
-  dkf.store();
-  dvf.store();
-  dsf.store();
+  bf16_via_f32::attention_backward<HostBuffers>(&attention_backward<float>, g, dout, q, k, v, probs, dq, dk, dv, dscores);
 }
-
-// ---- conv2d ----
-
 
 template <>
 void conv2d_forward<bf16>(const Conv2dGeometry& g, const bf16* x, const bf16* w, const bf16* bias, bf16* y) {
-  Widened xf(x, g.input_numel()), wf(w, g.weight_numel()), bf(bias, g.out_channels);
-  Rounded yf(y, g.output_numel());
-  conv2d_forward<float>(g, xf.get(), wf.get(), bf.get(), yf.get());
-  yf.store();
+  bf16_via_f32::conv2d_forward<HostBuffers>(&conv2d_forward<float>, g, x, w, bias, y);
 }
 
 template <>
 void conv2d_backward_input<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* w, bf16* dx) {
-  Widened dyf(dy, g.output_numel()), wf(w, g.weight_numel());
-  Rounded dxf(dx, g.input_numel());
-  conv2d_backward_input<float>(g, dyf.get(), wf.get(), dxf.get());
-  dxf.store();
+  bf16_via_f32::conv2d_backward_input<HostBuffers>(&conv2d_backward_input<float>, g, dy, w, dx);
 }
 
 template <>
 void conv2d_backward_weight<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* x, bf16* dw, bf16* db) {
-  Widened dyf(dy, g.output_numel()), xf(x, g.input_numel());
-  Rounded dwf(dw, g.weight_numel()), dbf(db, g.out_channels);
-  conv2d_backward_weight<float>(g, dyf.get(), xf.get(), dwf.get(), dbf.get());
-  dwf.store();
-  dbf.store();
+  bf16_via_f32::conv2d_backward_weight<HostBuffers>(&conv2d_backward_weight<float>, g, dy, x, dw, db);
 }
 
 }  // namespace frost::cpu

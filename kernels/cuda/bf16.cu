@@ -1,8 +1,9 @@
-// bf16.cu: the CUDA bf16 forms of attention and conv2d, as kernels/cpu/bf16.cpp does them: the
-// bf16 operands are widened to f32 scratch, the f32 kernel runs, and its results are rounded to
-// bf16 once. Elementwise, reductions, layer norm, GEMM, dropout and index kernels are native bf16
+// bf16.cu: the CUDA bf16 forms of attention and conv2d, with kernels/cpu/bf16.cpp's bodies
+// (kernels/bf16_via_f32.h) over device scratch: the bf16 operands are widened to f32, the f32
+// kernel runs, and its results are rounded to bf16 once. Elementwise, reductions, layer norm, GEMM, dropout and index kernels are native bf16
 // in their own files; these two are the next to become native (issue 7's flash attention and
 // fused conv paths). Explicit specializations of the templates in kernels/cuda/kernels.h.
+#include "kernels/bf16_via_f32.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 
@@ -40,62 +41,39 @@ class Rounded {
 
 }  // namespace
 
+namespace {
+struct DeviceBuffers {
+  using Widened = cuda::Widened;
+  using Rounded = cuda::Rounded;
+};
+}  // namespace
+
 template <>
 void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
                              bf16* probs) {
-  const int64_t BH = g.batch * g.heads;
-  AttentionGeometry gf = g;
-  const Widened bias(static_cast<const bf16*>(g.bias), g.bias_span());
-  gf.bias = bias.get();
-  const Widened qf(q, BH * g.queries * g.head_dim), kf(k, BH * g.keys * g.head_dim), vf(v, BH * g.keys * g.value_dim);
-  const Rounded of(out, BH * g.queries * g.value_dim), pf(probs, BH * g.queries * g.keys);
-  cuda::attention_forward<float>(gf, qf.get(), kf.get(), vf.get(), of.get(), pf.get());
-  of.store();
-  pf.store();
+  bf16_via_f32::attention_forward<DeviceBuffers>(&cuda::attention_forward<float>, g, q, k, v, out, probs);
 }
 
 template <>
 void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
                               const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores) {
-  const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys;
-  AttentionGeometry gf = g;
-  const Widened bias(static_cast<const bf16*>(g.bias), g.bias_span());
-  gf.bias = bias.get();
-  const Widened dof(dout, BH * N * g.value_dim), qf(q, BH * N * g.head_dim), kf(k, BH * M * g.head_dim),
-      vf(v, BH * M * g.value_dim), pf(probs, BH * N * M);
-  const Rounded dqf(dq, BH * N * g.head_dim), dkf(dk, BH * M * g.head_dim), dvf(dv, BH * M * g.value_dim),
-      dsf(dscores, BH * N * M);
-  cuda::attention_backward<float>(gf, dof.get(), qf.get(), kf.get(), vf.get(), pf.get(), dqf.get(), dkf.get(), dvf.get(),
-                            dsf.get());
-  dqf.store();
-  dkf.store();
-  dvf.store();
-  dsf.store();
+  bf16_via_f32::attention_backward<DeviceBuffers>(&cuda::attention_backward<float>, g, dout, q, k, v, probs, dq, dk, dv,
+                                                  dscores);
 }
 
 template <>
 void conv2d_forward<bf16>(const Conv2dGeometry& g, const bf16* x, const bf16* w, const bf16* bias, bf16* y) {
-  const Widened xf(x, g.input_numel()), wf(w, g.weight_numel()), bf(bias, g.out_channels);
-  const Rounded yf(y, g.output_numel());
-  cuda::conv2d_forward<float>(g, xf.get(), wf.get(), bf.get(), yf.get());
-  yf.store();
+  bf16_via_f32::conv2d_forward<DeviceBuffers>(&cuda::conv2d_forward<float>, g, x, w, bias, y);
 }
 
 template <>
 void conv2d_backward_input<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* w, bf16* dx) {
-  const Widened dyf(dy, g.output_numel()), wf(w, g.weight_numel());
-  const Rounded dxf(dx, g.input_numel());
-  cuda::conv2d_backward_input<float>(g, dyf.get(), wf.get(), dxf.get());
-  dxf.store();
+  bf16_via_f32::conv2d_backward_input<DeviceBuffers>(&cuda::conv2d_backward_input<float>, g, dy, w, dx);
 }
 
 template <>
 void conv2d_backward_weight<bf16>(const Conv2dGeometry& g, const bf16* dy, const bf16* x, bf16* dw, bf16* db) {
-  const Widened dyf(dy, g.output_numel()), xf(x, g.input_numel());
-  const Rounded dwf(dw, g.weight_numel()), dbf(db, g.out_channels);
-  cuda::conv2d_backward_weight<float>(g, dyf.get(), xf.get(), dwf.get(), dbf.get());
-  dwf.store();
-  dbf.store();
+  bf16_via_f32::conv2d_backward_weight<DeviceBuffers>(&cuda::conv2d_backward_weight<float>, g, dy, x, dw, db);
 }
 
 }  // namespace frost::cuda
