@@ -17,18 +17,26 @@ namespace frost::bf16_via_f32 {
 using cpu::AttentionGeometry;
 using cpu::Conv2dGeometry;
 
+// An attention geometry whose bias (if any) is widened over the (B, H, N, M) extent its strides address.
+template <typename Buffers>
+struct WidenedBias {
+  const typename Buffers::Widened values;
+  AttentionGeometry g;
+  explicit WidenedBias(const AttentionGeometry& in) : values(static_cast<const bf16*>(in.bias), in.bias_span()), g(in) {
+    g.bias = values.get();
+  }
+};
+
 template <typename Buffers>
 void attention_forward(void (*f32)(const AttentionGeometry&, const float*, const float*, const float*, float*, float*),
                        const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out, bf16* probs) {
   using W = typename Buffers::Widened;
   using R = typename Buffers::Rounded;
   const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys;
-  const W bias(static_cast<const bf16*>(g.bias), g.bias_span());
-  AttentionGeometry gf = g;
-  gf.bias = bias.get();
+  const WidenedBias<Buffers> wb(g);
   const W qf(q, BH * N * g.head_dim), kf(k, BH * M * g.head_dim), vf(v, BH * M * g.value_dim);
   R of(out, BH * N * g.value_dim), pf(probs, BH * N * M);
-  f32(gf, qf.get(), kf.get(), vf.get(), of.get(), pf.get());
+  f32(wb.g, qf.get(), kf.get(), vf.get(), of.get(), pf.get());
   of.store();
   pf.store();
 }
@@ -41,13 +49,11 @@ void attention_backward(void (*f32)(const AttentionGeometry&, const float*, cons
   using W = typename Buffers::Widened;
   using R = typename Buffers::Rounded;
   const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys;
-  const W bias(static_cast<const bf16*>(g.bias), g.bias_span());
-  AttentionGeometry gf = g;
-  gf.bias = bias.get();
+  const WidenedBias<Buffers> wb(g);
   const W dof(dout, BH * N * g.value_dim), qf(q, BH * N * g.head_dim), kf(k, BH * M * g.head_dim),
       vf(v, BH * M * g.value_dim), pf(probs, BH * N * M);
   R dqf(dq, BH * N * g.head_dim), dkf(dk, BH * M * g.head_dim), dvf(dv, BH * M * g.value_dim), dsf(dscores, BH * N * M);
-  f32(gf, dof.get(), qf.get(), kf.get(), vf.get(), pf.get(), dqf.get(), dkf.get(), dvf.get(), dsf.get());
+  f32(wb.g, dof.get(), qf.get(), kf.get(), vf.get(), pf.get(), dqf.get(), dkf.get(), dvf.get(), dsf.get());
   dqf.store();
   dkf.store();
   dvf.store();
