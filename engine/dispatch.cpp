@@ -66,17 +66,22 @@ void check_float_operands(const char* op, const std::vector<const Tensor*>& tens
   }
 }
 
-DType promote_float_operands(const char* op, const std::vector<const Tensor*>& tensors) {
+bool mixes_bf16_and_f32(const std::vector<const Tensor*>& tensors) {
   bool any_bf16 = false, any_f32 = false;
-  const Tensor* first = nullptr;
   for (const Tensor* t : tensors) {
     if (!t || !t->defined()) continue;
-    if (!first) first = t;
     any_bf16 |= t->dtype() == DType::bf16;
     any_f32 |= t->dtype() == DType::f32;
   }
+  return any_bf16 && any_f32;
+}
+
+DType promote_float_operands(const char* op, const std::vector<const Tensor*>& tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors)
+    if (t && t->defined() && !first) first = t;
   if (!first) return DType::f32;
-  if (!(any_bf16 && any_f32)) {
+  if (!mixes_bf16_and_f32(tensors)) {
     check_float_operands(op, tensors);
     return first->dtype();
   }

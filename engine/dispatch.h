@@ -57,6 +57,8 @@ void check_float_operands(const char* op, const std::vector<const Tensor*>& tens
 // as check_float_operands, except that bf16 and f32 may meet: then it is bf16 (an f32 master
 // weight is cast to the bf16 activations it meets, as autocast does). f64 mixes with nothing.
 DType promote_float_operands(const char* op, const std::vector<const Tensor*>& tensors);
+// Whether bf16 and f32 tensors meet among the defined ones (the case promote_float_operands casts).
+bool mixes_bf16_and_f32(const std::vector<const Tensor*>& tensors);
 // Throws unless the tensor's device has kernels in this build.
 void check_device(const char* op, const Tensor& t);
 

@@ -227,14 +227,12 @@ struct CatBackward : Node {
 Tensor cat(const std::vector<Tensor>& inputs, int64_t dim) {
   if (inputs.empty()) throw std::invalid_argument("cat: no tensors");
   std::vector<Tensor> tensors = inputs;
-  bool any_bf16 = false, any_f32 = false;
-  for (const Tensor& t : inputs) {
-    any_bf16 |= t.dtype() == DType::bf16;
-    any_f32 |= t.dtype() == DType::f32;
+  std::vector<const Tensor*> operands;
+  for (const Tensor& t : inputs) operands.push_back(&t);
+  if (mixes_bf16_and_f32(operands)) {  // f32 prompt or class-token parameters meet bf16 tokens: join in bf16
+    const DType dt = promote_float_operands("cat", operands);
+    for (Tensor& t : tensors) t = cast_to(t, dt);
   }
-  if (any_bf16 && any_f32)  // f32 prompt or class-token parameters meet bf16 tokens: join in bf16
-    for (Tensor& t : tensors)
-      if (t.dtype() == DType::f32) t = t.to(DType::bf16);
   const Tensor& first = tensors[0];
   dim = normalize_dim(dim, first.dim(), "cat");
   Shape shape = first.shape();

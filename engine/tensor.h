@@ -97,7 +97,7 @@ class Tensor {
   // (Module::to): wrappers that adopted a parameter keep pointing at the same tensor.
   void move_storage_to(Device device);
   // Converts this tensor's whole storage to `dtype` in place, every handle following: how a frozen
-  // weight is stored once in bf16 under mixed precision (engine/precision.h). The tensor must
+  // weight is stored once in bf16 under mixed precision (Model::set_precision). The tensor must
   // cover its storage contiguously (a parameter does) and must not have a gradient.
   void convert_storage_to(DType dtype);
 
