@@ -3,16 +3,19 @@
 // 0x00000803 + (n, h, w) for images, 0x00000801 + n for labels, then bytes), gzipped or raw.
 // Pixels are kept as (N, H, W, C) bytes with C = 3 (CIFAR) or 1 (IDX, made RGB on load).
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "data/datasets.h"
+#include "engine/files.h"
 
 namespace frost::data {
 
 namespace fs = std::filesystem;
 
 Image ArrayDataset::load(int64_t index) const {
+  if (index < 0 || index >= size() || height < 1 || width < 1)
+    throw std::out_of_range(source + ": image " + std::to_string(index) + " of " + std::to_string(size()));
   const int64_t channels = int64_t(pixels.size()) / (size() * height * width);
   const uint8_t* src = pixels.data() + index * height * width * channels;
   Image img;
@@ -26,9 +29,12 @@ Image ArrayDataset::load(int64_t index) const {
 
 namespace {
 
+// The class names beside a CIFAR file, when there are any (a missing file is no error).
 std::vector<std::string> read_lines(const fs::path& path) {
   std::vector<std::string> lines;
-  std::ifstream in(path);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return lines;
+  std::istringstream in(read_text_file(path.string(), uint64_t(1) << 20, "a class-name list"));
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) lines.push_back(line);
   return lines;
@@ -94,9 +100,12 @@ std::shared_ptr<ArrayDataset> idx_dataset(const std::string& images_file, const 
   if (labels.size() < 8 || big_endian(labels, 0) != 0x00000801)
     throw std::runtime_error(labels_file + ": not an IDX label file (magic 0x00000801)");
   const uint64_t n = big_endian(images, 4), h = big_endian(images, 8), w = big_endian(images, 12);
-  if (images.size() != 16 + n * h * w)
+  if (h == 0 || w == 0) throw std::runtime_error(images_file + ": IDX header gives images of " + std::to_string(h) + "x" + std::to_string(w) + " pixels");
+  // h, w < 2^32 each, so h * w cannot wrap; n * (h * w) can, and is checked.
+  uint64_t pixels = 0;
+  if (__builtin_mul_overflow(n, h * w, &pixels) || pixels != images.size() - 16)
     throw std::runtime_error(images_file + ": " + std::to_string(images.size()) + " bytes for " + std::to_string(n) + " images of " +
-                             std::to_string(h) + "x" + std::to_string(w) + " (expected " + std::to_string(16 + n * h * w) + ")");
+                             std::to_string(h) + "x" + std::to_string(w) + " (the IDX header does not match the file's size)");
   if (big_endian(labels, 4) != n || labels.size() != 8 + n)
     throw std::runtime_error(labels_file + ": " + std::to_string(big_endian(labels, 4)) + " labels for " + std::to_string(n) +
                              " images in " + images_file);

@@ -2,6 +2,7 @@
 // (cifar, idx) are in arrays.cpp.
 #include "data/datasets.h"
 
+#include "engine/files.h"
 #include "engine/json_file.h"
 
 #include <algorithm>
@@ -61,8 +62,8 @@ std::shared_ptr<FileDataset> image_folder(const std::string& root) {
 
 std::shared_ptr<FileDataset> vtab_split(const std::string& task_dir, const std::string& split) {
   const std::string list = (fs::path(task_dir) / (split + ".txt")).string();
-  std::ifstream in(list);
-  if (!in) throw std::runtime_error(list + ": cannot open (VTAB-1k splits are <task>/{train800,val200,train800val200,test}.txt)");
+  if (!fs::exists(list)) throw std::runtime_error(list + ": cannot open (VTAB-1k splits are <task>/{train800,val200,train800val200,test}.txt)");
+  std::istringstream in(read_text_file(list, kMaxJsonFileBytes, "a VTAB split list"));
   auto d = std::make_shared<FileDataset>();
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {

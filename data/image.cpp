@@ -1,9 +1,13 @@
 // image.cpp: see image.h.
 #include "data/image.h"
 
-#include <array>
+#include "engine/files.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -11,22 +15,58 @@
 
 namespace frost::data {
 
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  const std::streamsize size = in.tellg();
-  std::vector<uint8_t> bytes(size_t(std::max<std::streamsize>(size, 0)));
-  in.seekg(0);
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw std::runtime_error(path + ": read failed");
-  return bytes;
+namespace {
+
+std::atomic<int64_t> g_max_image_pixels{kDefaultMaxImagePixels};
+
+// What the first bytes say the file is, for error messages.
+const char* sniff_format(const std::vector<uint8_t>& b) {
+  auto starts = [&](std::initializer_list<uint8_t> magic) {
+    return b.size() >= magic.size() && std::equal(magic.begin(), magic.end(), b.begin());
+  };
+  if (starts({0x89, 'P', 'N', 'G'})) return "PNG";
+  if (starts({0xff, 0xd8})) return "JPEG";
+  if (starts({'B', 'M'})) return "BMP";
+  if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return "PNM";
+  if (starts({'G', 'I', 'F'})) return "GIF";
+  if (starts({'R', 'I', 'F', 'F'})) return "WebP";
+  return nullptr;
 }
+
+// stb_image's terse failure codes ("bad png sig", "outofdata") as a sentence.
+std::string decode_failure(const std::vector<uint8_t>& bytes) {
+  const std::string code = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
+  const char* format = sniff_format(bytes);
+  if (code == "unknown image type") {
+    char head[64];
+    std::snprintf(head, sizeof head, "%02x %02x %02x %02x", bytes.size() > 0 ? bytes[0] : 0, bytes.size() > 1 ? bytes[1] : 0,
+                  bytes.size() > 2 ? bytes[2] : 0, bytes.size() > 3 ? bytes[3] : 0);
+    return std::string("not an image frost reads (JPEG, PNG, BMP or PNM)") + (format ? std::string(": it looks like ") + format : "") +
+           ", first bytes " + head;
+  }
+  if (code == "outofmem") return std::string("decoding this ") + (format ? format : "image") + " needs more memory than allowed";
+  return std::string(format ? format : "image") + " data is corrupt or uses a feature stb_image does not read (stb_image: " + code + ")";
+}
+
+}  // namespace
+
+void set_max_image_pixels(int64_t pixels) { g_max_image_pixels = pixels; }
+int64_t max_image_pixels() { return g_max_image_pixels; }
+
+std::vector<uint8_t> read_file(const std::string& path) { return read_file_bytes(path, kMaxDataFileBytes, "a dataset file"); }
 
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (bytes.empty()) throw std::runtime_error(name + ": empty file, not an image");
+  if (bytes.size() > size_t(std::numeric_limits<int>::max())) throw std::runtime_error(name + ": an image file over 2 GiB");
   int w = 0, h = 0, channels = 0;
+  const int64_t limit = g_max_image_pixels;
+  if (stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels) && limit > 0 && int64_t(w) * int64_t(h) > limit)
+    throw std::runtime_error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " = " + std::to_string(int64_t(w) * h) +
+                             " pixels, above the limit of " + std::to_string(limit) +
+                             " (a decompression bomb?); raise it with --max-image-pixels if the image is genuine");
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels, 3), stbi_image_free);
-  if (!data) throw std::runtime_error(name + ": cannot decode image (" + std::string(stbi_failure_reason()) + ")");
+  if (!data) throw std::runtime_error(name + ": cannot decode image: " + decode_failure(bytes));
   Image img;
   img.height = h;
   img.width = w;
@@ -36,21 +76,6 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
 }
 
 Image load_image(const std::string& path) { return decode_image(read_file(path), path); }
-
-uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
 
 bool is_gzip(const std::vector<uint8_t>& b) { return b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b; }
 
@@ -71,13 +96,24 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& b, const std::string& na
     }
   if (flags & 2) pos += 2;  // FHCRC
   if (pos + 8 > b.size()) throw fail("truncated gzip header");
+  if (b.size() > size_t(std::numeric_limits<int>::max())) throw fail("a gzip file over 2 GiB");
   const uint8_t* tail = b.data() + b.size() - 8;
   const uint32_t want_crc = uint32_t(tail[0]) | uint32_t(tail[1]) << 8 | uint32_t(tail[2]) << 16 | uint32_t(tail[3]) << 24;
   const uint32_t size = uint32_t(tail[4]) | uint32_t(tail[5]) << 8 | uint32_t(tail[6]) << 16 | uint32_t(tail[7]) << 24;
-  std::vector<uint8_t> out(size);
-  const int got = stbi_zlib_decode_noheader_buffer(reinterpret_cast<char*>(out.data()), int(out.size()),
-                                                   reinterpret_cast<const char*>(b.data() + pos), int(b.size() - pos));  // the trailer may be read ahead
-  if (got < 0 || uint32_t(got) != size) throw fail("corrupt gzip data (inflate failed or length differs from the trailer)");
+  // Deflate inflates at most 1032:1, so a larger claim is a lie told before anything is allocated;
+  // the output grows only as data really inflates (and stb's allocations are capped).
+  const uint64_t compressed = b.size() - pos - 8;
+  if (uint64_t(size) > compressed * 1032 + 1024)
+    throw fail("the gzip trailer claims " + std::to_string(size) + " bytes, more than " + std::to_string(compressed) +
+               " compressed bytes can inflate to: the file is corrupt");
+  int got = 0;
+  std::unique_ptr<char, void (*)(void*)> inflated(
+      stbi_zlib_decode_malloc_guesssize_headerflag(reinterpret_cast<const char*>(b.data() + pos), int(b.size() - pos),
+                                                   int(std::min<uint32_t>(std::max<uint32_t>(size, 1), 64u << 20)), &got, 0),
+      stbi_image_free);  // the trailer may be read ahead
+  if (!inflated || uint32_t(got) != size)
+    throw fail("corrupt gzip data (" + std::string(inflated ? "inflated length differs from the trailer's" : "inflate failed") + ")");
+  std::vector<uint8_t> out(inflated.get(), inflated.get() + got);
   if (crc32(out.data(), out.size()) != want_crc) throw fail("gzip CRC-32 mismatch: the file is corrupt");
   return out;
 }

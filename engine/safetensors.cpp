@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
 #include "engine/dispatch.h"
+#include "engine/files.h"
+#include "engine/json_file.h"
 #include "engine/ops.h"
 
 namespace frost {
@@ -26,6 +28,8 @@ namespace {
 using json = nlohmann::json;
 
 constexpr uint64_t kMaxHeader = 100'000'000;
+constexpr uint64_t kMaxElements = uint64_t(1) << 62;
+constexpr size_t kMaxRank = 64;
 
 struct DtypeInfo {
   const char* name;
@@ -82,20 +86,10 @@ const char* safetensors_dtype_name(DType dtype) {
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile file;
   file.path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    ::close(fd);
-    fail(path, std::string("cannot stat: ") + std::strerror(errno));
-  }
-  const uint64_t size = uint64_t(st.st_size);
-  if (size < 8) {
-    ::close(fd);
-    fail(path, "truncated: " + std::to_string(size) + " bytes, a safetensors file needs at least 8");
-  }
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
+  const ReadableFile source(path);  // a regular file, or an error naming it (never blocks on a FIFO)
+  const uint64_t size = source.size();
+  if (size < 8) fail(path, "truncated: " + std::to_string(size) + " bytes, a safetensors file needs at least 8");
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, source.fd(), 0);
   if (map == MAP_FAILED) fail(path, std::string("cannot map: ") + std::strerror(errno));
   file.mapping_ = std::shared_ptr<void>(map, [size](void* p) { munmap(p, size); });
   const char* bytes = static_cast<const char*>(map);
@@ -108,67 +102,94 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
                    std::to_string(size) + " bytes)");
   const uint64_t data_size = size - 8 - header_len;
   file.data_ = bytes + 8 + header_len;
+  file.parse_header(bytes + 8, header_len, data_size);
+  return file;
+}
 
-  json header;
-  try {
-    header = json::parse(bytes + 8, bytes + 8 + header_len);
-  } catch (const json::parse_error& e) {
-    fail(path, std::string("header is not valid JSON: ") + e.what());
-  }
-  if (!header.is_object()) fail(path, "header is not a JSON object");
-
+void SafetensorsFile::parse_header(const char* text, uint64_t length, uint64_t data_size) {
+  // The format: a JSON object starting at the first byte, padded at the end with spaces only.
+  uint64_t used = length;
+  while (used > 0 && text[used - 1] == ' ') --used;
+  if (used == 0 || text[0] != '{' || text[used - 1] != '}')
+    fail(path_, "header is not a JSON object (it must start with '{' and end with '}', padded with spaces only)");
+  const json header = parse_json(text, text + used, path_ + ": header");
   for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    const json& v = it.value();
-    if (name == "__metadata__") {
-      if (!v.is_object()) fail(path, "__metadata__ is not an object");
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) fail(path, "__metadata__ value '" + m.key() + "' is not a string");
-        file.metadata_[m.key()] = m.value().get<std::string>();
+    if (it.key() == "__metadata__") {
+      if (!it.value().is_object()) fail(path_, "__metadata__ is not an object");
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string()) fail(path_, "__metadata__ value '" + m.key() + "' is not a string");
+        metadata_[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
-    const std::string where = "tensor '" + name + "': ";
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
-      fail(path, where + "entry needs dtype, shape and data_offsets");
-    if (!v["dtype"].is_string()) fail(path, where + "dtype is not a string");
-    Entry e;
-    e.name = name;
-    e.dtype_name = v["dtype"].get<std::string>();
-    const DtypeInfo* info = find_dtype(e.dtype_name);
-    if (!info) fail(path, where + "unknown dtype '" + e.dtype_name + "'");
-    if (!v["shape"].is_array()) fail(path, where + "shape is not an array");
-    uint64_t numel = 1;
-    for (const json& d : v["shape"]) {
-      if (!d.is_number_unsigned()) fail(path, where + "shape has a non-integer or negative entry");
-      const uint64_t s = d.get<uint64_t>();
-      if (s != 0 && numel > (uint64_t(1) << 62) / s) fail(path, where + "shape overflows");
-      numel *= s;
-      e.shape.push_back(int64_t(s));
-    }
-    const json& off = v["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-      fail(path, where + "data_offsets must be [begin, end] with non-negative integers");
-    e.begin = off[0].get<uint64_t>();
-    e.end = off[1].get<uint64_t>();
-    if (e.end < e.begin) fail(path, where + "data_offsets end < begin");
-    const uint64_t need = numel * info->bytes;
-    if (e.end - e.begin != need)
-      fail(path, where + "shape " + shape_str(e.shape) + " of " + e.dtype_name + " needs " + std::to_string(need) +
-                     " bytes but data_offsets span " + std::to_string(e.end - e.begin));
-    if (e.end > data_size)
-      fail(path, where + "data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                     ") lies outside the data buffer (" + std::to_string(data_size) + " bytes)");
-    file.entries_.push_back(std::move(e));
+    entries_.push_back(parse_entry(it.key(), it.value(), data_size));
   }
-  std::sort(file.entries_.begin(), file.entries_.end(),
+  std::sort(entries_.begin(), entries_.end(),
             [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-  for (size_t i = 0; i < file.entries_.size(); ++i) {
-    file.index_[file.entries_[i].name] = i;
-    if (i > 0 && file.entries_[i].begin < file.entries_[i - 1].end)
-      fail(path, "tensors '" + file.entries_[i - 1].name + "' and '" + file.entries_[i].name + "' overlap");
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    index_[entries_[i].name] = i;
+    if (i > 0 && entries_[i].begin < entries_[i - 1].end)
+      fail(path_, "tensors '" + entries_[i - 1].name + "' and '" + entries_[i].name + "' overlap");
   }
-  return file;
+  read_checksums();
+}
+
+SafetensorsFile::Entry SafetensorsFile::parse_entry(const std::string& name, const json& v, uint64_t data_size) const {
+  const std::string where = "tensor '" + name + "': ";
+  if (name.empty()) fail(path_, "a tensor has an empty name");
+  if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+    fail(path_, where + "entry needs dtype, shape and data_offsets");
+  if (!v["dtype"].is_string()) fail(path_, where + "dtype is not a string");
+  Entry e;
+  e.name = name;
+  e.dtype_name = v["dtype"].get<std::string>();
+  const DtypeInfo* info = find_dtype(e.dtype_name);
+  if (!info) fail(path_, where + "unknown dtype '" + e.dtype_name + "'");
+  if (!v["shape"].is_array()) fail(path_, where + "shape is not an array");
+  if (v["shape"].size() > kMaxRank) fail(path_, where + "shape has more than " + std::to_string(kMaxRank) + " dimensions");
+  // Both the element count and the product of the non-zero sizes (the largest stride a view of
+  // the tensor can have) must stay below 2^62, and so must the byte count.
+  uint64_t numel = 1, extent = 1;
+  for (const json& d : v["shape"]) {
+    if (!d.is_number_unsigned()) fail(path_, where + "shape has a non-integer or negative entry " + d.dump());
+    const uint64_t s = d.get<uint64_t>();
+    if (s > kMaxElements || (s != 0 && extent > kMaxElements / s))
+      fail(path_, where + "shape " + v["shape"].dump() + " is too large (more than 2^62 elements)");
+    extent *= std::max<uint64_t>(s, 1);
+    numel *= s;
+    e.shape.push_back(int64_t(s));
+  }
+  const json& off = v["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+    fail(path_, where + "data_offsets must be [begin, end] with non-negative integers");
+  e.begin = off[0].get<uint64_t>();
+  e.end = off[1].get<uint64_t>();
+  if (e.end < e.begin) fail(path_, where + "data_offsets end < begin");
+  if (numel > kMaxElements / info->bytes)
+    fail(path_, where + "shape " + shape_str(e.shape) + " of " + e.dtype_name + " is more than 2^62 bytes");
+  const uint64_t need = numel * info->bytes;
+  if (e.end - e.begin != need)
+    fail(path_, where + "shape " + shape_str(e.shape) + " of " + e.dtype_name + " needs " + std::to_string(need) +
+                    " bytes but data_offsets span " + std::to_string(e.end - e.begin));
+  if (e.end > data_size)
+    fail(path_, where + "data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                    ") lies outside the data buffer (" + std::to_string(data_size) + " bytes)");
+  return e;
+}
+
+void SafetensorsFile::read_checksums() {
+  auto it = metadata_.find(kChecksumKey);
+  if (it == metadata_.end()) return;
+  const json sums = parse_json(it->second, path_ + ": __metadata__ '" + kChecksumKey + "'");
+  if (!sums.is_object()) fail(path_, std::string("__metadata__ '") + kChecksumKey + "' is not an object of CRC-32s");
+  for (auto s = sums.begin(); s != sums.end(); ++s) {
+    if (!contains(s.key())) fail(path_, std::string("__metadata__ '") + kChecksumKey + "' names tensor '" + s.key() + "', which the file lacks");
+    const std::string hex = s.value().is_string() ? s.value().get<std::string>() : "";
+    char* stop = nullptr;
+    const unsigned long long crc = std::strtoull(hex.c_str(), &stop, 16);
+    if (hex.size() != 8 || *stop != 0) fail(path_, "tensor '" + s.key() + "': checksum " + s.value().dump() + " is not 8 hex digits");
+    checksums_[s.key()] = uint32_t(crc);
+  }
 }
 
 std::vector<std::string> SafetensorsFile::names() const {
@@ -185,10 +206,27 @@ const SafetensorsFile::Entry& SafetensorsFile::entry(const std::string& name) co
   return entries_[it->second];
 }
 
+void SafetensorsFile::verify(const Entry& e) const {
+  auto sum = checksums_.find(e.name);
+  if (sum == checksums_.end()) return;
+  const uint32_t got = crc32(data_ + e.begin, e.end - e.begin);
+  if (got != sum->second) {
+    char detail[64];
+    std::snprintf(detail, sizeof detail, "stored %08x, data %08x", sum->second, got);
+    fail(path_, "tensor '" + e.name + "': checksum mismatch (CRC-32 " + detail + "): the file is corrupt");
+  }
+}
+
 Tensor SafetensorsFile::get(const std::string& name) const {
   const Entry& e = entry(name);
+  verify(e);
   const DtypeInfo* info = find_dtype(e.dtype_name);
   const char* p = data_ + e.begin;
+  if (info->frost == DType::boolean)
+    for (uint64_t i = 0; i < e.end - e.begin; ++i)
+      if (uint8_t(p[i]) > 1)
+        fail(path_, "tensor '" + name + "': BOOL element " + std::to_string(i) + " has byte value " + std::to_string(uint8_t(p[i])) +
+                        " (only 0 and 1 are booleans)");
   if (info->frost_native) {
     Tensor view = Tensor::from_external(const_cast<char*>(p), e.shape, info->frost, Device::cpu(), mapping_);
     // Offsets need not be multiples of the element size; kernels assume natural alignment.
@@ -209,53 +247,39 @@ Tensor SafetensorsFile::get(const std::string& name) const {
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  json header = json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::set<std::string> seen;
   std::vector<Tensor> host;
+  json entries = json::object(), sums = json::object();
   uint64_t offset = 0;
   for (const NamedTensor& nt : tensors) {
     if (nt.name.empty() || nt.name == "__metadata__") throw std::invalid_argument(path + ": invalid tensor name '" + nt.name + "'");
     if (!seen.insert(nt.name).second) throw std::invalid_argument(path + ": tensor '" + nt.name + "' given twice");
     if (!nt.tensor.defined()) throw std::invalid_argument(path + ": tensor '" + nt.name + "' is undefined");
     Tensor t = copy_contiguous(nt.tensor.detach().to(Device::cpu()), nt.tensor.dtype());
-    header[nt.name] = {{"dtype", safetensors_dtype_name(t.dtype())},
-                       {"shape", t.shape()},
-                       {"data_offsets", {offset, offset + t.nbytes()}}};
+    entries[nt.name] = {{"dtype", safetensors_dtype_name(t.dtype())},
+                        {"shape", t.shape()},
+                        {"data_offsets", {offset, offset + t.nbytes()}}};
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", crc32(t.raw_data(), t.nbytes()));
+    sums[nt.name] = hex;
     offset += t.nbytes();
     host.push_back(std::move(t));
   }
+  json header = json::object();
+  std::map<std::string, std::string> meta = metadata;
+  meta[kChecksumKey] = sums.dump();
+  header["__metadata__"] = meta;
+  header.update(entries);
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp + ": cannot open for writing");
-    uint64_t n = text.size();
-    char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = char((n >> (8 * i)) & 0xff);
-    out.write(len, 8);
-    out.write(text.data(), std::streamsize(text.size()));
-    for (const Tensor& t : host) out.write(static_cast<const char*>(t.raw_data()), std::streamsize(t.nbytes()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(tmp + ": write failed");
-    }
-  }
-  // The data must be on disk before the rename makes it the file: a crash then leaves either the
-  // old file or the new one, never a truncated one.
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    std::remove(tmp.c_str());
-    throw std::runtime_error(tmp + ": fsync failed: " + std::strerror(errno));
-  }
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
-  }
+  // A crash or a full disk leaves either the old file or the new one, never a truncated one.
+  AtomicFile out(path);
+  char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = char((uint64_t(text.size()) >> (8 * i)) & 0xff);
+  out.write(len, 8);
+  out.write(text);
+  for (const Tensor& t : host) out.write(t.raw_data(), t.nbytes());
+  out.commit();
 }
 
 LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin,

@@ -2,9 +2,12 @@
 // 8-byte little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}},
 // optional "__metadata__" (string -> string), then the data buffer. Every check the format
 // allows is made when the file is opened, and every error names the file and the tensor.
+// Files frost writes carry a CRC-32 per tensor (metadata key kChecksumKey, a JSON object of
+// name -> 8 hex digits); get() verifies it, so flipped bytes are refused, not loaded.
 #pragma once
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +16,8 @@
 #include "engine/tensor.h"
 
 namespace frost {
+
+inline constexpr const char* kChecksumKey = "frost_crc32";
 
 class SafetensorsFile {
  public:
@@ -34,21 +39,28 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   // The tensor `name` on the CPU: a view of the mapping for frost's dtypes (kept alive by the
-  // tensor), an i64 copy for other integer dtypes; other dtypes (F8, F4, ...) throw.
+  // tensor), an i64 copy for other integer dtypes; other dtypes (F8, F4, ...) throw, and so do a
+  // checksum mismatch and BOOL bytes other than 0 and 1.
   Tensor get(const std::string& name) const;
+  bool has_checksum(const std::string& name) const { return checksums_.count(name) > 0; }
+  void verify(const Entry& e) const;  // throws on a checksum mismatch (no-op without a checksum)
 
  private:
+  void parse_header(const char* text, uint64_t length, uint64_t data_size);
+  Entry parse_entry(const std::string& name, const nlohmann::json& value, uint64_t data_size) const;
+  void read_checksums();
   std::string path_;
   std::shared_ptr<void> mapping_;
   const char* data_ = nullptr;  // start of the data buffer
   std::vector<Entry> entries_;
   std::map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
+  std::map<std::string, uint32_t> checksums_;
 };
 
 // Writes `tensors` (any device, any layout) in the given order with the header padded to a
-// multiple of 8. Writes to `path`.tmp, fsyncs it and renames it, so an existing file is never
-// left half-written. Duplicate or empty names throw.
+// multiple of 8 and a CRC-32 per tensor, through AtomicFile: an existing file is never left
+// half-written, and a failed write throws naming `path`. Duplicate or empty names throw.
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 

@@ -19,9 +19,18 @@ std::string shape_str(const Shape& shape) {
   return out.str();
 }
 
+namespace {
+
+[[noreturn]] void too_large(const Shape& shape) {
+  throw std::length_error("shape " + shape_str(shape) + " has a negative size or more elements than an int64 can count");
+}
+
+}  // namespace
+
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)
+    if (s < 0 || __builtin_mul_overflow(n, s, &n)) too_large(shape);
   return n;
 }
 
@@ -30,7 +39,7 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
     strides[d] = s;
-    s *= shape[d];
+    if (shape[d] < 0 || __builtin_mul_overflow(s, shape[d], &s)) too_large(shape);
   }
   return strides;
 }

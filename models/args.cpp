@@ -25,18 +25,21 @@ bool ArgReader::is_null(const std::string& key) const { return args_.contains(ke
 
 int64_t ArgReader::get_int(const std::string& key, int64_t fallback, int64_t min_value) {
   if (!has(key)) return fallback;
+  const int64_t max_value = key == "num_classes" ? kMaxClasses : kMaxSize;
+  const std::string expected = "an integer in [" + std::to_string(min_value) + ", " + std::to_string(max_value) + "]";
   const nlohmann::json& v = args_.at(key);
-  if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()))
-    bad(key, "an integer");
-  const int64_t x = v.get<int64_t>();
-  if (x < min_value) bad(key, "an integer >= " + std::to_string(min_value));
-  return x;
+  if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())) bad(key, expected);
+  const double d = v.get<double>();  // compared as a double first: 1e300 must not reach an int64 cast
+  if (d < double(min_value) || d > double(max_value)) bad(key, expected);
+  return v.is_number_float() ? int64_t(d) : v.get<int64_t>();
 }
 
-double ArgReader::get_double(const std::string& key, double fallback) {
+double ArgReader::get_double(const std::string& key, double fallback, double min_value, double max_value) {
   if (!has(key)) return fallback;
-  if (!args_.at(key).is_number()) bad(key, "a number");
-  return args_.at(key).get<double>();
+  const nlohmann::json& v = args_.at(key);
+  if (!v.is_number() || !(v.get<double>() >= min_value && v.get<double>() <= max_value))
+    bad(key, "a number in [" + nlohmann::json(min_value).dump() + ", " + nlohmann::json(max_value).dump() + "]");
+  return v.get<double>();
 }
 
 bool ArgReader::get_bool(const std::string& key, bool fallback) {
@@ -61,17 +64,13 @@ std::vector<int64_t> ArgReader::get_int_list(const std::string& key, const std::
                                              int64_t min_value) {
   if (!has(key)) return fallback;
   const nlohmann::json& v = args_.at(key);
-  const std::string expected = "an integer >= " + std::to_string(min_value) + " or a list of them";
+  const std::string expected = "an integer in [" + std::to_string(min_value) + ", " + std::to_string(kMaxSize) + "] or a list of them";
+  if (v.is_array() && (v.empty() || v.size() > size_t(kMaxSize))) bad(key, expected);
   std::vector<int64_t> out;
-  if (v.is_number_integer()) out.push_back(v.get<int64_t>());
-  else if (v.is_array() && !v.empty()) {
-    for (const auto& e : v) {
-      if (!e.is_number_integer()) bad(key, expected);
-      out.push_back(e.get<int64_t>());
-    }
-  } else bad(key, expected);
-  for (int64_t x : out)
-    if (x < min_value) bad(key, expected);
+  for (const nlohmann::json& e : v.is_array() ? v : nlohmann::json::array({v})) {
+    if (!e.is_number_integer() || e.get<double>() < double(min_value) || e.get<double>() > double(kMaxSize)) bad(key, expected);
+    out.push_back(e.get<int64_t>());
+  }
   return out;
 }
 

@@ -13,8 +13,8 @@ void ConvNeXtConfig::read(ArgReader& a) {
   depths = a.get_int_list("depths", depths);
   dims = a.get_int_list("dims", dims);
   if (a.has("ls_init_value")) ls_init_value = a.is_null("ls_init_value") ? 0.0 : a.get_double("ls_init_value", 0.0);
-  drop_rate = a.get_double("drop_rate", drop_rate);
-  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate);
+  drop_rate = a.get_double("drop_rate", drop_rate, 0.0, 1.0);
+  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate, 0.0, 1.0);
 }
 
 void ConvNeXtConfig::validate() const {

@@ -21,10 +21,10 @@ void SwinConfig::read(ArgReader& a) {
   if (dims.size() == 1)
     for (size_t i = 1; i < depths.size(); ++i) dims.push_back(dims[0] << i);
   embed_dims = dims;
-  mlp_ratio = a.get_double("mlp_ratio", mlp_ratio);
+  mlp_ratio = a.get_double("mlp_ratio", mlp_ratio, 0.0, 64.0);
   qkv_bias = a.get_bool("qkv_bias", qkv_bias);
-  drop_rate = a.get_double("drop_rate", drop_rate);
-  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate);
+  drop_rate = a.get_double("drop_rate", drop_rate, 0.0, 1.0);
+  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate, 0.0, 1.0);
 }
 
 void SwinConfig::validate() const {

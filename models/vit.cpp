@@ -19,7 +19,7 @@ void ViTConfig::read(ArgReader& a) {
   embed_dim = a.get_int("embed_dim", embed_dim);
   depth = a.get_int("depth", depth);
   num_heads = a.get_int("num_heads", num_heads);
-  mlp_ratio = a.get_double("mlp_ratio", mlp_ratio);
+  mlp_ratio = a.get_double("mlp_ratio", mlp_ratio, 0.0, 64.0);
   qkv_bias = a.get_bool("qkv_bias", qkv_bias);
   class_token = a.get_bool("class_token", class_token);
   no_embed_class = a.get_bool("no_embed_class", no_embed_class);
@@ -27,8 +27,8 @@ void ViTConfig::read(ArgReader& a) {
   global_pool = a.get_string("global_pool", global_pool, {"token", "avg"});
   if (a.has("fc_norm") && !a.is_null("fc_norm")) fc_norm = a.get_bool("fc_norm", false) ? 1 : 0;
   if (a.has("init_values") && !a.is_null("init_values")) init_values = a.get_double("init_values", 0.0);
-  drop_rate = a.get_double("drop_rate", drop_rate);
-  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate);
+  drop_rate = a.get_double("drop_rate", drop_rate, 0.0, 1.0);
+  drop_path_rate = a.get_double("drop_path_rate", drop_path_rate, 0.0, 1.0);
 }
 
 void ViTConfig::validate() const {

@@ -7,8 +7,10 @@
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/json_file.h"
 #include "engine/safetensors.h"
 #include "peft/method.h"
+#include "peft/options.h"
 
 namespace frost::peft {
 
@@ -26,12 +28,8 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& ori
   auto field = [&](const char* key) -> const nlohmann::json* {
     return j.contains(key) && !j.at(key).is_null() ? &j.at(key) : nullptr;
   };
-  auto number = [&](const char* key, double fallback) {
-    const nlohmann::json* v = field(key);
-    if (!v) return fallback;
-    if (!v->is_number()) bad(origin, std::string("'") + key + "' must be a number, got " + v->dump());
-    return v->get<double>();
-  };
+  const JsonFields fields(j, origin);
+  auto number = [&](const char* key, double fallback) { return fields.number(key, fallback, -1e6, 1e6); };
   auto flag = [&](const char* key) {
     const nlohmann::json* v = field(key);
     if (!v) return false;
@@ -40,9 +38,7 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& ori
   };
   if (const auto* t = field("peft_type"); t && (!t->is_string() || t->get<std::string>() != "LORA"))
     bad(origin, "peft_type " + t->dump() + " is not supported here (expected \"LORA\")");
-  const double r = number("r", 8);
-  if (r < 1 || std::floor(r) != r) bad(origin, "'r' must be a positive integer");
-  c.r = int64_t(r);
+  c.r = fields.integer("r", 8, 1, kMaxOptionInteger);
   c.lora_alpha = number("lora_alpha", 8);
   c.lora_dropout = number("lora_dropout", 0);
   if (c.lora_dropout < 0 || c.lora_dropout >= 1) bad(origin, "'lora_dropout' must be in [0, 1)");
@@ -79,10 +75,9 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& ori
     for (const auto& [k, v] : p->items()) {
       if (!v.is_number()) bad(origin, std::string("'") + key + "' entry '" + k + "' must be a number");
       if (std::string(key) == "rank_pattern") {
-        if (!v.is_number_integer() || v.get<int64_t>() < 1) bad(origin, "rank_pattern entry '" + k + "' must be a positive integer");
-        c.rank_pattern[k] = v.get<int64_t>();
+        c.rank_pattern[k] = JsonFields(*p, origin + ": rank_pattern").integer(k, 1, kMaxOptionInteger);
       } else {
-        c.alpha_pattern[k] = v.get<double>();
+        c.alpha_pattern[k] = JsonFields(*p, origin + ": alpha_pattern").number(k, -1e6, 1e6);
       }
     }
   }

@@ -2,6 +2,7 @@
 #include "peft/options.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace frost::peft {
@@ -45,7 +46,7 @@ double Options::number(const std::string& key, double fallback) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != text.size()) throw std::invalid_argument(where() + key + "=" + text + " is not a number");
+  if (used != text.size() || !std::isfinite(v)) throw std::invalid_argument(where() + key + "=" + text + " is not a finite number");
   return v;
 }
 
@@ -63,8 +64,9 @@ int64_t Options::to_integer(const std::string& key, const std::string& text, int
   } catch (const std::exception&) {
     used = 0;
   }
-  if (text.empty() || used != text.size() || v < min_value)
-    throw std::invalid_argument(where() + key + "=" + text + ": must be an integer >= " + std::to_string(min_value));
+  if (text.empty() || used != text.size() || v < min_value || v > kMaxOptionInteger)
+    throw std::invalid_argument(where() + key + "=" + text + ": must be an integer in [" + std::to_string(min_value) + ", " +
+                                std::to_string(kMaxOptionInteger) + "]");
   return v;
 }
 

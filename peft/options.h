@@ -1,6 +1,8 @@
 // options.h: typed reading of one method's `key=value` options from a --peft spec, with the
 // errors every method shares: bad numbers, unknown keys (listing the known ones), and per-layer
 // lists (`dim=[8,8,0,...]`, NOAH style) whose length must equal the backbone's block count.
+// Integers (ranks, bottleneck widths, token counts) are at most kMaxOptionInteger, so a spec
+// (typed, or read from an adapter folder or a checkpoint) cannot ask for gigabytes.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -8,6 +10,8 @@
 #include <vector>
 
 namespace frost::peft {
+
+constexpr int64_t kMaxOptionInteger = 4096;
 
 struct MethodSpec {
   std::string name;

@@ -7,6 +7,7 @@
 #include <stb_image_write.h>
 
 #include "data/loader.h"
+#include "engine/files.h"
 #include "tests/helpers.h"
 
 using namespace frost;

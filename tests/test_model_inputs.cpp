@@ -83,7 +83,7 @@ TEST_CASE("bad model names and model args", "[cpu][inputs]") {
   CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"depthh", 2}}),
                     Catch::Contains("unknown model arg 'depthh'") && Catch::Contains("accepted:"));
   CHECK_THROWS_WITH(models::create_model("swin_tiny_patch4_window7_224", {{"depths", "two"}}),
-                    Catch::Contains("model arg 'depths' must be an integer >= 1 or a list of them, got \"two\""));
+                    Catch::Contains("model arg 'depths' must be an integer in [1, 65536] or a list of them, got \"two\""));
   CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"global_pool", "max"}}),
                     Catch::Contains("model arg 'global_pool' must be one of 'token', 'avg'"));
   CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"img_size", 30}}), Catch::Contains("img_size 30 is not a multiple of patch_size 16"));

@@ -100,7 +100,8 @@ TEST_CASE("malformed safetensors files give clear errors", "[cpu][safetensors]")
   std::ofstream(tiny, std::ios::binary) << "abc";
   expect_error(tiny, "truncated");
   expect_error(write_raw("pastend", "{" + good_entry + "}", 16, 5000), "runs past the end");
-  expect_error(write_raw("notjson", "{\"w\": [1, 2,", 16), "not valid JSON");
+  expect_error(write_raw("notjson", "{\"w\": [1, 2,", 16), "header is not a JSON object");
+  expect_error(write_raw("notjson2", "{\"w\": [1, 2}", 16), "not valid JSON at line 1");
   expect_error(write_raw("dtype", R"({"w":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}})", 8), "tensor 'w': unknown dtype 'X9'");
   expect_error(write_raw("mismatch", R"({"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,16]}})", 24),
                "tensor 'w': shape [3, 2] of F32 needs 24 bytes but data_offsets span 16");
