@@ -35,6 +35,21 @@ void check_labels(const Dataset& d, int64_t num_classes, const std::string& orig
                                std::to_string(num_classes) + ")");
 }
 
+// A class count taken from the largest label must be backed by the labels: one typo (label
+// 999999 among 0..9) would otherwise build a million-class head without a word.
+void check_inferred_classes(const Dataset& d, const std::string& origin) {
+  std::set<int64_t> used;
+  for (int64_t i = 0; i < d.size(); ++i) used.insert(d.label(i));
+  const int64_t unused = d.num_classes - int64_t(used.size());
+  if (d.num_classes > kMaxInferredClasses || (unused > 0 && unused * 2 > d.num_classes)) {
+    int64_t at = 0;
+    while (at < d.size() && d.label(at) != d.num_classes - 1) ++at;
+    throw std::runtime_error(origin + ": the labels run up to " + std::to_string(d.num_classes - 1) + " (" + d.describe(at) +
+                             "), but only " + std::to_string(used.size()) + " distinct labels are used; pass --num-classes " +
+                             std::to_string(d.num_classes) + " if that many classes are meant");
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<FileDataset> image_folder(const std::string& root) {
@@ -153,6 +168,8 @@ std::shared_ptr<Dataset> open_dataset(const std::string& kind, const std::string
   if (num_classes > 0) {
     check_labels(*d, num_classes, root);
     d->num_classes = num_classes;
+  } else if (kind == "vtab") {  // the one format whose class count is its largest label + 1
+    check_inferred_classes(*d, root + " (" + kind + " " + split + ")");
   }
   return d;
 }

@@ -79,7 +79,9 @@ std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const
 
 // By name ("folder", "vtab", "fgvc", "cifar10", "cifar100", "mnist", "fmnist") and split; for
 // folder, `root/split` when that directory exists (timm's layout), else root/<split aliases>.
-// num_classes > 0 checks every label against it; 0 takes the format's own count.
+// num_classes > 0 checks every label against it; 0 takes the format's own count, refused when most
+// classes it implies have no image or there are more than kMaxInferredClasses.
+constexpr int64_t kMaxInferredClasses = 100'000;
 std::shared_ptr<Dataset> open_dataset(const std::string& kind, const std::string& root, const std::string& split,
                                       int64_t num_classes = 0);
 

@@ -44,7 +44,7 @@ class JsonFields {
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
 
  private:
-  const nlohmann::json& object_;
+  nlohmann::json object_;  // a copy: callers may pass a temporary
   std::string origin_;
 };
 

@@ -143,14 +143,15 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
   }
   const std::string json_path = (fs::path(dir) / "frost_peft.json").string(), weights = (fs::path(dir) / "adapter.safetensors").string();
   if (!fs::exists(json_path)) throw std::runtime_error(dir + ": neither adapter_config.json (HF peft) nor frost_peft.json (frost) is there");
-  const nlohmann::json j = read_json_file(json_path, "frost's adapter layout");
-  if (!j.contains("peft") || !j["peft"].is_string()) throw std::runtime_error(json_path + ": 'peft' (the spec) is missing");
-  if (j.contains("architecture") && j["architecture"].is_string() && j["architecture"] != model.architecture)
-    throw std::runtime_error(json_path + ": the adapter was trained on " + j["architecture"].get<std::string>() + ", not " + model.architecture);
+  const JsonFields j(read_json_file(json_path, "frost's adapter layout"), json_path);
+  if (j.has("format") && j.string("format") != "frost-peft") j.fail("format", "is not \"frost-peft\"");
+  const std::string spec = j.string("peft");
+  if (j.has("architecture") && j.string("architecture") != model.architecture)
+    throw std::runtime_error(json_path + ": the adapter was trained on " + j.string("architecture") + ", not " + model.architecture);
   const SafetensorsFile file = SafetensorsFile::open(weights);
   AppliedSpec applied;
   try {
-    applied = apply_spec(model, j["peft"].get<std::string>());
+    applied = apply_spec(model, spec);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(json_path + ": " + e.what());
   }
@@ -172,10 +173,16 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
       const Tensor index = file.get(names[0]);
       if (index.dim() != 1 || !file.contains(names[1]) || file.entry(names[1]).shape != index.shape())
         throw std::runtime_error(weights + ": '" + names[0] + "' and '" + names[1] + "' must be two vectors of one length");
-      for (double i : index.to_doubles())
+      if (index.dtype() != DType::i64)
+        throw std::runtime_error(weights + ": '" + names[0] + "' must hold integers (I64), not " + dtype_name(index.dtype()));
+      std::vector<bool> seen(size_t(t.tensor.numel()), false);
+      for (double i : index.to_doubles()) {
         if (i < 0 || i >= double(t.tensor.numel()))
           throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " outside " + t.name +
                                    " " + shape_str(t.tensor.shape()));
+        if (seen[size_t(i)]) throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " twice");
+        seen[size_t(i)] = true;
+      }
     }
   }
   std::vector<std::string> unexpected;

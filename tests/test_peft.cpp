@@ -320,7 +320,7 @@ TEST_CASE("peft: spec errors name the method, key, value or backbone", "[cpu][pe
   auto swin = base_model("swin_tiny");
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "loraa"), Catch::Contains("unknown method 'loraa'") && Catch::Contains("available: full"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:rank=8"), Catch::Contains("--peft lora: unknown key 'rank'") && Catch::Contains("known: targets, r, alpha"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:r=x"), Catch::Contains("--peft lora: r=x: must be an integer >= 1"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:r=x"), Catch::Contains("--peft lora: r=x: must be an integer in [1, 4096]"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:targets=attn.qvk"), Catch::Contains("match no module") && Catch::Contains("attn.qvk"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"), Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"), Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));

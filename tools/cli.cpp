@@ -1,6 +1,8 @@
 // cli.cpp: Flags, --device and JSON flag parsing, and the relative error benchmarks and tests compare by.
 #include "tools/cli.h"
 
+#include "engine/json_file.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -118,9 +120,9 @@ DType parse_precision_flag(const std::string& value) {
 nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
   if (!flags.has(name)) return nlohmann::json::object();
   try {
-    return nlohmann::json::parse(flags.get(name, "{}"));
+    return parse_json(flags.get(name, "{}"), "flag --" + name);
   } catch (const std::exception& e) {
-    throw std::invalid_argument(command + ": flag --" + name + " is not valid JSON: " + e.what());
+    throw std::invalid_argument(command + ": " + e.what());
   }
 }
 

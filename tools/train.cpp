@@ -9,11 +9,11 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/json_file.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
@@ -59,6 +59,7 @@ TrainResult run_train(const TrainOptions& o_in) {
   if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
   if (o.weight_decay < 0) o.weight_decay = 1e-4;
 
+  data::set_max_image_pixels(o.max_image_pixels);
   const Device device = parse_device_flag(o.device);
   const DType precision = parse_precision_flag(o.precision);
   auto train_set = o.train_set ? o.train_set : data::open_dataset(o.dataset, o.data_dir, o.train_split, o.num_classes);
@@ -132,6 +133,10 @@ TrainResult run_train(const TrainOptions& o_in) {
   if (!o.resume.empty()) {
     const std::string from = fs::is_directory(o.resume) ? (fs::path(o.resume) / "last.ckpt").string() : o.resume;
     state = load_train_checkpoint(from, *model, optimizer.get(), identity);
+    if (state.epoch > o.epochs || state.batch > steps_per_epoch)
+      throw std::invalid_argument(from + ": checkpoint is at epoch " + std::to_string(state.epoch) + ", batch " + std::to_string(state.batch) +
+                                  ", beyond this run's " + std::to_string(o.epochs) + " epochs of " + std::to_string(steps_per_epoch) +
+                                  " batches (were --epochs or --batch-size changed?)");
     truncate_summary(summary, state.epoch);
     if (!o.quiet) std::printf("frost train: resumed from %s at epoch %lld, batch %lld (step %lld)\n", from.c_str(), (long long)state.epoch,
                               (long long)state.batch, (long long)state.step);
@@ -148,7 +153,7 @@ TrainResult run_train(const TrainOptions& o_in) {
                            {"device", o.device}, {"precision", dtype_name(precision)},
                            {"img_size", train_tf.size}, {"mean", train_tf.mean}, {"std", train_tf.std}, {"crop_pct", eval_tf.crop_pct},
                            {"trainable_params", model->parameter_count(true)}, {"total_params", model->parameter_count()}};
-    std::ofstream((fs::path(result.output) / "args.json").string()) << args.dump(2) << "\n";
+    write_json_file((fs::path(result.output) / "args.json").string(), args);
   }
   model->rng->seed = state.rng_seed;
   model->rng->offset = state.rng_offset;

@@ -31,6 +31,7 @@ struct TrainOptions {
   std::array<double, 2> scale = {0.08, 1.0}, ratio = {3.0 / 4.0, 4.0 / 3.0};  // random-resized-crop
   double hflip = 0.5;
   bool augment = true, direct_resize = false, strict_data = false;
+  int64_t max_image_pixels = data::kDefaultMaxImagePixels;  // decoded images above it are refused (0: no limit)
   uint64_t seed = 42;
   int workers = 2;
   std::string output, resume, device = "cpu", precision = "f32";

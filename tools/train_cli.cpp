@@ -9,6 +9,7 @@
 #include "models/registry.h"
 #include "peft/adapter.h"
 #include "peft/spec.h"
+#include "engine/json_file.h"
 #include "tools/cli.h"
 #include "tools/train.h"
 #include "tools/train_state.h"
@@ -42,7 +43,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
            "batch-size", "epochs", "opt", "lr", "weight-decay", "momentum", "warmup-epochs", "warmup-lr", "min-lr", "sched",
            "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "precision", "output", "resume", "eval-every", "log-interval",
            "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data", "scale", "ratio",
-           "hflip"},
+           "hflip", "max-image-pixels"},
           {"no-aug", "direct-resize", "strict-data"});
   TrainOptions o;
   o.model = f.require("model");
@@ -84,6 +85,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   o.augment = !f.has("no-aug");
   o.direct_resize = f.has("direct-resize");
   o.strict_data = f.has("strict-data");
+  o.max_image_pixels = f.get_int("max-image-pixels", o.max_image_pixels, 0);
   for (auto [name, range] : {std::pair{"scale", &o.scale}, std::pair{"ratio", &o.ratio}}) {
     if (!f.has(name)) continue;
     std::istringstream in(f.get(name, ""));
@@ -114,7 +116,7 @@ int run_eval_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost eval";
   Flags f(cmd, args,
           {"model", "model-args", "weights", "adapter", "checkpoint", "dataset", "data-dir", "split", "num-classes", "batch-size",
-           "workers", "mean", "std", "crop-pct", "interpolation", "direct-resize", "strict-data", "img-size"},
+           "workers", "mean", "std", "crop-pct", "interpolation", "direct-resize", "strict-data", "img-size", "max-image-pixels"},
           {"direct-resize", "strict-data"});
   TrainOptions o;
   std::shared_ptr<models::Model> model;
@@ -122,12 +124,14 @@ int run_eval_command(const std::vector<std::string>& args) {
   o.dataset = f.require("dataset");
   o.data_dir = f.get("data-dir", "");
   const std::string split = f.get("split", o.dataset == "vtab" ? "test" : "validation");
+  data::set_max_image_pixels(f.get_int("max-image-pixels", data::kDefaultMaxImagePixels, 0));
   if (!checkpoint.empty()) {
     const nlohmann::json id = read_checkpoint_identity(checkpoint);
-    o.model = id.at("model");
-    model = models::create_model(o.model, id.at("model_args"));
+    const JsonFields fields(id, checkpoint + ": metadata 'identity'");
+    o.model = fields.string("model");
+    model = models::create_model(o.model, fields.at("model_args"));
     if (f.has("weights")) models::load_checkpoint(*model, f.get("weights", ""), true);
-    peft::apply_spec(*model, id.at("peft").get<std::string>());
+    peft::apply_spec(*model, fields.string("peft"));
     load_train_checkpoint(checkpoint, *model, nullptr, id);
   } else {
     o.model = f.require("model");

@@ -5,21 +5,25 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/files.h"
+#include "engine/json_file.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "models/registry.h"
 
 namespace frost::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 const char* kFormat = "frost-train-1";
+constexpr int64_t kMaxPosition = int64_t(1) << 40;  // epochs, batches and steps of any real run
 
 Tensor f64(double v) { return Tensor::scalar(v, DType::f64); }
 
@@ -44,23 +48,53 @@ void save_train_checkpoint(const std::string& path, const models::Model& model, 
   save_safetensors(path, tensors, {{"format", kFormat}, {"identity", identity.dump()}, {"position", position.dump()}});
 }
 
-nlohmann::json read_checkpoint_identity(const std::string& path) {
-  const SafetensorsFile file = SafetensorsFile::open(path);
+namespace {
+
+// A JSON object stored as the metadata string `key` (identity, position), parsed strictly.
+nlohmann::json metadata_object(const SafetensorsFile& file, const std::string& key) {
+  auto it = file.metadata().find(key);
+  if (it == file.metadata().end()) throw std::runtime_error(file.path() + ": checkpoint metadata lacks '" + key + "'");
+  nlohmann::json j = parse_json(it->second, file.path() + ": metadata '" + key + "'");
+  if (!j.is_object()) throw std::runtime_error(file.path() + ": metadata '" + key + "' is not a JSON object");
+  return j;
+}
+
+void check_format(const SafetensorsFile& file) {
   auto it = file.metadata().find("format");
   if (it == file.metadata().end() || it->second != kFormat)
-    throw std::invalid_argument(path + ": not a frost training checkpoint (no format '" + kFormat + "' in its metadata)");
-  return nlohmann::json::parse(file.metadata().at("identity"));
+    throw std::invalid_argument(file.path() + ": not a frost training checkpoint (no format '" + kFormat + "' in its metadata)");
+}
+
+// A scalar f64 state tensor, finite and in [min, max].
+double state_value(const SafetensorsFile& file, const std::string& name, double min, double max) {
+  const Tensor t = file.get(name);
+  if (t.numel() != 1 || !dtype_is_float(t.dtype()))
+    throw std::runtime_error(file.path() + ": '" + name + "' must be one float, got " + dtype_name(t.dtype()) + " " + shape_str(t.shape()));
+  const double v = t.item();
+  if (!std::isfinite(v) || v < min || v > max)
+    throw std::runtime_error(file.path() + ": '" + name + "' is " + std::to_string(v) + ", outside [" + std::to_string(min) + ", " +
+                             std::to_string(max) + "]: the checkpoint is corrupt");
+  return v;
+}
+
+}  // namespace
+
+nlohmann::json read_checkpoint_identity(const std::string& path) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  check_format(file);
+  return metadata_object(file, "identity");
 }
 
 TrainState load_train_checkpoint(const std::string& path, models::Model& model, Optimizer* optimizer,
                                  const nlohmann::json& identity) {
-  nlohmann::json saved = read_checkpoint_identity(path);
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  check_format(file);
+  nlohmann::json saved = metadata_object(file, "identity");
   if (!saved.contains("precision")) saved["precision"] = "f32";  // written before --precision existed
   for (const auto& [key, value] : identity.items())
     if (!saved.contains(key) || saved.at(key) != value)
       throw std::invalid_argument(path + ": checkpoint is for " + key + " " + (saved.contains(key) ? saved.at(key).dump() : "(none)") +
                                   ", this run has " + value.dump());
-  const SafetensorsFile file = SafetensorsFile::open(path);
   std::vector<NamedTensor> weights, optim;
   for (const auto& e : file.entries()) {
     if (e.name.rfind("model.", 0) == 0) weights.push_back({e.name.substr(6), file.get(e.name)});
@@ -72,45 +106,66 @@ TrainState load_train_checkpoint(const std::string& path, models::Model& model, 
     if (!p.tensor.requires_grad()) skip.insert(p.name);
   load_tensors(model, weights, path, true, skip);
   if (optimizer) optimizer->load_state_tensors(optim, path);
-  const nlohmann::json position = nlohmann::json::parse(file.metadata().at("position"));
+  // The position is checked whole before it is used: a corrupt one is refused, never resumed from.
+  const JsonFields position(metadata_object(file, "position"), path + ": metadata 'position'");
   TrainState s;
-  s.epoch = position.at("epoch");
-  s.batch = position.at("batch");
-  s.step = position.at("step");
-  s.best_epoch = position.at("best_epoch");
-  s.rng_seed = std::stoull(position.at("rng_seed").get<std::string>());
-  s.rng_offset = std::stoull(position.at("rng_offset").get<std::string>());
-  s.loss_sum = file.get("state.loss_sum").item();
-  s.loss_count = file.get("state.loss_count").item();
-  s.best_top1 = file.get("state.best_top1").item();
+  s.epoch = position.integer("epoch", 0, kMaxPosition);
+  s.batch = position.integer("batch", 0, kMaxPosition);
+  s.step = position.integer("step", 0, kMaxPosition);
+  s.best_epoch = position.integer("best_epoch", -1, s.epoch - 1);
+  s.rng_seed = position.decimal_u64("rng_seed");
+  s.rng_offset = position.decimal_u64("rng_offset");
+  s.loss_count = state_value(file, "state.loss_count", 0, 1e18);
+  s.loss_sum = state_value(file, "state.loss_sum", -1e300, 1e300);
+  s.best_top1 = state_value(file, "state.best_top1", -1, 100);
+  if (s.batch > s.step) position.fail("batch", "is " + std::to_string(s.batch) + ", past step " + std::to_string(s.step));
   return s;
 }
 
+namespace {
+
+const char* kSummaryHeader = "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr";
+
+// summary.csv's lines, the header first; a missing file has none. A line whose epoch does not
+// parse is an error naming the file and line (the file is frost's own, so it was damaged).
+std::vector<std::string> summary_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  if (!fs::exists(path)) return lines;
+  std::istringstream in(read_text_file(path, uint64_t(64) << 20, "a summary.csv"));
+  for (std::string line; std::getline(in, line);) {
+    if (lines.empty() && line != kSummaryHeader) throw std::runtime_error(path + ":1: not frost's summary.csv header");
+    if (!lines.empty()) {
+      char* end = nullptr;
+      std::strtoll(line.c_str(), &end, 10);
+      if (end == line.c_str() || *end != ',') throw std::runtime_error(path + ":" + std::to_string(lines.size() + 1) + ": no epoch number");
+    }
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+void write_lines(const std::string& path, const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& l : lines) text += l + "\n";
+  write_file_atomic(path, text);
+}
+
+}  // namespace
+
 void truncate_summary(const std::string& path, int64_t epochs_done) {
-  std::ifstream in(path);
-  if (!in) return;
   std::vector<std::string> kept;
-  std::string line;
-  for (bool header = true; std::getline(in, line); header = false)
-    if (header || std::stoll(line.substr(0, line.find(','))) < epochs_done) kept.push_back(line);
-  in.close();
-  std::ofstream out(path + ".tmp");
-  for (const std::string& l : kept) out << l << "\n";
-  out.close();
-  if (!out) throw std::runtime_error(path + ": cannot rewrite");
-  std::filesystem::rename(path + ".tmp", path);
+  for (const std::string& line : summary_lines(path))
+    if (kept.empty() || std::strtoll(line.c_str(), nullptr, 10) < epochs_done) kept.push_back(line);
+  if (!kept.empty()) write_lines(path, kept);
 }
 
 void append_summary(const std::string& path, int64_t epoch, double train_loss, const EvalResult* eval, double lr) {
-  const bool fresh = !std::filesystem::exists(path);
-  std::ofstream out(path, std::ios::app);
-  if (fresh) out << "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\n";
-  out << epoch << "," << exact(train_loss) << ",";
-  if (eval) out << exact(eval->loss) << "," << exact(eval->top1) << "," << exact(eval->top5);
-  else out << ",,";
-  out << "," << exact(lr) << "\n";
-  out.flush();
-  if (!out) throw std::runtime_error(path + ": cannot append");
+  std::vector<std::string> lines = summary_lines(path);
+  if (lines.empty()) lines.push_back(kSummaryHeader);
+  std::string row = std::to_string(epoch) + "," + exact(train_loss) + ",";
+  row += eval ? exact(eval->loss) + "," + exact(eval->top1) + "," + exact(eval->top5) : ",,";
+  lines.push_back(row + "," + exact(lr));
+  write_lines(path, lines);  // rewritten whole: a full disk leaves the previous summary, not half a row
 }
 
 data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train) {

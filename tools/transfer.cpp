@@ -16,10 +16,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "data/datasets.h"
+#include "engine/files.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
 #include "tools/train.h"
@@ -96,9 +96,8 @@ int run_demo(const std::vector<std::string>& args) {
     o.batch_size = 128;
     o.lr = 2e-3;
     o.warmup_epochs = 0.5;
-    o.weights_out = upstream + ".tmp";
+    o.weights_out = upstream;  // written once training ends, atomically (no half file to mistake for a cache)
     const TrainResult r = run_train(o);
-    fs::rename(upstream + ".tmp", upstream);
     std::printf("frost demo: upstream test top-1 %.2f%% on classes 0-4 (%.0f s), cached in %s\n", r.last_top1,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), upstream.c_str());
   } else {
@@ -107,8 +106,8 @@ int run_demo(const std::vector<std::string>& args) {
   std::printf("frost demo: downstream Fashion-MNIST classes 5-9, %lld training images, %lld test images, %lld epochs\n\n",
               (long long)down_train->size(), (long long)down_test->size(), (long long)epochs);
   std::printf("%-12s %16s %10s %9s %11s\n", "method", "trainable", "test top-1", "seconds", "peak MiB");
-  std::ofstream csv((fs::path(out) / "transfer.csv").string());
-  csv << "method,trainable_params,test_top1,seconds,peak_bytes\n";
+  const std::string csv_path = (fs::path(out) / "transfer.csv").string();
+  std::string csv = "method,trainable_params,test_top1,seconds,peak_bytes\n";
   Allocator& alloc = allocator_for(Device::cpu());
   for (const Recipe& recipe : recipes) {
     TrainOptions o = base_options((fs::path(out) / recipe.name).string());
@@ -130,9 +129,12 @@ int run_demo(const std::vector<std::string>& args) {
     std::printf("%-12s %16lld %9.2f%% %9.1f %11.1f\n", recipe.name.c_str(), (long long)trainable, r.last_top1, seconds,
                 double(peak) / (1024.0 * 1024.0));
     std::fflush(stdout);
-    csv << recipe.name << "," << trainable << "," << r.last_top1 << "," << seconds << "," << peak << "\n";
+    char row[256];
+    std::snprintf(row, sizeof row, "%s,%lld,%g,%g,%zu\n", recipe.name.c_str(), (long long)trainable, r.last_top1, seconds, peak);
+    csv += row;
+    write_file_atomic(csv_path, csv);  // after every method: an interrupted demo keeps the rows it has
   }
-  std::printf("\nfrost demo: %s written (%.0f s in all)\n", (fs::path(out) / "transfer.csv").string().c_str(),
+  std::printf("\nfrost demo: %s written (%.0f s in all)\n", csv_path.c_str(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return 0;
 }
