@@ -1,4 +1,5 @@
-// inspect.cpp: `frost inspect FILE`: the tensors of a safetensors file with dtype and shape.
+// inspect.cpp: `frost inspect FILE`: the tensors of a safetensors file with dtype and shape, after
+// every check the reader makes; tensors that carry a checksum are verified.
 #include <cstdio>
 #include <stdexcept>
 
@@ -10,14 +11,18 @@ namespace frost::cli {
 int run_inspect(const std::vector<std::string>& args) {
   if (args.size() != 1) throw std::invalid_argument("frost inspect: expected one file");
   const SafetensorsFile file = SafetensorsFile::open(args[0]);
-  int64_t total = 0;
+  int64_t total = 0, verified = 0;
   for (const auto& e : file.entries()) {
-    int64_t n = shape_numel(e.shape);
-    total += n;
+    total += shape_numel(e.shape);
+    file.verify(e);
+    verified += file.has_checksum(e.name);
     std::printf("%-60s %-5s %s\n", e.name.c_str(), e.dtype_name.c_str(), shape_str(e.shape).c_str());
   }
-  for (const auto& [key, value] : file.metadata()) std::printf("metadata %s = %s\n", key.c_str(), value.c_str());
-  std::printf("%zu tensors, %lld elements\n", file.entries().size(), (long long)total);
+  for (const auto& [key, value] : file.metadata())
+    if (key != kChecksumKey) std::printf("metadata %s = %s\n", key.c_str(), value.c_str());
+  std::printf("%zu tensors, %lld elements", file.entries().size(), (long long)total);
+  if (verified > 0) std::printf(", %lld checksums verified", (long long)verified);
+  std::printf("\n");
   return 0;
 }
 
