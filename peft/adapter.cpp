@@ -26,18 +26,22 @@ AppliedAdapter load_adapter(models::Model& model, const std::string& dir, LoraCo
   }
   const SafetensorsFile file = SafetensorsFile::open(weights_path);  // validate before touching the model
   const LoraConfig config = LoraConfig::from_json(j, config_path);
-  // The ranks the config asks for must be the ones the file holds, before any layer is built.
+  // The ranks the config asks for must be the ones the file holds, before any layer is built: what
+  // is then allocated is bounded by what the file really holds.
   const std::string a_suffix = ".lora_A.weight", prefix = kPeftPrefix;
+  int64_t lora_a = 0;
   for (const SafetensorsFile::Entry& e : file.entries()) {
     if (e.name.size() <= a_suffix.size() + prefix.size() || e.name.rfind(prefix, 0) != 0 ||
         e.name.compare(e.name.size() - a_suffix.size(), a_suffix.size(), a_suffix) != 0)
       continue;
     const std::string path = e.name.substr(prefix.size(), e.name.size() - a_suffix.size() - prefix.size());
     const int64_t r = config.rank_for(path);
+    ++lora_a;
     if (e.shape.empty() || e.shape[0] != r)
       throw std::runtime_error(config_path + ": rank " + std::to_string(r) + " for '" + path + "' (r or rank_pattern), but " + weights_path +
                                " holds '" + e.name + "' of shape " + shape_str(e.shape));
   }
+  if (lora_a == 0) throw std::runtime_error(weights_path + ": holds no '" + prefix + "<module>" + a_suffix + "' tensor, so it is no LoRA adapter");
   AppliedAdapter applied;
   try {
     applied = apply_lora(model, config);

@@ -148,10 +148,12 @@ void apply_fact(MethodContext& ctx, Options& o) {
   ctx.model.register_module("fact", shared);
   for (int64_t i = 0; i < L; ++i) {
     const std::string b = ctx.blocks[size_t(i)].first + ".";
-    for (auto [name, op] : {std::pair{"attn.qkv", Op::qkv}, {"attn.proj", Op::proj}, {"mlp.fc1", Op::fc1}, {"mlp.fc2", Op::fc2}})
+    for (auto [name, op_] : {std::pair{"attn.qkv", Op::qkv}, {"attn.proj", Op::proj}, {"mlp.fc1", Op::fc1}, {"mlp.fc2", Op::fc2}}) {
+      const Op op = op_;  // a structured binding cannot be captured by every compiler yet
       wrap_layer(ctx.model, b + name, [&](std::shared_ptr<Layer> l) {
         return std::make_shared<FactLinear>(l, shared, op, i, ctx.model.rng, ctx.next_seed());
       });
+    }
   }
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# install-deps.sh: installs the Debian 12 packages frost builds with, if any is missing.
+# install-deps.sh [--fuzz]: installs the Debian 12 packages frost builds with, if any is missing;
+# --fuzz adds what tools/fuzz.sh needs (clang with libFuzzer and its sanitizer runtimes, LLVM's OpenMP).
 # The CUDA toolkit is optional and never installed here: with nvcc on PATH (or in
 # /usr/local/cuda/bin) the CUDA backend is built, otherwise the build is CPU-only.
 set -euo pipefail
 # dataset-fashion-mnist is data (the demo's transfer benchmark); the build and the tests do not
 # need it, so failing to install it is a warning, not an error.
 packages=(g++ meson ninja-build pkg-config catch2 libstb-dev nlohmann-json3-dev)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-dev libomp-dev)
 data_packages=(dataset-fashion-mnist)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()

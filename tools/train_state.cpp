@@ -79,6 +79,23 @@ double state_value(const SafetensorsFile& file, const std::string& name, double 
 
 }  // namespace
 
+TrainState read_train_position(const SafetensorsFile& file) {
+  // The position is checked whole before it is used: a corrupt one is refused, never resumed from.
+  const JsonFields position(metadata_object(file, "position"), file.path() + ": metadata 'position'");
+  TrainState s;
+  s.epoch = position.integer("epoch", 0, kMaxPosition);
+  s.batch = position.integer("batch", 0, kMaxPosition);
+  s.step = position.integer("step", 0, kMaxPosition);
+  s.best_epoch = position.integer("best_epoch", -1, s.epoch - 1);
+  s.rng_seed = position.decimal_u64("rng_seed");
+  s.rng_offset = position.decimal_u64("rng_offset");
+  s.loss_count = state_value(file, "state.loss_count", 0, 1e18);
+  s.loss_sum = state_value(file, "state.loss_sum", -1e300, 1e300);
+  s.best_top1 = state_value(file, "state.best_top1", -1, 100);
+  if (s.batch > s.step) position.fail("batch", "is " + std::to_string(s.batch) + ", past step " + std::to_string(s.step));
+  return s;
+}
+
 nlohmann::json read_checkpoint_identity(const std::string& path) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   check_format(file);
@@ -106,20 +123,7 @@ TrainState load_train_checkpoint(const std::string& path, models::Model& model, 
     if (!p.tensor.requires_grad()) skip.insert(p.name);
   load_tensors(model, weights, path, true, skip);
   if (optimizer) optimizer->load_state_tensors(optim, path);
-  // The position is checked whole before it is used: a corrupt one is refused, never resumed from.
-  const JsonFields position(metadata_object(file, "position"), path + ": metadata 'position'");
-  TrainState s;
-  s.epoch = position.integer("epoch", 0, kMaxPosition);
-  s.batch = position.integer("batch", 0, kMaxPosition);
-  s.step = position.integer("step", 0, kMaxPosition);
-  s.best_epoch = position.integer("best_epoch", -1, s.epoch - 1);
-  s.rng_seed = position.decimal_u64("rng_seed");
-  s.rng_offset = position.decimal_u64("rng_offset");
-  s.loss_count = state_value(file, "state.loss_count", 0, 1e18);
-  s.loss_sum = state_value(file, "state.loss_sum", -1e300, 1e300);
-  s.best_top1 = state_value(file, "state.best_top1", -1, 100);
-  if (s.batch > s.step) position.fail("batch", "is " + std::to_string(s.batch) + ", past step " + std::to_string(s.step));
-  return s;
+  return read_train_position(file);
 }
 
 namespace {

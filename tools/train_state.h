@@ -7,6 +7,7 @@
 
 #include "data/loader.h"
 #include "engine/optim.h"
+#include "engine/safetensors.h"
 #include "models/model.h"
 #include "tools/train.h"
 
@@ -26,6 +27,9 @@ void save_train_checkpoint(const std::string& path, const models::Model& model, 
 TrainState load_train_checkpoint(const std::string& path, models::Model& model, Optimizer* optimizer,
                                  const nlohmann::json& identity);
 nlohmann::json read_checkpoint_identity(const std::string& path);
+// The position and scalar state of an open checkpoint, every field typed and bounded (a corrupt
+// one throws naming the file and key).
+TrainState read_train_position(const SafetensorsFile& file);
 
 // summary.csv: keeps the header and the rows of epochs < `epochs_done` (a resume rewrites the tail).
 void truncate_summary(const std::string& path, int64_t epochs_done);
