@@ -64,14 +64,24 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
     throw std::runtime_error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " = " + std::to_string(int64_t(w) * h) +
                              " pixels, above the limit of " + std::to_string(limit) +
                              " (a decompression bomb?); raise it with --max-image-pixels if the image is genuine");
+  // stb_image 2.27 reads 16-bit PNM samples in the wrong byte order, and its conversion of them
+  // to 3 channels overruns its buffer (found by fuzzing, tests/fuzz/corpus/image): refused.
+  const char* format = sniff_format(bytes);
+  if (format && std::strcmp(format, "PNM") == 0 && stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())))
+    throw std::runtime_error(name + ": 16-bit PNM (maximum value above 255) is not read (stb_image misreads it); convert it to 8 bits or PNG");
+  // Decoded in the file's own channel count and made RGB here, without stb_image's conversion.
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels, 3), stbi_image_free);
+      stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels, 0), stbi_image_free);
   if (!data) throw std::runtime_error(name + ": cannot decode image: " + decode_failure(bytes));
+  if (channels < 1 || channels > 4) throw std::runtime_error(name + ": cannot decode image: " + std::to_string(channels) + " channels");
   Image img;
   img.height = h;
   img.width = w;
   img.pixels.resize(size_t(w) * size_t(h) * 3);
-  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = float(data.get()[i]);
+  const stbi_uc* src = data.get();
+  const size_t n = size_t(channels), color = n >= 3 ? 3 : 1;  // gray (+alpha) repeats; alpha is dropped, as stb does
+  for (size_t i = 0; i < size_t(w) * size_t(h); ++i)
+    for (size_t c = 0; c < 3; ++c) img.pixels[i * 3 + c] = float(src[i * n + (color == 3 ? c : 0)]);
   return img;
 }
 

@@ -211,6 +211,13 @@ TEST_CASE("data: IDX headers that divide by zero or wrap, gzip trailers that lie
   CHECK_THROWS_WITH(data::decode_image({'<', 'h', 't', 'm', 'l'}, "page.jpg"),
                     Catch::Contains("page.jpg: cannot decode image: not an image frost reads") && Catch::Contains("3c 68 74 6d"));
 
+  // 16-bit PNM: stb_image's RGB conversion overran its buffer here (and it misreads the samples).
+  const std::string pgm16 = std::string("P5\n2 1\n65535\n") + std::string("\xff\xff\x80\x00", 4);
+  CHECK_THROWS_WITH(data::decode_image(std::vector<uint8_t>(pgm16.begin(), pgm16.end()), "16bit.pgm"),
+                    Catch::Contains("16bit.pgm: 16-bit PNM (maximum value above 255) is not read"));
+  const std::string pgm8 = std::string("P5\n2 1\n255\n") + std::string("\xff\x80", 2);
+  CHECK(data::decode_image(std::vector<uint8_t>(pgm8.begin(), pgm8.end()), "8bit.pgm").pixels == std::vector<float>{255, 255, 255, 128, 128, 128});
+
   // A VTAB list whose one typo would make a million-class head.
   const std::string task = temp_path("hostile-vtab");
   fs::create_directories(task);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,11 @@ int main(int argc, char** argv) {
     if (command == "merge") return frost::cli::run_merge_command(rest);
     std::fprintf(stderr, "frost: unknown command '%s'\n", command.c_str());
     usage();
+    return 2;
+  } catch (const std::bad_alloc&) {
+    // Sizes from files and flags are bounded before allocation; what is left is a real shortage.
+    std::fprintf(stderr, "frost %s: out of memory (the model, batch or image sizes asked for do not fit this machine)\n",
+                 argc > 1 ? argv[1] : "");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "frost: %s\n", e.what());

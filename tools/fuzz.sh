@@ -19,7 +19,7 @@ bin=build-fuzz/tests/fuzz/frost_fuzz
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("$bin" --list | cut -d' ' -f1)
 status=0
-printf '%-12s %10s %8s %8s %8s  %s\n' target execs exec/s cov corpus result
+printf '%-12s %10s %8s %8s %8s %8s  %s\n' target execs exec/s cov corpus rss_mb result
 for t in "${targets[@]}"; do
   dict=$("$bin" --list | awk -v t="$t" '$1 == t { print $2 }')
   [ -n "$dict" ] || { echo "fuzz.sh: unknown target '$t'"; exit 2; }
@@ -29,12 +29,13 @@ for t in "${targets[@]}"; do
     -rss_limit_mb=1024 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 -dict="tests/fuzz/dict/$dict.dict" \
     -artifact_prefix="build-fuzz/crashes/$t/" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}')
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}')
+  execs=$(awk '/stat::number_of_executed_units:/ {print $2}' "$log")
+  rate=$(awk '/stat::average_exec_per_sec:/ {print $2}' "$log")
+  rss=$(awk '/stat::peak_rss_mb:/ {print $2}' "$log")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   corp=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   result=clean
   if [ $rc -ne 0 ]; then result="FOUND (rc $rc): see $log and build-fuzz/crashes/$t/"; status=1; fi
-  printf '%-12s %10s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${corp:-?}" "$result"
+  printf '%-12s %10s %8s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${corp:-?}" "${rss:-?}" "$result"
 done
 exit $status

@@ -16,6 +16,7 @@
 #include "engine/json_file.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
+#include "models/args.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "peft/sparse.h"
@@ -53,6 +54,9 @@ TrainResult run_train(const TrainOptions& o_in) {
   if (o.model.empty()) throw std::invalid_argument("frost train: --model is required");
   if (o.dataset.empty() && !o.train_set) throw std::invalid_argument("frost train: --dataset is required");
   if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("frost train: --epochs and --batch-size must be >= 1");
+  if (o.num_classes > models::kMaxClasses)
+    throw std::invalid_argument("frost train: --num-classes " + std::to_string(o.num_classes) + " is above the limit of " +
+                                std::to_string(models::kMaxClasses));
   if (o.opt != "adamw" && o.opt != "sgd") throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
   if (o.sched != "cosine" && o.sched != "step" && o.sched != "none")
     throw std::invalid_argument("frost train: --sched must be cosine, step or none, got '" + o.sched + "'");
