@@ -19,6 +19,24 @@ namespace {
 
 std::atomic<int64_t> g_max_image_pixels{kDefaultMaxImagePixels};
 
+}  // namespace
+
+size_t set_stb_budget(size_t bytes);  // stb_image_impl.cpp
+
+namespace {
+
+// For its lifetime, stb_image allocates no block above `bytes` in this thread.
+class StbBudget {
+ public:
+  explicit StbBudget(size_t bytes) : saved_(set_stb_budget(bytes)) {}
+  ~StbBudget() { set_stb_budget(saved_); }
+  StbBudget(const StbBudget&) = delete;
+  StbBudget& operator=(const StbBudget&) = delete;
+
+ private:
+  size_t saved_;
+};
+
 // What the first bytes say the file is, for error messages.
 const char* sniff_format(const std::vector<uint8_t>& b) {
   auto starts = [&](std::initializer_list<uint8_t> magic) {
@@ -69,6 +87,11 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   const char* format = sniff_format(bytes);
   if (format && std::strcmp(format, "PNM") == 0 && stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())))
     throw std::runtime_error(name + ": 16-bit PNM (maximum value above 255) is not read (stb_image misreads it); convert it to 8 bits or PNG");
+  // What decoding can really need: the compressed stream (at most the file), the image inflated
+  // at 16 bits in 4 channels plus PNG's filter bytes, and stb's output; a chunk length or size
+  // field claiming more is a lie, and its allocation fails into an error.
+  const size_t pixels = size_t(std::max(w, 1)) * size_t(std::max(h, 1));
+  const StbBudget budget(2 * bytes.size() + 8 * pixels + size_t(std::max(h, 1)) + (size_t(1) << 20));
   // Decoded in the file's own channel count and made RGB here, without stb_image's conversion.
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels, 0), stbi_image_free);
@@ -117,6 +140,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& b, const std::string& na
     throw fail("the gzip trailer claims " + std::to_string(size) + " bytes, more than " + std::to_string(compressed) +
                " compressed bytes can inflate to: the file is corrupt");
   int got = 0;
+  const StbBudget budget(2 * size_t(size) + (size_t(1) << 20));  // stb grows its buffer by doubling
   std::unique_ptr<char, void (*)(void*)> inflated(
       stbi_zlib_decode_malloc_guesssize_headerflag(reinterpret_cast<const char*>(b.data() + pos), int(b.size() - pos),
                                                    int(std::min<uint32_t>(std::max<uint32_t>(size, 1), 64u << 20)), &got, 0),

@@ -1,13 +1,29 @@
 // stb_image_impl.cpp: the one translation unit that compiles stb_image's implementation (Debian's
 // libstb-dev headers; frost does not link libstb, see ecosystem.md section 6). Only the
-// decoders frost reads are enabled. Every allocation stb_image makes goes through a cap
-// (kMaxDecodeBytes), so no input, however it lies about its size, makes it allocate more.
+// decoders frost reads are enabled. Every allocation stb_image makes is held to a per-thread
+// budget (set_stb_budget, by each decode from what its input can really need; 1 GiB at most), so
+// no input, however it lies about its sizes (a PNG chunk claiming 2 GB), makes it allocate more.
+#include <cstddef>
 #include <cstdlib>
 
-namespace {
+namespace frost::data {
+
 constexpr size_t kMaxDecodeBytes = size_t(1) << 30;
-void* capped_malloc(size_t n) { return n > kMaxDecodeBytes ? nullptr : std::malloc(n); }
-void* capped_realloc(void* p, size_t n) { return n > kMaxDecodeBytes ? nullptr : std::realloc(p, n); }
+thread_local size_t g_stb_budget = kMaxDecodeBytes;
+
+// Declared where it is used (image.cpp): from now on in this thread, no single stb allocation
+// above `bytes` (capped at kMaxDecodeBytes); returns the previous budget.
+size_t set_stb_budget(size_t bytes) {
+  const size_t previous = g_stb_budget;
+  g_stb_budget = bytes < kMaxDecodeBytes ? bytes : kMaxDecodeBytes;
+  return previous;
+}
+
+}  // namespace frost::data
+
+namespace {
+void* capped_malloc(size_t n) { return n > frost::data::g_stb_budget ? nullptr : std::malloc(n); }
+void* capped_realloc(void* p, size_t n) { return n > frost::data::g_stb_budget ? nullptr : std::realloc(p, n); }
 }  // namespace
 
 #pragma GCC diagnostic push

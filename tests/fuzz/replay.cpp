@@ -1,8 +1,12 @@
 // replay.cpp: runs every file of tests/fuzz/corpus/<target>/ through its target (targets.h), so
 // each input that ever crashed, hung or blew up memory stays fixed in the normal build, and
 // under ASan + UBSan in `tools/test.sh --sanitize`. A crash or sanitizer report fails the test;
-// a target that takes over two seconds on one input is reported as a hang.
+// a target that takes over two seconds on one input is reported as a hang, and a process that
+// grows past 1 GiB resident as a memory bomb (libFuzzer's -malloc_limit_mb also catches blocks
+// that are allocated and never touched).
 #include <algorithm>
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +27,7 @@ int main(int argc, char** argv) {
   const fs::path root = argv[1];
   int failures = 0;
   size_t total = 0;
+  bool bombed = false;  // the peak only grows: report the first input that raised it too far
   for (const frost::fuzz::TargetInfo& t : frost::fuzz::kTargets) {
     const fs::path dir = root / t.name;
     if (!fs::is_directory(dir)) {
@@ -44,6 +49,13 @@ int main(int argc, char** argv) {
       slowest = std::max(slowest, s);
       if (s > 2.0) {
         std::fprintf(stderr, "fuzz_replay: %s: %.2f s on one input (a hang)\n", f.c_str(), s);
+        ++failures;
+      }
+      rusage usage{};
+      getrusage(RUSAGE_SELF, &usage);
+      if (usage.ru_maxrss > (1L << 20) && !bombed) {  // kilobytes
+        std::fprintf(stderr, "fuzz_replay: %s: the process reached %ld MB resident (a memory bomb)\n", f.c_str(), usage.ru_maxrss >> 10);
+        bombed = true;
         ++failures;
       }
     }
