@@ -1,6 +1,7 @@
-// safetensors.cpp: the reader validates, in order: file size >= 8, header length inside the file
-// (and <= 100 MB), JSON syntax, the header being an object, each entry's dtype/shape/offsets,
-// shape x element size == byte range, ranges inside the data buffer, no two ranges overlapping.
+// safetensors.cpp: the reader validates, in order: a regular file, file size >= 8, header length
+// inside the file (and <= 100 MB), a space-padded JSON object (strict: no duplicate key, bounded
+// depth), each entry's dtype/shape/offsets, shape x element size == byte range without overflow,
+// ranges inside the data buffer and tiling it exactly, the checksums' metadata.
 #include "engine/safetensors.h"
 
 #include <fcntl.h>
@@ -126,11 +127,20 @@ void SafetensorsFile::parse_header(const char* text, uint64_t length, uint64_t d
   }
   std::sort(entries_.begin(), entries_.end(),
             [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  // The tensors must tile the data buffer exactly, as the format demands (no overlap, no hole,
+  // nothing after the last one: a file cannot carry a second payload).
+  uint64_t covered = 0;
   for (size_t i = 0; i < entries_.size(); ++i) {
     index_[entries_[i].name] = i;
     if (i > 0 && entries_[i].begin < entries_[i - 1].end)
       fail(path_, "tensors '" + entries_[i - 1].name + "' and '" + entries_[i].name + "' overlap");
+    if (entries_[i].begin > covered)
+      fail(path_, "the data buffer has a hole at [" + std::to_string(covered) + ", " + std::to_string(entries_[i].begin) +
+                      ") before tensor '" + entries_[i].name + "' (the format allows none)");
+    covered = std::max(covered, entries_[i].end);
   }
+  if (covered != data_size)
+    fail(path_, std::to_string(data_size - covered) + " bytes follow the last tensor's data (the format allows none)");
   read_checksums();
 }
 

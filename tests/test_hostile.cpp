@@ -129,6 +129,9 @@ TEST_CASE("safetensors: sizes that overflow, duplicate keys, bad padding, bad bo
     spit(p, safetensors_bytes("{" + entry + "}   ", "abcd"));
     return p;
   }()));
+  CHECK_THAT(open_error("hole", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", "abcdefgh")),
+             Catch::Contains("the data buffer has a hole at [0, 4) before tensor 'w'"));
+  CHECK_THAT(open_error("payload", safetensors_bytes("{" + entry + "}", "abcd<script>")), Catch::Contains("8 bytes follow the last tensor's data"));
   CHECK_THAT(open_error("bool7", safetensors_bytes(R"({"b":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\1\0\7", 3))),
              Catch::Contains("tensor 'b': BOOL element 2 has byte value 7"));
 

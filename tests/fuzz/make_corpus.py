@@ -39,6 +39,8 @@ def safetensors():
     e = '"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}'
     put("safetensors", "silent-duplicate-key", ("{" + e + "," + e + "}").encode() + b"\0abcd")
     put("safetensors", "silent-nul-padding", ("{" + e + "}").encode() + b"\0\0\0")  # the padding NULs end the header early
+    put("safetensors", "silent-hole", st_header({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}) + b"\0" + bytes(8))
+    put("safetensors", "silent-trailing-payload", ("{" + e + "}").encode() + b"\0abcd<script>")
     put("safetensors", "silent-bool-7", st_header({"b": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}) + b"\0\1\7")
     put("safetensors", "bomb-nesting", b'{"x":' + b"[" * 200000 + b"}")
     put("safetensors", "silent-bad-checksum", st_header({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}},
