@@ -20,6 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int64_t kMaxLabel = (int64_t(1) << 31) - 1;
+
 bool is_image_file(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -89,7 +91,9 @@ std::shared_ptr<FileDataset> vtab_split(const std::string& task_dir, const std::
     int64_t label = -1;
     if (!(fields >> path >> label) || (fields >> extra))
       throw std::runtime_error(list + ":" + std::to_string(number) + ": expected '<image path> <label>', got '" + line + "'");
-    if (label < 0) throw std::runtime_error(list + ":" + std::to_string(number) + ": negative label " + std::to_string(label));
+    if (label < 0 || label > kMaxLabel)
+      throw std::runtime_error(list + ":" + std::to_string(number) + ": label " + std::to_string(label) + " is outside [0, " +
+                               std::to_string(kMaxLabel) + "]");
     const fs::path full = fs::path(task_dir) / path;
     if (!fs::exists(full)) throw std::runtime_error(list + ":" + std::to_string(number) + ": " + full.string() + " does not exist");
     d->paths.push_back(full.string());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -66,6 +67,23 @@ std::string decode_failure(const std::vector<uint8_t>& bytes) {
   return std::string(format ? format : "image") + " data is corrupt or uses a feature stb_image does not read (stb_image: " + code + ")";
 }
 
+// A PNM header's numbers (width, height, maximum value) must have at most 8 digits: stb_image
+// 2.27 parses them into an int without an overflow check (found by fuzzing).
+void check_pnm_header(const std::vector<uint8_t>& b, const std::string& name) {
+  size_t i = 2;
+  for (int field = 0; field < 3 && i < b.size(); ++field) {
+    while (i < b.size() && (std::isspace(b[i]) || b[i] == '#')) {
+      if (b[i] == '#')
+        while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+      else ++i;
+    }
+    size_t digits = 0;
+    while (i < b.size() && std::isdigit(b[i])) ++i, ++digits;
+    if (digits > 8) throw std::runtime_error(name + ": PNM header number with " + std::to_string(digits) + " digits: the file is corrupt");
+    if (digits == 0) return;  // malformed: stb_image reports it
+  }
+}
+
 }  // namespace
 
 void set_max_image_pixels(int64_t pixels) { g_max_image_pixels = pixels; }
@@ -76,6 +94,9 @@ std::vector<uint8_t> read_file(const std::string& path) { return read_file_bytes
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (bytes.empty()) throw std::runtime_error(name + ": empty file, not an image");
   if (bytes.size() > size_t(std::numeric_limits<int>::max())) throw std::runtime_error(name + ": an image file over 2 GiB");
+  const char* format = sniff_format(bytes);
+  const bool pnm = format && std::strcmp(format, "PNM") == 0;
+  if (pnm) check_pnm_header(bytes, name);
   int w = 0, h = 0, channels = 0;
   const int64_t limit = g_max_image_pixels;
   if (stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels) && limit > 0 && int64_t(w) * int64_t(h) > limit)
@@ -84,8 +105,7 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
                              " (a decompression bomb?); raise it with --max-image-pixels if the image is genuine");
   // stb_image 2.27 reads 16-bit PNM samples in the wrong byte order, and its conversion of them
   // to 3 channels overruns its buffer (found by fuzzing, tests/fuzz/corpus/image): refused.
-  const char* format = sniff_format(bytes);
-  if (format && std::strcmp(format, "PNM") == 0 && stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())))
+  if (pnm && stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())))
     throw std::runtime_error(name + ": 16-bit PNM (maximum value above 255) is not read (stb_image misreads it); convert it to 8 bits or PNG");
   // What decoding can really need: the compressed stream (at most the file), the image inflated
   // at 16 bits in 4 channels plus PNG's filter bytes, and stb's output; a chunk length or size

@@ -1,10 +1,51 @@
 // targets.cpp: see targets.h.
 #include "peft/targets.h"
 
+#include <cctype>
 #include <regex>
 #include <stdexcept>
 
 namespace frost::peft {
+
+namespace {
+
+// std::regex (libstdc++) is recursive and overflows on huge repeat counts, so a pattern from a
+// file is bounded before it is compiled: its length, its group nesting and its {m,n} counts.
+std::regex checked_regex(const std::string& pattern, const std::string& what) {
+  constexpr size_t kMaxLength = 1024;
+  constexpr int kMaxNesting = 32;
+  constexpr long kMaxRepeat = 1000;
+  auto refuse = [&](const std::string& why) -> std::invalid_argument {
+    return std::invalid_argument(what + ": '" + pattern.substr(0, 80) + (pattern.size() > 80 ? "..." : "") + "' " + why);
+  };
+  if (pattern.size() > kMaxLength) throw refuse("is longer than " + std::to_string(kMaxLength) + " characters");
+  int depth = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+    } else if (c == '(' && ++depth > kMaxNesting) {
+      throw refuse("nests groups deeper than " + std::to_string(kMaxNesting));
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '{') {
+      for (size_t j = i + 1; j < pattern.size() && (std::isdigit(static_cast<unsigned char>(pattern[j])) || pattern[j] == ','); ++j) {
+        size_t k = j;
+        while (k < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[k]))) ++k;
+        if (k > j && (k - j > 4 || std::stol(pattern.substr(j, k - j)) > kMaxRepeat))
+          throw refuse("repeats more than " + std::to_string(kMaxRepeat) + " times");
+        j = k;
+      }
+    }
+  }
+  try {
+    return std::regex(pattern);
+  } catch (const std::regex_error&) {
+    throw refuse("is not a valid regular expression");
+  }
+}
+
+}  // namespace
 
 bool matches_name(const std::string& path, const std::string& name) {
   if (path == name) return true;
@@ -13,11 +54,7 @@ bool matches_name(const std::string& path, const std::string& name) {
 }
 
 bool matches_pattern_key(const std::string& path, const std::string& key) {
-  try {
-    return std::regex_match(path, std::regex("(.*\\.)?(" + key + ")"));
-  } catch (const std::regex_error&) {
-    throw std::invalid_argument("pattern key '" + key + "' is not a valid regular expression");
-  }
+  return std::regex_match(path, checked_regex("(.*\\.)?(" + key + ")", "pattern key '" + key + "'"));
 }
 
 TargetSpec TargetSpec::from_json(const nlohmann::json& value, const std::string& field) {
@@ -26,13 +63,7 @@ TargetSpec TargetSpec::from_json(const nlohmann::json& value, const std::string&
   if (value.is_string()) {
     spec.pattern = value.get<std::string>();
     spec.kind = spec.pattern == "all-linear" ? Kind::all_linear : Kind::regex;
-    if (spec.kind == Kind::regex) {
-      try {
-        std::regex check(spec.pattern);
-      } catch (const std::regex_error& e) {
-        throw std::invalid_argument(field + ": '" + spec.pattern + "' is not a valid regular expression");
-      }
-    }
+    if (spec.kind == Kind::regex) checked_regex(spec.pattern, field);
     return spec;
   }
   if (!value.is_array()) throw std::invalid_argument(field + " must be a list of module names or a string, got " + value.dump());
@@ -75,7 +106,7 @@ bool TargetSpec::matches(const std::string& path) const {
   switch (kind) {
     case Kind::none: return false;
     case Kind::all_linear: return true;
-    case Kind::regex: return std::regex_match(path, std::regex(pattern));
+    case Kind::regex: return std::regex_match(path, checked_regex(pattern, "target pattern"));
     case Kind::names:
       for (const std::string& n : names)
         if (matches_name(path, n)) return true;

@@ -218,6 +218,9 @@ TEST_CASE("data: IDX headers that divide by zero or wrap, gzip trailers that lie
   const std::string pgm16 = std::string("P5\n2 1\n65535\n") + std::string("\xff\xff\x80\x00", 4);
   CHECK_THROWS_WITH(data::decode_image(std::vector<uint8_t>(pgm16.begin(), pgm16.end()), "16bit.pgm"),
                     Catch::Contains("16bit.pgm: 16-bit PNM (maximum value above 255) is not read"));
+  const std::string pgm_huge = "P5\n5335565535533 2\n255\n";
+  CHECK_THROWS_WITH(data::decode_image(std::vector<uint8_t>(pgm_huge.begin(), pgm_huge.end()), "huge.pgm"),
+                    Catch::Contains("huge.pgm: PNM header number with 13 digits"));
   const std::string pgm8 = std::string("P5\n2 1\n255\n") + std::string("\xff\x80", 2);
   CHECK(data::decode_image(std::vector<uint8_t>(pgm8.begin(), pgm8.end()), "8bit.pgm").pixels == std::vector<float>{255, 255, 255, 128, 128, 128});
 
@@ -229,6 +232,8 @@ TEST_CASE("data: IDX headers that divide by zero or wrap, gzip trailers that lie
   CHECK_THROWS_WITH(data::open_dataset("vtab", task, "train"),
                     Catch::Contains("the labels run up to 999999") && Catch::Contains("--num-classes 1000000"));
   CHECK_NOTHROW(data::open_dataset("vtab", task, "train", 1000000));  // asked for: allowed
+  spit(task + "/train800val200.txt", "a.png 9223372036854775807\n");
+  CHECK_THROWS_WITH(data::open_dataset("vtab", task, "train"), Catch::Contains("train800val200.txt:1: label 9223372036854775807 is outside"));
   fs::remove_all(task);
   fs::remove(images);
   fs::remove(labels);
@@ -254,6 +259,12 @@ TEST_CASE("adapters: absurd ranks and sizes are refused before anything is alloc
   }
   CHECK_THROWS_WITH(peft::apply_spec(*model, "vpt:tokens=100000000"), Catch::Contains("--peft vpt: tokens=100000000: must be an integer in [1, 4096]"));
   CHECK_THROWS_WITH(peft::apply_spec(*tiny_vit(), "lora:alpha=1e999"), Catch::Contains("alpha=1e999 is not a finite number"));
+  // Regular expressions from a file are bounded before libstdc++ compiles them (it overflows).
+  CHECK_THROWS_WITH(peft::TargetSpec::from_json("qkv{7777777777777777777}", "target_modules"), Catch::Contains("repeats more than 1000 times"));
+  CHECK_THROWS_WITH(peft::TargetSpec::from_json(std::string(40, '(') + "x" + std::string(40, ')'), "target_modules"),
+                    Catch::Contains("nests groups deeper than 32"));
+  CHECK_THROWS_WITH(peft::TargetSpec::from_json(std::string(2000, 'a'), "target_modules"), Catch::Contains("longer than 1024"));
+  CHECK(peft::TargetSpec::from_json("blocks\\.[0-9]{1,2}\\.attn\\.qkv", "target_modules").matches("blocks.11.attn.qkv"));
 
   // GPS-style sparse tensors: the index must be unique integers inside the tensor.
   auto sparse = tiny_vit();
