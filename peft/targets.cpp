@@ -10,7 +10,8 @@ namespace frost::peft {
 namespace {
 
 // std::regex (libstdc++) is recursive and overflows on huge repeat counts, so a pattern from a
-// file is bounded before it is compiled: its length, its group nesting and its {m,n} counts.
+// file is bounded before it is compiled: its length, its group nesting, its {m,n} counts and
+// its numbers (a back-reference \2222222222222222222 overflows as well).
 std::regex checked_regex(const std::string& pattern, const std::string& what) {
   constexpr size_t kMaxLength = 1024;
   constexpr int kMaxNesting = 32;
@@ -20,6 +21,10 @@ std::regex checked_regex(const std::string& pattern, const std::string& what) {
   };
   if (pattern.size() > kMaxLength) throw refuse("is longer than " + std::to_string(kMaxLength) + " characters");
   int depth = 0;
+  for (size_t i = 0, digits = 0; i < pattern.size(); ++i) {  // back-references (\2222...) overflow too
+    digits = std::isdigit(static_cast<unsigned char>(pattern[i])) ? digits + 1 : 0;
+    if (digits > 6) throw refuse("holds a number of more than 6 digits");
+  }
   for (size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
     if (c == '\\') {
