@@ -84,6 +84,39 @@ void check_pnm_header(const std::vector<uint8_t>& b, const std::string& name) {
   }
 }
 
+// stb_image 2.27 builds a JPEG Huffman table (DHT) without checking that its 16 code counts sum
+// to at most 256, and writes past the table when they do (found by fuzzing). This walks the
+// markers as stb does (junk bytes skipped, 0xFF fill before a marker, bytes past the end read as
+// 0) and refuses such a table before stb sees it; the entropy-coded data of a valid file never
+// holds a marker byte, so valid files pass.
+void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& name) {
+  auto at = [&](size_t i) -> unsigned { return i < b.size() ? b[i] : 0u; };
+  size_t i = 0;
+  if (at(0) != 0xff) return;
+  while (i < b.size() && b[i] == 0xff) ++i;
+  if (at(i) != 0xd8) return;  // not a JPEG to stb either
+  for (++i; i < b.size();) {
+    if (b[i] != 0xff) {
+      ++i;
+      continue;
+    }
+    while (i < b.size() && b[i] == 0xff) ++i;
+    const unsigned marker = at(i++);
+    if (marker == 0x00 || marker == 0x01 || marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) continue;  // no length
+    if (marker == 0xd9) return;
+    const size_t length = at(i) << 8 | at(i + 1), end = i + length;
+    for (size_t t = i + 2; marker == 0xc4 && t < end;) {  // tables follow one another to the segment's end
+      unsigned codes = 0;
+      for (size_t k = 1; k <= 16; ++k) codes += at(t + k);
+      if (codes > 256)
+        throw std::runtime_error(name + ": cannot decode image: JPEG data is corrupt (a Huffman table lists " + std::to_string(codes) +
+                                 " codes; at most 256 exist)");
+      t += 17 + codes;
+    }
+    i = std::max(end, i + 2);
+  }
+}
+
 }  // namespace
 
 void set_max_image_pixels(int64_t pixels) { g_max_image_pixels = pixels; }
@@ -97,6 +130,7 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   const char* format = sniff_format(bytes);
   const bool pnm = format && std::strcmp(format, "PNM") == 0;
   if (pnm) check_pnm_header(bytes, name);
+  check_jpeg_huffman_tables(bytes, name);
   int w = 0, h = 0, channels = 0;
   const int64_t limit = g_max_image_pixels;
   if (stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels) && limit > 0 && int64_t(w) * int64_t(h) > limit)

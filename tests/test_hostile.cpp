@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <stb_image_write.h>
+
 #include "data/datasets.h"
 #include "engine/files.h"
 #include "engine/json_file.h"
@@ -218,6 +220,20 @@ TEST_CASE("data: IDX headers that divide by zero or wrap, gzip trailers that lie
   const std::string pgm16 = std::string("P5\n2 1\n65535\n") + std::string("\xff\xff\x80\x00", 4);
   CHECK_THROWS_WITH(data::decode_image(std::vector<uint8_t>(pgm16.begin(), pgm16.end()), "16bit.pgm"),
                     Catch::Contains("16bit.pgm: 16-bit PNM (maximum value above 255) is not read"));
+  // A JPEG Huffman table of 16 x 255 codes: stb_image wrote past its 257-entry table.
+  std::vector<uint8_t> jpeg = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00};
+  jpeg.insert(jpeg.end(), 16, 0xff);
+  CHECK_THROWS_WITH(data::decode_image(jpeg, "dht.jpg"), Catch::Contains("dht.jpg: cannot decode image: JPEG data is corrupt (a Huffman table lists 4080 codes"));
+  // Valid JPEGs (baseline and progressive-free, several tables) still decode past that guard.
+  std::vector<uint8_t> rgb(32 * 24 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7);
+  std::vector<uint8_t> encoded;
+  REQUIRE(stbi_write_jpg_to_func([](void* ctx, void* data, int n) {
+    auto* out = static_cast<std::vector<uint8_t>*>(ctx);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + n);
+  }, &encoded, 32, 24, 3, rgb.data(), 90) == 1);
+  const data::Image decoded = data::decode_image(encoded, "ok.jpg");
+  CHECK((decoded.width == 32 && decoded.height == 24));
   const std::string pgm_huge = "P5\n5335565535533 2\n255\n";
   CHECK_THROWS_WITH(data::decode_image(std::vector<uint8_t>(pgm_huge.begin(), pgm_huge.end()), "huge.pgm"),
                     Catch::Contains("huge.pgm: PNM header number with 13 digits"));
