@@ -221,8 +221,9 @@ TEST_CASE("data: IDX headers that divide by zero or wrap, gzip trailers that lie
   CHECK_THROWS_WITH(data::decode_image(std::vector<uint8_t>(pgm16.begin(), pgm16.end()), "16bit.pgm"),
                     Catch::Contains("16bit.pgm: 16-bit PNM (maximum value above 255) is not read"));
   // A JPEG Huffman table of 16 x 255 codes: stb_image wrote past its 257-entry table.
-  std::vector<uint8_t> jpeg = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00};
-  jpeg.insert(jpeg.end(), 16, 0xff);
+  std::vector<uint8_t> jpeg(7 + 16, 0xff);  // SOI, a DHT segment of 19 bytes: class/id 0, then 16 counts
+  const uint8_t head[] = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00};
+  std::copy(std::begin(head), std::end(head), jpeg.begin());
   CHECK_THROWS_WITH(data::decode_image(jpeg, "dht.jpg"), Catch::Contains("dht.jpg: cannot decode image: JPEG data is corrupt (a Huffman table lists 4080 codes"));
   // Valid JPEGs (baseline and progressive-free, several tables) still decode past that guard.
   std::vector<uint8_t> rgb(32 * 24 * 3);
