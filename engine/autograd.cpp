@@ -1,16 +1,13 @@
 // autograd.cpp: grad mode, node bookkeeping, the backward walk and Tensor's autograd methods.
 #include "engine/autograd.h"
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 
 namespace frost {
 
@@ -68,6 +65,7 @@ namespace {
 
 // leaf.grad += grad * mask (masked entries stay exactly zero).
 void accumulate_into_leaf(AutogradMeta& leaf, Tensor grad) {
+  profile::Scope scope("accumulate_grad", {&grad});
   if (leaf.grad_mask.defined()) grad = mul(grad, leaf.grad_mask);
   if (!leaf.grad.defined()) {
     const bool owned = grad.is_contiguous() && grad.offset() == 0 &&
@@ -78,20 +76,6 @@ void accumulate_into_leaf(AutogradMeta& leaf, Tensor grad) {
   }
   add_(leaf.grad, grad);
 }
-
-// FROST_PROFILE_BACKWARD=1: time spent in each kind of node, printed to stderr per backward.
-struct BackwardProfile {
-  std::map<std::string, std::pair<double, int>> totals;  // name -> (ms, calls)
-  void add(const std::string& name, std::chrono::steady_clock::duration d) {
-    auto& t = totals[name];
-    t.first += std::chrono::duration<double, std::milli>(d).count();
-    t.second += 1;
-  }
-  ~BackwardProfile() {
-    for (const auto& [name, t] : totals)
-      std::fprintf(stderr, "backward %-30s %5d calls %9.2f ms\n", name.c_str(), t.second, t.first);
-  }
-};
 
 }  // namespace
 
@@ -122,8 +106,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
       if (e.node) ++pending_consumers[e.node.get()];
   std::unordered_map<Node*, Tensor> grads;
   grads[root.grad_fn().get()] = seed;
-  std::unique_ptr<BackwardProfile> profile;
-  if (std::getenv("FROST_PROFILE_BACKWARD")) profile = std::make_unique<BackwardProfile>();
+  profile::Phase phase("backward");
   std::vector<std::shared_ptr<Node>> ready{root.grad_fn()};
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
@@ -136,9 +119,12 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     if (g.shape() != node->output_shape)
       throw std::logic_error("backward(): " + node->name() + " got gradient " + g.describe() +
                              ", expected shape " + shape_str(node->output_shape));
-    const auto started = std::chrono::steady_clock::now();
-    std::vector<Tensor> input_grads = node->backward(g);
-    if (profile) profile->add(node->name(), std::chrono::steady_clock::now() - started);
+    std::vector<Tensor> input_grads;
+    {
+      profile::Scope scope(node->name(), {&g});
+      scope.add_flops(node->backward_flops());
+      input_grads = node->backward(g);
+    }
     g = Tensor();
     node->release_saved();
     node->released = true;

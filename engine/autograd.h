@@ -46,6 +46,9 @@ class Node {
   virtual std::vector<Tensor> backward(const Tensor& grad_output) = 0;
   // Drops saved tensors. Called right after backward; a node cannot run twice.
   virtual void release_saved() {}
+  // Floating-point operations backward() performs, for the op profiler (engine/profile.h);
+  // 0 for nodes whose cost is memory traffic, not arithmetic.
+  virtual double backward_flops() const { return 0; }
 
   static int64_t live_count();  // nodes alive in the process (for tests of pruning)
 

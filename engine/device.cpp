@@ -40,6 +40,7 @@ std::string Device::str() const {
 void* Allocator::allocate(size_t bytes) {
   void* ptr = raw_allocate(bytes);
   size_t live = live_.fetch_add(bytes) + bytes;
+  total_.fetch_add(bytes, std::memory_order_relaxed);
   size_t peak = peak_.load();
   while (live > peak && !peak_.compare_exchange_weak(peak, live)) {
   }

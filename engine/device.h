@@ -36,6 +36,8 @@ class Allocator {
   size_t live_bytes() const { return live_.load(); }
   size_t peak_bytes() const { return peak_.load(); }
   void reset_peak() { peak_.store(live_.load()); }
+  // Bytes handed out since the process started (never decreases): what a span of code allocated.
+  size_t allocated_total() const { return total_.load(std::memory_order_relaxed); }
 
  protected:
   virtual void* raw_allocate(size_t bytes) = 0;
@@ -44,6 +46,7 @@ class Allocator {
  private:
   std::atomic<size_t> live_{0};
   std::atomic<size_t> peak_{0};
+  std::atomic<size_t> total_{0};
 };
 
 // The allocator for a device; throws if no backend for that device type is compiled in or the

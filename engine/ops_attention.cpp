@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/attention.h"
 
 namespace frost {
@@ -36,6 +37,8 @@ struct AttentionBackward : Node {
     Tensor dbias = dscores.defined() ? sum_to_shape(dscores, bias_shape) : Tensor();
     return {dq, dk, dv, dbias};
   }
+  // dO v^T and P^T dO always; dS q (dk) and dS k (dq) where needed: 2 to 4 GEMMs of the forward's size.
+  double backward_flops() const override { return geometry.flops() * (1.0 + 0.5 * (double(needs(0)) + double(needs(1)))); }
   void release_saved() override { q = k = v = probs = Tensor(); }
 };
 
@@ -43,6 +46,7 @@ struct AttentionBackward : Node {
 
 Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                                     const Tensor& bias_in, double scale) {
+  profile::Scope scope("scaled_dot_product_attention", {&q_in, &k_in, &v_in, &bias_in});
   const char* op = "scaled_dot_product_attention";
   const DType dt = promote_float_operands(op, {&q_in, &k_in, &v_in, &bias_in});  // an f32 bias table meets bf16
   const Tensor q = cast_to(q_in, dt), k = cast_to(k_in, dt), v = cast_to(v_in, dt), bias = cast_to(bias_in, dt);
@@ -55,6 +59,7 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
     throw std::invalid_argument(std::string(op) + ": shapes do not agree: q " + q.describe() +
                                 ", k " + k.describe() + ", v " + v.describe());
   cpu::AttentionGeometry g{B, H, N, M, D, v.size(3), scale > 0 ? scale : 1.0 / std::sqrt(double(D))};
+  scope.add_flops(g.flops());
   Tensor bias_view;
   if (bias.defined()) {
     if (bias.dim() > 4)

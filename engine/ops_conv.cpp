@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/conv.h"
 
 namespace frost {
@@ -38,12 +39,14 @@ struct Conv2dBackward : Node {
     });
     return {dx, dw, db};
   }
+  double backward_flops() const override { return geometry.flops() * (double(needs(0)) + double(needs(1))); }
   void release_saved() override { x = weight = Tensor(); }
 };
 
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dOptions& o) {
+  profile::Scope scope("conv2d", {&x_in, &weight_in, &bias_in});
   const DType dt = promote_float_operands("conv2d", {&x_in, &weight_in, &bias_in});  // mixed precision: bf16
   const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (x.dim() != 4 || weight.dim() != 4)
@@ -61,6 +64,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   if (g.out_height() < 1 || g.out_width() < 1)
     throw std::invalid_argument("conv2d: kernel " + std::to_string(g.kernel_h) + "x" +
                                 std::to_string(g.kernel_w) + " is larger than padded input " + x.describe());
+  scope.add_flops(g.flops());
   const Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor out = Tensor::empty({g.batch, g.out_channels, g.out_height(), g.out_width()}, x.dtype(), x.device());

@@ -10,6 +10,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/strided.h"
 
@@ -82,6 +83,7 @@ struct BinaryBackward : Node {
 };
 
 Tensor binary(BinaryOp op, const Tensor& a_in, const Tensor& b_in, const char* name) {
+  profile::Scope scope(name, {&a_in, &b_in});
   const DType dt = promote_float_operands(name, {&a_in, &b_in});  // an f32 parameter meets bf16 activations
   const Tensor a = cast_to(a_in, dt), b = cast_to(b_in, dt);
   Tensor out = binary_raw(op, a, b, name);
@@ -109,6 +111,7 @@ struct AffineScalarBackward : Node {
 };
 
 Tensor affine_scalar(const Tensor& x, double scale, double shift, const char* name) {
+  profile::Scope scope(name, {&x});
   check_float_operands(name, {&x});
   const Tensor xc = x.detach().contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -142,6 +145,7 @@ struct UnaryBackward : Node {
 };
 
 Tensor unary(UnaryOp op, const Tensor& x, const char* name) {
+  profile::Scope scope(name, {&x});
   check_float_operands(name, {&x});
   const Tensor xc = x.detach().contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());

@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/gemm.h"
 
 namespace frost {
@@ -98,6 +99,9 @@ struct MatmulBackward : Node {
     if (needs(1)) gb = sum_to_shape(matmul(a.transpose(-1, -2), g), b_shape);
     return {ga, gb};
   }
+  double backward_flops() const override {
+    return (double(needs(0)) + double(needs(1))) * 2.0 * double(shape_numel(output_shape)) * double(a_shape.back());
+  }
   void release_saved() override { a = b = Tensor(); }
 };
 
@@ -114,6 +118,9 @@ struct LinearBackward : Node {
     if (needs(2)) gb = sum(g2, {0});                                  // (out)
     return {gx, gw, gb};
   }
+  double backward_flops() const override {  // dx and dW are each a GEMM of the forward's size
+    return (double(needs(0)) + double(needs(1))) * 2.0 * double(shape_numel(output_shape)) * double(x_shape.back());
+  }
   void release_saved() override { x = weight = Tensor(); }
 };
 
@@ -121,6 +128,7 @@ struct LinearBackward : Node {
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const DType dt = promote_float_operands("matmul", {&a_in, &b_in});  // mixed precision: bf16
+  profile::Scope scope("matmul", {&a_in, &b_in});
   const Tensor a = cast_to(a_in, dt), b = cast_to(b_in, dt);
   if (a.dim() < 2 || b.dim() < 2)
     throw std::invalid_argument("matmul: needs at least 2-d operands, got " + a.describe() + " and " + b.describe());
@@ -129,6 +137,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
   const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+  scope.add_flops(2.0 * double(shape_numel(batch)) * double(a.size(-2)) * double(a.size(-1)) * double(b.size(-1)));
   Shape a_full = batch, b_full = batch;
   a_full.push_back(a.size(-2));
   a_full.push_back(a.size(-1));
@@ -145,6 +154,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 
 Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
   const DType dt = promote_float_operands("linear", {&x_in, &weight_in, &bias_in});  // mixed precision: bf16
+  profile::Scope scope("linear", {&x_in, &weight_in, &bias_in});
   const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
     throw std::invalid_argument("linear: input " + x.describe() + " does not match weight " +
@@ -154,6 +164,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   const int64_t in_features = weight.size(1), out_features = weight.size(0);
   const Tensor x2 = x.detach().reshape({-1, in_features});  // (R, in)
   const int64_t R = x2.size(0);
+  scope.add_flops(2.0 * double(R) * double(in_features) * double(out_features));
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());

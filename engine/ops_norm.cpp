@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/norm.h"
 
 namespace frost {
@@ -40,6 +41,7 @@ struct LayerNormBackward : Node {
 }  // namespace
 
 Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, double eps) {
+  profile::Scope scope("layer_norm", {&x_in, &weight_in, &bias_in});
   const DType dt = promote_float_operands("layer_norm", {&x_in, &weight_in, &bias_in});
   const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (x.dim() < 1) throw std::invalid_argument("layer_norm: input must have a last dim");

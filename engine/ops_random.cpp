@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/random.h"
 
 namespace frost {
@@ -43,6 +44,7 @@ std::vector<Tensor> DropBackward::backward(const Tensor& g) {
 }
 
 Tensor drop_common(const Tensor& x, double p, bool training, Generator& gen, bool per_sample) {
+  profile::Scope scope(per_sample ? "drop_path" : "dropout", {&x});
   const char* op = per_sample ? "drop_path" : "dropout";
   if (p < 0.0 || p >= 1.0)
     throw std::invalid_argument(std::string(op) + ": probability must be in [0, 1), got " + std::to_string(p));

@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/reduce.h"
 
 namespace frost {
@@ -86,6 +87,7 @@ struct SumBackward : Node {
 
 Tensor reduce_mean_or_sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim, bool mean,
                           const char* op) {
+  profile::Scope scope(op, {&x});
   check_float_operands(op, {&x});
   if (x.dim() == 0) return mul(x, 1.0);  // a scalar is its own sum and mean
   dims = normalized_dims(std::move(dims), x.dim(), op);
@@ -131,6 +133,7 @@ Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
 }
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
+  profile::Scope scope("max", {&x});
   check_float_operands("max", {&x});
   dim = normalize_dim(dim, x.dim(), "max");
   if (x.size(dim) == 0) throw std::invalid_argument("max: empty dim " + std::to_string(dim) + " of " + x.describe());

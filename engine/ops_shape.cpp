@@ -11,6 +11,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 
 namespace frost {
 
@@ -225,6 +226,7 @@ struct CatBackward : Node {
 };
 
 Tensor cat(const std::vector<Tensor>& inputs, int64_t dim) {
+  profile::Scope scope("cat");
   if (inputs.empty()) throw std::invalid_argument("cat: no tensors");
   std::vector<Tensor> tensors = inputs;
   std::vector<const Tensor*> operands;
@@ -288,6 +290,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
+  profile::Scope scope("roll", {&x});
   if (shifts.size() != dims.size())
     throw std::invalid_argument("roll: " + std::to_string(shifts.size()) + " shifts for " +
                                 std::to_string(dims.size()) + " dims");
@@ -315,6 +318,7 @@ struct PadBackward : Node {
 };
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
+  profile::Scope scope("pad", {&x});
   if (pads.size() % 2 != 0 || int64_t(pads.size()) > 2 * x.dim())
     throw std::invalid_argument("pad: " + std::to_string(pads.size()) + " pad values for " + x.describe());
   Shape shape = x.shape();
@@ -390,6 +394,7 @@ struct IndexBackward : Node {
 
 Tensor index_common(const Tensor& x, int64_t dim, const Tensor& index, bool per_position,
                     const char* op) {
+  profile::Scope scope(per_position ? "gather" : "index_select", {&x, &index});
   check_float_operands(op, {&x});
   dim = normalize_dim(dim, x.dim(), op);
   Shape out_shape = x.shape();

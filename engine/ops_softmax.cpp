@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/softmax.h"
 
 namespace frost {
@@ -39,6 +40,7 @@ struct SoftmaxBackward : Node {
 };
 
 Tensor softmax_common(const Tensor& x, int64_t dim, bool log_form) {
+  profile::Scope scope(log_form ? "log_softmax" : "softmax", {&x});
   const char* op = log_form ? "log_softmax" : "softmax";
   check_float_operands(op, {&x});
   if (x.dtype() == DType::bf16) return softmax_common(x.to(DType::f32), dim, log_form).to(DType::bf16);
@@ -95,6 +97,7 @@ Tensor softmax(const Tensor& x, int64_t dim) { return softmax_common(x, dim, fal
 Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_common(x, dim, true); }
 
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, double label_smoothing) {
+  profile::Scope scope("cross_entropy", {&logits_in});
   check_float_operands("cross_entropy", {&logits_in});
   const auto widen = [](const Tensor& t) { return t.dtype() == DType::bf16 ? t.to(DType::f32) : t; };
   const Tensor logits = widen(logits_in), target = widen(target_in);  // the loss is f32 under bf16

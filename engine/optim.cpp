@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 
 namespace frost {
 
@@ -106,6 +107,8 @@ SGD::SGD(std::vector<NamedTensor> params, SGDOptions options) : Optimizer(std::m
 
 void SGD::step() {
   NoGradGuard no_grad;
+  profile::Phase phase("optimizer");
+  profile::Scope scope("sgd");
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].tensor;
     const Tensor gc = gradient_of(p);
@@ -144,6 +147,8 @@ AdamW::AdamW(std::vector<NamedTensor> params, AdamWOptions options)
 
 void AdamW::step() {
   NoGradGuard no_grad;
+  profile::Phase phase("optimizer");
+  profile::Scope scope("adamw");
   ++steps_;
   const double bc1 = 1.0 - std::pow(opt_.beta1, double(steps_));
   const double bc2 = 1.0 - std::pow(opt_.beta2, double(steps_));

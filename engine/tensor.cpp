@@ -7,6 +7,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/profile.h"
 #include "kernels/cpu/strided.h"
 
 namespace frost {
@@ -196,6 +197,7 @@ std::string Tensor::describe() const {
 // Copies and conversions (not differentiable here; ops_shape.cpp wraps them)
 
 Tensor copy_contiguous(const Tensor& src, DType dtype) {
+  profile::Scope scope(src.dtype() == dtype ? "contiguous" : "cast", {&src});
   check_device("copy_contiguous", src);
 #ifdef FROST_HAVE_CUDA
   if (src.device().is_cuda()) {

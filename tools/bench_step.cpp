@@ -1,11 +1,14 @@
 // bench_step.cpp: `frost bench step --model NAME [--model-args JSON] --peft SPEC --batch N
 // [--img-size S] [--steps K] [--warmup W] [--device cpu|cuda] [--precision f32|bf16] [--json]
-// [--threads T]`: K AdamW training steps (forward, cross-entropy, backward, update) after W
+// [--threads T] [--profile]`: K AdamW training steps (forward, cross-entropy, backward, update) after W
 // warm-up steps, on a seeded random batch, with the spec applied to a timm-initialised model.
 // Each step is timed to its device's completion; prints the median milliseconds per step (and
 // the mean), images per second at the median, and the allocator's peak live bytes over the timed
 // steps: weights, gradients, optimizer state and every activation autograd kept, as the engine
-// measured them (what torch.cuda.max_memory_allocated reports for PyTorch).
+// measured them (what torch.cuda.max_memory_allocated reports for PyTorch). --profile adds the
+// per-op breakdown of the timed steps (engine/profile.h), per step: forward ops, backward nodes and
+// the optimizer, each with calls, milliseconds and GFLOP/s or GB/s (in the JSON as "profile");
+// --profile-shapes keeps forward ops apart by input shapes.
 #include <omp.h>
 
 #include <algorithm>
@@ -16,6 +19,7 @@
 
 #include "engine/autograd.h"
 #include "engine/optim.h"
+#include "engine/profile.h"
 #include "models/registry.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
@@ -24,8 +28,9 @@ namespace frost::cli {
 
 int bench_step(const std::vector<std::string>& args) {
   const std::string cmd = "frost bench step";
-  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "warmup", "device", "precision", "json", "threads"},
-          {"json"});
+  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "warmup", "device", "precision", "json", "threads",
+           "profile", "profile-shapes"},
+          {"json", "profile", "profile-shapes"});
   if (f.has("threads")) omp_set_num_threads(int(f.get_int("threads", 1)));
   const std::string name = f.require("model"), spec = f.require("peft");
   const Device device = parse_device_flag(f.get("device", "cpu"));
@@ -58,6 +63,8 @@ int bench_step(const std::vector<std::string>& args) {
   for (int64_t s = 0; s < warmup; ++s) step();  // optimizer state, packed buffers, allocator cache
   synchronize(device);
   alloc.reset_peak();
+  const bool profiling = f.has("profile") || f.has("profile-shapes");
+  if (profiling) profile::start(f.has("profile-shapes"));
   std::vector<double> times;
   for (int64_t s = 0; s < steps; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -65,17 +72,29 @@ int bench_step(const std::vector<std::string>& args) {
     synchronize(device);  // kernels run asynchronously: the clock stops when they are done
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  std::vector<profile::Entry> ops = profiling ? profile::stop() : std::vector<profile::Entry>{};
+  for (profile::Entry& e : ops) {  // per step
+    e.ms /= double(steps);
+    e.flops /= double(steps);
+    e.bytes /= double(steps);
+  }
   const double mean_ms = std::accumulate(times.begin(), times.end(), 0.0) / double(steps);
   std::sort(times.begin(), times.end());
   const double ms = steps % 2 ? times[size_t(steps / 2)] : 0.5 * (times[size_t(steps / 2 - 1)] + times[size_t(steps / 2)]);
   const double ips = 1000.0 * double(batch) / ms;
   const size_t peak = alloc.peak_bytes();
   if (f.has("json")) {
-    std::printf("%s\n", nlohmann::json{{"ms_per_step", ms}, {"ms_mean", mean_ms}, {"images_per_s", ips}, {"peak_bytes", peak},
-                                        {"precision", dtype_name(precision)}, {"batch", batch}}
-                            .dump()
-                            .c_str());
+    nlohmann::json out{{"ms_per_step", ms}, {"ms_mean", mean_ms},  {"images_per_s", ips},
+                       {"peak_bytes", peak}, {"precision", dtype_name(precision)}, {"batch", batch}};
+    if (profiling) {
+      out["profile"] = nlohmann::json::array();
+      for (const profile::Entry& e : ops)
+        out["profile"].push_back({{"phase", e.phase}, {"op", e.name}, {"calls_per_step", double(e.calls) / double(steps)},
+                                  {"ms", e.ms}, {"flops", e.flops}, {"bytes", e.bytes}});
+    }
+    std::printf("%s\n", out.dump().c_str());
   } else {
+    if (profiling) std::printf("%s", profile::format_table(ops, mean_ms, double(steps)).c_str());
     const peft::ParamCounts c = peft::count_params(*model);
     std::printf("%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step (median; mean %.1f), %.2f images/s, "
                 "peak %.1f MiB\n",

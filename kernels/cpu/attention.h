@@ -15,6 +15,8 @@ struct AttentionGeometry {
   double scale;
   const void* bias = nullptr;      // T*, may be null
   int64_t bias_strides[4] = {0, 0, 0, 0};
+  // The forward's arithmetic: S = q k^T and O = P v.
+  double flops() const { return 2.0 * double(batch * heads * queries * keys) * double(head_dim + value_dim); }
   // Elements the bias's strides address from its first (0 without a bias).
   int64_t bias_span() const {
     if (!bias) return 0;

@@ -23,6 +23,8 @@ struct Conv2dGeometry {
   int64_t input_numel() const { return batch * in_channels * height * width; }
   int64_t output_numel() const { return batch * out_channels * out_height() * out_width(); }
   int64_t weight_numel() const { return out_channels * (in_channels / groups) * kernel_h * kernel_w; }
+  // Multiply-adds of the forward, twice: 2 per output element per input tap.
+  double flops() const { return 2.0 * double(output_numel()) * double((in_channels / groups) * kernel_h * kernel_w); }
 };
 
 template <typename T>

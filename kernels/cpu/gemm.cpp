@@ -1,6 +1,10 @@
 // gemm.cpp: the reference triple loop, then the fast f32 path (BLIS-style): B is packed into
-// KC x NR slivers shared by all threads, each thread packs MC x KC blocks of A into MR-tall
-// slivers, and a register-blocked micro-kernel computes an MR x NR tile of C per call.
+// KC x NR slivers shared by all threads, and a register-blocked micro-kernel computes an MR x NR
+// tile of C per call. A is read where it lies when either of its strides is 1 (row-major A, or
+// a transposed view such as g^T in dW = g^T x): each step of k broadcasts MR values from MR row
+// pointers. Packing A into MR-tall slivers would cost a strided copy per element, as much as the
+// arithmetic when N is small (attention's P v with N = 64, the 96-wide layers of ConvNeXt), so
+// only general strides and the last, partial sliver of rows are packed.
 // Micro-kernels: AVX-512 12x32 (24 zmm accumulators), AVX2+FMA 6x16 (12 ymm accumulators),
 // portable C 6x16. The choice is made once from CPUID; each kernel is compiled with a target
 // attribute, so the binary runs on any x86-64 (and the portable path anywhere).
@@ -47,38 +51,43 @@ template void gemm_reference<double>(int64_t, int64_t, int64_t, double, MatrixRe
                                      double, double*, int64_t);
 
 // ---------------------------------------------------------------------------------------
-// Micro-kernels: c (MR x NR, leading dim ldc) = alpha * sum_k a[k][0..MR) x b[k][0..NR) + beta * c
+// Micro-kernels: c (MR x NR, leading dim ldc) = alpha * sum_k A(i, k) b[k][0..NR) + beta * c,
+// with A(i, k) = a[i * rs + k * ks]: a packed sliver (rs = 1, ks = MR) or A in place.
 
 namespace {
 
-using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             float alpha, float beta);
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c,
+                             int64_t ldc, float alpha, float beta);
 
 template <int MR, int NR>
-void micro_portable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-                    float beta) {
+void micro_portable(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c, int64_t ldc,
+                    float alpha, float beta) {
   float acc[MR][NR] = {};
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
+  for (int64_t k = 0; k < kc; ++k, a += ks, b += NR)
     for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i * rs] * b[j];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j)
       c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
 }
 
 #ifdef FROST_X86
-__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, const float* b,
-                                                      float* c, int64_t ldc, float alpha,
+__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, int64_t rs, int64_t ks,
+                                                      const float* b, float* c, int64_t ldc, float alpha,
                                                       float beta) {
   constexpr int MR = 6;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += 16) {
+  const float* rows[MR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) rows[i] = a + i * rs;
+  for (int64_t k = 0; k < kc; ++k, b += 16) {
     __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    const int64_t off = k * ks;
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      __m256 ai = _mm256_broadcast_ss(a + i);
+      __m256 ai = _mm256_broadcast_ss(rows[i] + off);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -94,18 +103,19 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, 
     }
 }
 
-__attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, const float* b,
-                                                      float* c, int64_t ldc, float alpha,
+__attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, int64_t rs, int64_t ks,
+                                                      const float* b, float* c, int64_t ldc, float alpha,
                                                       float beta) {
   constexpr int MR = 12;
   __m512 acc[MR][2];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += 32) {
+  for (int64_t k = 0; k < kc; ++k, b += 32) {
     __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    const float* ak = a + k * ks;
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
-      __m512 ai = _mm512_set1_ps(a[i]);
+      __m512 ai = _mm512_set1_ps(ak[i * rs]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -260,6 +270,8 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   // Small products run on one thread: fork/join would cost more than the work.
   const bool parallel =
       double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && !omp_in_parallel();
+  const bool direct_a = A.col_stride == 1 || A.row_stride == 1;  // read A in place (see the top)
+  const float* a_data = static_cast<const float*>(A.data);
 
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
@@ -285,8 +297,9 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
           const int64_t block = item / col_groups, group = item % col_groups;
           const int64_t ic = block * mc_even, mc = std::min(mc_even, M - ic);
           if (mc <= 0) continue;
-          if (block != packed_block) {
-            pack_a(A, ic, mc, pc, kc, mr, packed_a);
+          if (block != packed_block) {  // in place: only a partial last sliver is packed
+            const int64_t full = direct_a ? mc / mr * mr : 0;
+            if (full < mc) pack_a(A, ic + full, mc - full, pc, kc, mr, packed_a + full / mr * kc * mr);
             packed_block = block;
           }
           const int64_t j_end = std::min(nc, (group + 1) * group_cols);
@@ -295,13 +308,16 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
             const float* bp = packed_b + (jr / nr) * kc * nr;
             for (int64_t ir = 0; ir < mc; ir += mr) {
               const int64_t rows = std::min<int64_t>(mr, mc - ir);
-              const float* ap = packed_a + (ir / mr) * kc * mr;
+              const bool in_place = direct_a && rows == mr;
+              const float* ap = in_place ? a_data + (ic + ir) * A.row_stride + pc * A.col_stride
+                                         : packed_a + (ir / mr) * kc * mr;
+              const int64_t rs = in_place ? A.row_stride : 1, ks = in_place ? A.col_stride : mr;
               float* c = C + (ic + ir) * ldc + jc + jr;
               if (rows == mr && cols == nr) {
-                kern.micro(kc, ap, bp, c, ldc, alpha, beta_eff);
+                kern.micro(kc, ap, rs, ks, bp, c, ldc, alpha, beta_eff);
                 continue;
               }
-              kern.micro(kc, ap, bp, edge, nr, alpha, 0.0f);  // partial tile via a scratch tile
+              kern.micro(kc, ap, rs, ks, bp, edge, nr, alpha, 0.0f);  // partial tile via a scratch tile
               for (int64_t r = 0; r < rows; ++r)
                 for (int64_t q = 0; q < cols; ++q)
                   c[r * ldc + q] = beta_eff == 0.0f ? edge[r * nr + q]
