@@ -63,6 +63,10 @@ inline Tensor mean_pool_spatial(const Tensor& x) { return mean(x, {2, 3}); }
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x (..., in), weight (out, in), bias (out) or undefined -> (..., out)
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// linear(x, weight, bias) + scale * linear(linear(x, a), b) in one op (ops_low_rank.cpp): LoRA's
+// update accumulates into the base layer's output. a (r, in), b (out, r).
+Tensor linear_low_rank(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& a, const Tensor& b,
+                       double scale);
 
 // ---- convolution (ops_conv.cpp) ----
 struct Conv2dOptions {

@@ -8,6 +8,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/gemm_call.h"
 #include "engine/ops.h"
 #include "engine/profile.h"
 #include "kernels/cpu/gemm.h"
@@ -126,6 +127,34 @@ struct LinearBackward : Node {
 
 }  // namespace
 
+void gemm_into(Tensor& out, int64_t M, int64_t N, int64_t K, double alpha, GemmOperand A, GemmOperand B, double beta,
+               const Tensor& bias) {
+  auto ref = [](const GemmOperand& o) {  // op(X): X's element strides, swapped for X^T
+    const int64_t s0 = o.t->strides()[0], s1 = o.t->strides()[1];
+    return o.transposed ? cpu::MatrixRef{o.t->raw_data(), s1, s0} : cpu::MatrixRef{o.t->raw_data(), s0, s1};
+  };
+  const cpu::MatrixRef a = ref(A), b = ref(B);
+  dispatch_float(out.dtype(), "gemm", [&](auto tag) {
+    using T = decltype(tag);
+    using Acc = acc_t<T>;
+    T* c = static_cast<T*>(out.raw_data());
+    const T* pb = bias.defined() ? static_cast<const T*>(bias.raw_data()) : nullptr;
+#ifdef FROST_HAVE_CUDA
+    if (out.device().is_cuda()) {  // the bias rides in the GEMM's epilogue
+      cuda::gemm<T>(M, N, K, Acc(alpha), a, b, Acc(beta), c, N, {}, pb);
+      return;
+    }
+#endif
+    Acc beta_eff = Acc(beta);
+    if (pb) {  // the rows start as the bias; the GEMM accumulates onto it
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t o = 0; o < N; ++o) c[r * N + o] = pb[o];
+      beta_eff = 1;
+    }
+    cpu::gemm(M, N, K, Acc(alpha), a, b, beta_eff, c, N);
+  });
+}
+
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const DType dt = promote_float_operands("matmul", {&a_in, &b_in});  // mixed precision: bf16
   profile::Scope scope("matmul", {&a_in, &b_in});
@@ -162,39 +191,18 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != weight.size(0)))
     throw std::invalid_argument("linear: bias " + bias.describe() + " does not match weight " + weight.describe());
   const int64_t in_features = weight.size(1), out_features = weight.size(0);
-  const Tensor x2 = x.detach().reshape({-1, in_features});  // (R, in)
+  const Tensor x2 = x.detach().reshape({-1, in_features});  // (R, in), any strides
   const int64_t R = x2.size(0);
   scope.add_flops(2.0 * double(R) * double(in_features) * double(out_features));
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  dispatch_float(x.dtype(), "linear", [&](auto tag) {
-    using T = decltype(tag);
-    T* y = static_cast<T*>(out.raw_data());
-#ifdef FROST_HAVE_CUDA
-    if (out.device().is_cuda()) {  // the bias rides in the GEMM's epilogue
-      const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-      cuda::gemm<T>(R, out_features, in_features, acc_t<T>(1), {x2.raw_data(), x2.strides()[0], x2.strides()[1]},
-                    {weight.raw_data(), weight.strides()[1], weight.strides()[0]}, acc_t<T>(0), y, out_features, {},
-                    bc.defined() ? static_cast<const T*>(bc.raw_data()) : nullptr);
-      return;
-    }
-#endif
-    acc_t<T> beta = 0;
-    if (bias.defined()) {  // y starts as the bias rows; the GEMM accumulates onto it
-      const Tensor bc = bias.detach().contiguous();
-      const T* pb = static_cast<const T*>(bc.raw_data());
-      for (int64_t r = 0; r < R; ++r)
-        for (int64_t o = 0; o < out_features; ++o) y[r * out_features + o] = pb[o];
-      beta = 1;
-    }
-    cpu::gemm(R, out_features, in_features, T(1),
-              {x2.raw_data(), x2.strides()[0], x2.strides()[1]},
-              {weight.raw_data(), weight.strides()[1], weight.strides()[0]},  // W^T as a view
-              beta, y, out_features);
-  });
+  Tensor out2 = out.reshape({R, out_features});
+  const Tensor w = weight.detach();
+  gemm_into(out2, R, out_features, in_features, 1.0, plain(x2), transposed(w), 0.0,
+            bias.defined() ? bias.detach().contiguous() : Tensor());
   if (auto node = record<LinearBackward>({&x, &weight, &bias}, x.shape())) {
-    if (node->needs(0)) node->weight = weight.detach();
+    if (node->needs(0)) node->weight = w;
     if (node->needs(1)) node->x = x2;
     attach(out, node);
   }

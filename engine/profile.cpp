@@ -57,7 +57,7 @@ void Scope::open(const char* name, std::initializer_list<const Tensor*> inputs) 
   if (t_depth++ > 0) return;  // inside another op: its time is the enclosing op's
   active_ = true;
   name_ = name;
-  const bool shapes = g_record_shapes && std::string(t_phase) == "forward";
+  const bool shapes = g_record_shapes && std::string(t_phase) != "optimizer";
   for (const Tensor* t : inputs) {
     if (!t || !t->defined()) continue;
     bytes_ += double(t->nbytes());

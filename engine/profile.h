@@ -34,8 +34,9 @@ extern std::atomic<bool> g_enabled;
 inline bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 
 // Clears the totals and starts attributing time; stop() ends it and returns the entries,
-// phases in order, then by descending time. record_shapes: forward entries are kept apart per
-// input shapes ("linear 1576x192 576x192"), to see which layer of an op kind costs what.
+// phases in order, then by descending time. record_shapes: entries are kept apart per input
+// shapes ("linear 1576x192 576x192"; a backward node by its output gradient's shape), to see
+// which layer of an op kind costs what.
 void start(bool record_shapes = false);
 std::vector<Entry> stop();
 

@@ -137,6 +137,13 @@ void LoraLayer::init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a
 }
 
 Tensor LoraLayer::forward(const Tensor& x) const {
+  // The common case, a plain Linear base with no dropout, DoRA or LoRA bias: one fused op.
+  const auto* plain = dynamic_cast<const Linear*>(base.get());
+  const auto* down = dynamic_cast<const Linear*>(lora_A.get());
+  const auto* up = dynamic_cast<const Linear*>(lora_B.get());
+  if (plain && down && up && plain->kind() == "Linear" && !magnitude.defined() && !up->bias.defined() &&
+      (dropout == 0.0 || !is_training()))
+    return linear_low_rank(x, plain->weight, plain->bias, down->weight, up->weight, scaling);
   const Tensor dropped = maybe_dropout(x, dropout, is_training(), rng);
   if (magnitude.defined()) return dora_forward(*this, dropped, base->forward(x));
   const Tensor update = lora_B->forward(lora_A->forward(dropped));

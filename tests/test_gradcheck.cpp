@@ -83,6 +83,20 @@ TEST_CASE("gradcheck: matmul and linear", "[cpu][grad]") {
   CHECK(gradcheck([](const Inputs& v) { return linear(v[0], v[1]); }, {x, w}) < kTol);
 }
 
+TEST_CASE("gradcheck: linear_low_rank (LoRA's fused layer)", "[cpu][grad]") {
+  Tensor x = param(normal({2, 3, 6}, 30)), w = param(normal({4, 6}, 31)), bias = param(normal({4}, 32));
+  Tensor a = param(normal({2, 6}, 33)), b = param(normal({4, 2}, 34));
+  auto fused = [](const Inputs& v) { return linear_low_rank(v[0], v[1], v[2], v[3], v[4], 0.7); };
+  CHECK(gradcheck(fused, {x, w, bias, a, b}) < kTol);
+  // The definition it fuses, value for value.
+  const Tensor composite = add(linear(x, w, bias), mul(linear(linear(x, a), b), 0.7));
+  CHECK(rel_error(fused({x, w, bias, a, b}), composite) < 1e-12);
+  SECTION("frozen base, no bias (LoRA's case): gradients for x, A and B only") {
+    Tensor wf = normal({4, 6}, 35);
+    CHECK(gradcheck([&](const Inputs& v) { return linear_low_rank(v[0], wf, Tensor(), v[1], v[2], 2.0); }, {x, a, b}) < kTol);
+  }
+}
+
 TEST_CASE("gradcheck: conv2d", "[cpu][grad]") {
   SECTION("strided, padded, grouped") {
     Tensor x = param(normal({2, 4, 7, 6}, 18));

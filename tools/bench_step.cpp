@@ -8,7 +8,7 @@
 // measured them (what torch.cuda.max_memory_allocated reports for PyTorch). --profile adds the
 // per-op breakdown of the timed steps (engine/profile.h), per step: forward ops, backward nodes and
 // the optimizer, each with calls, milliseconds and GFLOP/s or GB/s (in the JSON as "profile");
-// --profile-shapes keeps forward ops apart by input shapes.
+// --profile-shapes keeps the entries of each op apart by input shapes.
 #include <omp.h>
 
 #include <algorithm>

@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <cstring>
 
-// Hot row loops are compiled three times (AVX-512, AVX2, baseline) and picked at load time; the
-// baseline x86-64 target lacks SSE4.1's round instruction, which exp_f32 needs to vectorise.
+// Hot row loops are compiled three times (x86-64-v4: AVX-512; x86-64-v3: AVX2 with FMA; the
+// baseline) and picked at load time; the baseline x86-64 target lacks SSE4.1's round
+// instruction, which exp_f32 needs to vectorise. Plain "avx2" would leave out FMA: the
+// polynomials of exp and erf would then take a multiply and an add per term.
 // clang (the fuzzing build) cannot clone function templates yet: there, one baseline version.
 #if defined(__x86_64__) && !defined(__clang__)
-#define FROST_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FROST_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FROST_CLONES
 #endif
