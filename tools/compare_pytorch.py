@@ -75,9 +75,9 @@ def run_child(cmd, env):
         return json.loads(out.read().strip().splitlines()[-1]), usage.ru_maxrss * 1024
 
 
-def frost_round(args, model, method, batch, env, profile=False):
+def frost_round(args, model, method, batch, env, profile=False, binary=None):
     spec = FROST_SPECS[method](family(model))
-    cmd = [args.frost, "bench", "step", "--model", model, "--peft", spec, "--batch", str(batch), "--steps", str(args.steps),
+    cmd = [binary or args.frost, "bench", "step", "--model", model, "--peft", spec, "--batch", str(batch), "--steps", str(args.steps),
            "--warmup", str(args.warmup), "--device", args.device, "--precision", args.precision, "--json"]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
@@ -194,26 +194,31 @@ def best(rounds):
             "peak": max((r["peak"] for r in rounds if r["peak"] is not None), default=None)}
 
 
-def print_table(rows, device):
+def print_table(rows, device, with_baseline):
     mib = 1024.0 * 1024.0
     fmt = lambda v, f="{:,.0f}": f.format(v) if v is not None else "-"
     peak_col = "PyTorch CUDA peak MiB" if device == "cuda" else None
     head = ["model", "method", "frost --peft", "batch", "frost ms", "PyTorch ms", "frost / PyTorch", "frost RSS MiB",
             "PyTorch RSS MiB", "frost allocator peak MiB"] + ([peak_col] if peak_col else [])
+    head += ["baseline ms", "baseline / PyTorch", "baseline peak MiB"] if with_baseline else []
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] * 3 + ["---:"] * (len(head) - 3)) + "|")
-    for model, method, spec, batch, fr, tr in rows:
+    for model, method, spec, batch, fr, tr, br in rows:
         cells = [model, method, f"`{spec}`", str(batch), fmt(fr["ms"]), fmt(tr and tr["ms"]),
                  f"{fr['ms'] / tr['ms']:.2f}" if tr else "-", fmt(fr["rss"] / mib), fmt(tr and tr["rss"] / mib),
                  fmt(fr["peak"] / mib)]
         if peak_col:
             cells.append(fmt(tr and tr["peak"] and tr["peak"] / mib))
+        if with_baseline:
+            cells += [fmt(br["ms"]), f"{br['ms'] / tr['ms']:.2f}" if tr else "-", fmt(br["peak"] / mib)]
         print("| " + " | ".join(cells) + " |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frost", default="build/tools/frost", help="the frost binary")
+    parser.add_argument("--baseline", help="a second frost binary (an earlier build) timed in the same alternation: "
+                                           "its column shows what a change gained")
     parser.add_argument("--python", default=sys.executable, help="the Python with torch, timm and peft (default: this one)")
     parser.add_argument("--runs", nargs="+", help="MODEL:METHOD:BATCH, METHOD one of " + ", ".join(FROST_SPECS))
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
@@ -243,17 +248,20 @@ def main():
     for run in args.runs:
         model, method, batch = parse_run(run)
         with_torch = not args.frost_only and method in TORCH_METHODS
-        frost_rounds, torch_rounds = [], []
+        frost_rounds, torch_rounds, base_rounds = [], [], []
+        baseline = lambda *a: frost_round(*a, binary=args.baseline)
         for r in range(args.rounds):
             # Alternate which side goes first so neither always follows the other's cache state.
             sides = [("frost", frost_round, frost_rounds)] + ([("PyTorch", torch_round, torch_rounds)] if with_torch else [])
+            sides += [("baseline", baseline, base_rounds)] if args.baseline else []
             for name, fn, out in (sides if r % 2 == 0 else sides[::-1]):
                 out.append(fn(args, model, method, batch, env))
                 print(f"# {model} {method} batch {batch} round {r + 1}: {name} {out[-1]['ms']:.1f} ms", file=sys.stderr, flush=True)
-        rows.append((model, method, FROST_SPECS[method](family(model)), batch, best(frost_rounds), best(torch_rounds)))
+        rows.append((model, method, FROST_SPECS[method](family(model)), batch, best(frost_rounds), best(torch_rounds),
+                     best(base_rounds)))
     print(f"# {args.device}, {args.precision}, threads {args.threads or 'default'}, {args.rounds} rounds, "
           f"median of {args.steps} steps after {args.warmup} warm-up")
-    print_table(rows, args.device)
+    print_table(rows, args.device, bool(args.baseline))
     if args.profile:
         for run in args.runs:
             model, method, batch = parse_run(run)
