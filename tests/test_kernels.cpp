@@ -1,4 +1,5 @@
 // test_kernels.cpp: the fast CPU paths against their plain references.
+#include <cstdio>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
@@ -17,7 +18,8 @@ TEST_CASE("f32 GEMM micro-kernels match the reference on odd shapes and strides"
     try {
       cpu::gemm_f32_force_kernel(kernel);
     } catch (const std::invalid_argument&) {
-      WARN("skipping " << kernel << ": not supported by this CPU");
+      // Not WARN: Catch2's TAP reporter numbers a warning like a test, which breaks meson's TAP parse.
+      std::fprintf(stderr, "skipping the %s micro-kernel: not supported by this CPU\n", kernel);
       continue;
     }
     for (const auto& [M, N, K] : shapes)
