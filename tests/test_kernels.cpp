@@ -1,7 +1,7 @@
 // test_kernels.cpp: the fast CPU paths against their plain references.
-#include <cstdio>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "kernels/cpu/elementwise.h"
