@@ -14,8 +14,8 @@ struct GemmOperand {
 inline GemmOperand plain(const Tensor& t) { return {&t, false}; }
 inline GemmOperand transposed(const Tensor& t) { return {&t, true}; }
 
-// out = alpha op(A) op(B) + beta out, op(A) (M, K), op(B) (K, N); with a bias (N), every row of
-// out starts from it (beta must be 0). beta 0 never reads out.
+// out = alpha op(A) op(B) + beta out (+ bias on every row), op(A) (M, K), op(B) (K, N), bias (N),
+// the bias added in the GEMM's epilogue on either device. beta 0 never reads out.
 void gemm_into(Tensor& out, int64_t M, int64_t N, int64_t K, double alpha, GemmOperand A, GemmOperand B, double beta,
                const Tensor& bias = Tensor());
 

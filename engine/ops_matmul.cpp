@@ -145,13 +145,7 @@ void gemm_into(Tensor& out, int64_t M, int64_t N, int64_t K, double alpha, GemmO
       return;
     }
 #endif
-    Acc beta_eff = Acc(beta);
-    if (pb) {  // the rows start as the bias; the GEMM accumulates onto it
-      for (int64_t r = 0; r < M; ++r)
-        for (int64_t o = 0; o < N; ++o) c[r * N + o] = pb[o];
-      beta_eff = 1;
-    }
-    cpu::gemm(M, N, K, Acc(alpha), a, b, beta_eff, c, N);
+    cpu::gemm(M, N, K, Acc(alpha), a, b, Acc(beta), c, N, pb);  // the bias rides in the epilogue too
   });
 }
 

@@ -29,17 +29,24 @@ TEST_CASE("f32 GEMM micro-kernels match the reference on odd shapes and strides"
         const Tensor b = normal(tb ? Shape{N, K} : Shape{K, N}, uint64_t(N + K + 1), DType::f32);
         const cpu::MatrixRef A = cpu::mat(a.raw_data(), ta ? M : K, ta);
         const cpu::MatrixRef B = cpu::mat(b.raw_data(), tb ? K : N, tb);
-        // beta = 0.5 onto existing values, C with a leading dimension wider than N
-        std::vector<float> c(size_t(M * (N + 3)), 1.0f), ref(c);
-        cpu::gemm_f32(M, N, K, 1.5f, A, B, 0.5f, c.data(), N + 3);
-        cpu::gemm_reference<float>(M, N, K, 1.5f, A, B, 0.5f, ref.data(), N + 3);
-        double err = 0, norm = 0;
-        for (size_t i = 0; i < c.size(); ++i) {
-          err += (double(c[i]) - ref[i]) * (double(c[i]) - ref[i]);
-          norm += double(ref[i]) * ref[i];
+        // beta = 0.5 onto existing values, C with a leading dimension wider than N; with and
+        // without a bias in the epilogue (beta 0 with it: a linear layer's forward)
+        const Tensor bias = normal({N}, uint64_t(N), DType::f32);
+        for (int with_bias = 0; with_bias < 3; ++with_bias) {
+          const float* pb = with_bias ? bias.typed_data<float>() : nullptr;
+          const float beta = with_bias == 2 ? 0.0f : 0.5f;
+          std::vector<float> c(size_t(M * (N + 3)), 1.0f), ref(c);
+          cpu::gemm_f32(M, N, K, 1.5f, A, B, beta, c.data(), N + 3, pb);
+          cpu::gemm_reference<float>(M, N, K, 1.5f, A, B, beta, ref.data(), N + 3, pb);
+          double err = 0, norm = 0;
+          for (size_t i = 0; i < c.size(); ++i) {
+            err += (double(c[i]) - ref[i]) * (double(c[i]) - ref[i]);
+            norm += double(ref[i]) * ref[i];
+          }
+          INFO(kernel << " M=" << M << " N=" << N << " K=" << K << " transA=" << ta << " transB=" << tb
+                      << " bias=" << with_bias);
+          CHECK(std::sqrt(err / norm) < 1e-6);  // f32 accumulation over K <= 600 terms: ~1e-7
         }
-        INFO(kernel << " M=" << M << " N=" << N << " K=" << K << " transA=" << ta << " transB=" << tb);
-        CHECK(std::sqrt(err / norm) < 1e-6);  // f32 accumulation over K <= 600 terms: ~1e-7
       }
   }
   cpu::gemm_f32_force_kernel("");
@@ -47,6 +54,11 @@ TEST_CASE("f32 GEMM micro-kernels match the reference on odd shapes and strides"
   std::vector<float> a(4, 1.0f), b(4, 1.0f), c(4, NAN);
   cpu::gemm_f32(2, 2, 2, 1.0f, cpu::mat(a.data(), 2), cpu::mat(b.data(), 2), 0.0f, c.data(), 2);
   CHECK(c == std::vector<float>{2, 2, 2, 2});
+  // K = 0 leaves beta C + bias
+  const std::vector<float> bias = {0.25f, -1.0f};
+  std::vector<float> c0 = {1, 2, 3, 4};
+  cpu::gemm_f32(2, 2, 0, 1.0f, cpu::mat(a.data(), 2), cpu::mat(b.data(), 2), 2.0f, c0.data(), 2, bias.data());
+  CHECK(c0 == std::vector<float>{2.25f, 3.0f, 6.25f, 7.0f});
 }
 
 TEST_CASE("vectorised f32 activations match <cmath> to f32 precision", "[cpu][kernels]") {

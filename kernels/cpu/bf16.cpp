@@ -133,15 +133,16 @@ void layer_norm_backward<bf16>(const bf16* dy, const bf16* x, const float* mean,
 // ---- GEMM: C (M x N, ldc) = alpha op(A) op(B) + beta C ----
 
 void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
-          int64_t ldc) {
+          int64_t ldc, const bf16* bias) {
   Widened af(static_cast<const bf16*>(A.data), span(M, K, A));
   Widened bf(static_cast<const bf16*>(B.data), span(K, N, B));
+  Widened biasf(bias, N);
   std::vector<float> c(size_t(M * N));
   if (beta != 0.0f)
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) c[size_t(i * N + j)] = float(C[i * ldc + j]);
   gemm_f32(M, N, K, alpha, {af.get(), A.row_stride, A.col_stride}, {bf.get(), B.row_stride, B.col_stride}, beta,
-           c.data(), N);
+           c.data(), N, biasf.get());
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = bf16(c[size_t(i * N + j)]);
 }

@@ -32,7 +32,7 @@ namespace frost::cpu {
 
 template <typename T>
 void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta,
-                    T* C, int64_t ldc) {
+                    T* C, int64_t ldc, const T* bias) {
   const T* a = static_cast<const T*>(A.data);
   const T* b = static_cast<const T*>(B.data);
   for (int64_t i = 0; i < M; ++i)
@@ -42,39 +42,43 @@ void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, Matri
         acc += double(a[i * A.row_stride + k * A.col_stride]) *
                double(b[k * B.row_stride + j * B.col_stride]);
       T& c = C[i * ldc + j];
-      c = beta == T(0) ? T(alpha * acc) : T(alpha * acc + beta * double(c));
+      const double b0 = bias ? double(bias[j]) : 0.0;
+      c = beta == T(0) ? T(alpha * acc + b0) : T(alpha * acc + beta * double(c) + b0);
     }
 }
 template void gemm_reference<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float,
-                                    float*, int64_t);
+                                    float*, int64_t, const float*);
 template void gemm_reference<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef,
-                                     double, double*, int64_t);
+                                     double, double*, int64_t, const double*);
 
 // ---------------------------------------------------------------------------------------
-// Micro-kernels: c (MR x NR, leading dim ldc) = alpha * sum_k A(i, k) b[k][0..NR) + beta * c,
-// with A(i, k) = a[i * rs + k * ks]: a packed sliver (rs = 1, ks = MR) or A in place.
+// Micro-kernels: c (MR x NR, leading dim ldc) = alpha * sum_k A(i, k) b[k][0..NR) + beta * c
+// (+ bias[0..NR) on every row when bias is not null), with A(i, k) = a[i * rs + k * ks]: a
+// packed sliver (rs = 1, ks = MR) or A in place.
 
 namespace {
 
 using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c,
-                             int64_t ldc, float alpha, float beta);
+                             int64_t ldc, float alpha, float beta, const float* bias);
 
 template <int MR, int NR>
 void micro_portable(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c, int64_t ldc,
-                    float alpha, float beta) {
+                    float alpha, float beta, const float* bias) {
   float acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k, a += ks, b += NR)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i * rs] * b[j];
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j)
-      c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+    for (int j = 0; j < NR; ++j) {
+      const float r = alpha * acc[i][j] + (bias ? bias[j] : 0.0f);
+      c[i * ldc + j] = beta == 0.0f ? r : r + beta * c[i * ldc + j];
+    }
 }
 
 #ifdef FROST_X86
 __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, int64_t rs, int64_t ks,
                                                       const float* b, float* c, int64_t ldc, float alpha,
-                                                      float beta) {
+                                                      float beta, const float* bias) {
   constexpr int MR = 6;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -93,11 +97,13 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, 
     }
   }
   __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  __m256 bias_h[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  if (bias) bias_h[0] = _mm256_loadu_ps(bias), bias_h[1] = _mm256_loadu_ps(bias + 8);
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i)
     for (int h = 0; h < 2; ++h) {
       float* ci = c + i * ldc + 8 * h;
-      __m256 r = _mm256_mul_ps(va, acc[i][h]);
+      __m256 r = _mm256_fmadd_ps(va, acc[i][h], bias_h[h]);
       if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r);
       _mm256_storeu_ps(ci, r);
     }
@@ -105,12 +111,15 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, 
 
 __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, int64_t rs, int64_t ks,
                                                       const float* b, float* c, int64_t ldc, float alpha,
-                                                      float beta) {
+                                                      float beta, const float* bias) {
   constexpr int MR = 12;
   __m512 acc[MR][2];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k, b += 32) {
+    // C's tile is written at the end: fetch its lines early, one per step (all at once would fill
+    // the line-fill buffers while the loads of A and B wait).
+    if (k < 2 * MR) _mm_prefetch(reinterpret_cast<const char*>(c + (k >> 1) * ldc + (k & 1) * 16), _MM_HINT_T0);
     __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     const float* ak = a + k * ks;
 #pragma GCC unroll 12
@@ -121,11 +130,13 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a,
     }
   }
   __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  __m512 bias_h[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  if (bias) bias_h[0] = _mm512_loadu_ps(bias), bias_h[1] = _mm512_loadu_ps(bias + 16);
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
     for (int h = 0; h < 2; ++h) {
       float* ci = c + i * ldc + 16 * h;
-      __m512 r = _mm512_mul_ps(va, acc[i][h]);
+      __m512 r = _mm512_fmadd_ps(va, acc[i][h], bias_h[h]);
       if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci), r);
       _mm512_storeu_ps(ci, r);
     }
@@ -222,9 +233,11 @@ void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64
     for (int64_t c = cols; c < nr; ++c) dst[k * nr + c] = 0.0f;
 }
 
-void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+// C = beta C + bias: what is left of the product when K = 0 or alpha = 0.
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const float* bias) {
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    for (int64_t j = 0; j < N; ++j)
+      C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.0f);
 }
 
 }  // namespace
@@ -256,10 +269,10 @@ void gemm_f32_force_kernel(const char* name) {
 }
 
 void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta,
-              float* C, int64_t ldc) {
+              float* C, int64_t ldc, const float* bias) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
-    scale_c(M, N, beta, C, ldc);
+    scale_c(M, N, beta, C, ldc, bias);
     return;
   }
   const KernelInfo& kern = *active_kernel();
@@ -279,6 +292,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const float beta_eff = pc == 0 ? beta : 1.0f;
+      const float* bias_eff = pc == 0 ? bias : nullptr;  // added once, with the first K block
       // Equal row blocks (a multiple of MR each) so that no thread waits on a short last block.
       const int64_t m_blocks = (M + MC - 1) / MC;
       const int64_t mc_even = ((M + m_blocks - 1) / m_blocks + mr - 1) / mr * mr;
@@ -313,15 +327,16 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
                                          : packed_a + (ir / mr) * kc * mr;
               const int64_t rs = in_place ? A.row_stride : 1, ks = in_place ? A.col_stride : mr;
               float* c = C + (ic + ir) * ldc + jc + jr;
+              const float* bj = bias_eff ? bias_eff + jc + jr : nullptr;
               if (rows == mr && cols == nr) {
-                kern.micro(kc, ap, rs, ks, bp, c, ldc, alpha, beta_eff);
+                kern.micro(kc, ap, rs, ks, bp, c, ldc, alpha, beta_eff, bj);
                 continue;
               }
-              kern.micro(kc, ap, rs, ks, bp, edge, nr, alpha, 0.0f);  // partial tile via a scratch tile
+              kern.micro(kc, ap, rs, ks, bp, edge, nr, alpha, 0.0f, nullptr);  // partial tile via a scratch tile
               for (int64_t r = 0; r < rows; ++r)
                 for (int64_t q = 0; q < cols; ++q)
-                  c[r * ldc + q] = beta_eff == 0.0f ? edge[r * nr + q]
-                                                    : edge[r * nr + q] + beta_eff * c[r * ldc + q];
+                  c[r * ldc + q] = edge[r * nr + q] + (bj ? bj[q] : 0.0f) +
+                                   (beta_eff == 0.0f ? 0.0f : beta_eff * c[r * ldc + q]);
             }
           }
         }
@@ -331,7 +346,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
 }
 
 void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B,
-              double beta, double* C, int64_t ldc) {
+              double beta, double* C, int64_t ldc, const double* bias) {
   const double* a = static_cast<const double*>(A.data);
   const double* b = static_cast<const double*>(B.data);
   const bool parallel = double(M) * N * K > 32.0 * 32 * 32 && !omp_in_parallel();
@@ -351,7 +366,7 @@ void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, Matrix
       }
       double* c = C + i * ldc;
       for (int64_t j = 0; j < N; ++j)
-        c[j] = beta == 0.0 ? alpha * row[j] : alpha * row[j] + beta * c[j];
+        c[j] = (beta == 0.0 ? alpha * row[j] : alpha * row[j] + beta * c[j]) + (bias ? bias[j] : 0.0);
     }
   }
 }

@@ -1,7 +1,9 @@
-// gemm.h: row-major GEMM on raw buffers, C = alpha * op(A) * op(B) + beta * C.
+// gemm.h: row-major GEMM on raw buffers, C = alpha * op(A) * op(B) + beta * C (+ bias).
 // op(A)(i, k) = A[i * a_row + k * a_col] and op(B)(k, j) = B[k * b_row + j * b_col], so a
 // transpose (or any strided 2-D view) is just a choice of element strides: no copies.
 // C is row-major with leading dimension ldc. beta == 0 never reads C (it may hold NaN).
+// bias, when not null, is a vector of N added to every row of C in the epilogue (a linear
+// layer's bias: no separate pass over C).
 #pragma once
 #include <cstdint>
 
@@ -18,14 +20,14 @@ struct MatrixRef {
 // Fast path: packed, cache-blocked, AVX-512 / AVX2+FMA micro-kernels chosen at run time
 // (portable C otherwise), parallel over the OpenMP threads.
 void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta,
-              float* C, int64_t ldc);
+              float* C, int64_t ldc, const float* bias = nullptr);
 // f64 (gradient checks): blocked, parallel, no SIMD intrinsics.
 void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B,
-              double beta, double* C, int64_t ldc);
+              double beta, double* C, int64_t ldc, const double* bias = nullptr);
 // The plain triple loop that defines the result; tests compare the fast path with it.
 template <typename T>
 void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta,
-                    T* C, int64_t ldc);
+                    T* C, int64_t ldc, const T* bias = nullptr);
 
 // Which micro-kernel gemm_f32 uses on this CPU: "avx512", "avx2" or "portable".
 const char* gemm_f32_kernel_name();
@@ -38,16 +40,16 @@ void gemm_f32_force_kernel(const char* name);
 namespace frost::cpu {
 // Type-dispatched entry used by the conv and attention drivers.
 inline void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B,
-                 float beta, float* C, int64_t ldc) {
-  gemm_f32(M, N, K, alpha, A, B, beta, C, ldc);
+                 float beta, float* C, int64_t ldc, const float* bias = nullptr) {
+  gemm_f32(M, N, K, alpha, A, B, beta, C, ldc, bias);
 }
 inline void gemm(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B,
-                 double beta, double* C, int64_t ldc) {
-  gemm_f64(M, N, K, alpha, A, B, beta, C, ldc);
+                 double beta, double* C, int64_t ldc, const double* bias = nullptr) {
+  gemm_f64(M, N, K, alpha, A, B, beta, C, ldc, bias);
 }
-// bf16 operands and result, f32 arithmetic (kernels/cpu/bf16.cpp).
+// bf16 operands, result and bias, f32 arithmetic (kernels/cpu/bf16.cpp).
 void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
-          int64_t ldc);
+          int64_t ldc, const bf16* bias = nullptr);
 // Row-major matrix helpers: X (rows x cols, leading dim ld), optionally transposed.
 inline MatrixRef mat(const void* data, int64_t ld, bool transposed = false) {
   return transposed ? MatrixRef{data, 1, ld} : MatrixRef{data, ld, 1};
