@@ -94,6 +94,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 // undefined (it may require grad: a relative-position table). scale <= 0 means 1/sqrt(D).
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const Tensor& bias = Tensor(), double scale = 0.0);
+// The same over a fused projection's output: qkv (B, N, 3 C) with C = heads x D laid out as
+// (3, heads, D) on its last axis (timm's qkv Linear); returns (B, N, C), the heads side by side.
+// On the CPU in f32/f64 nothing is copied either way; elsewhere it runs through views and the op above.
+Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const Tensor& bias = Tensor(), double scale = 0.0);
 
 // ---- shape and indexing (ops_shape.cpp); views are Tensor methods ----
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);

@@ -21,6 +21,7 @@ void Attention::add_prefix(const std::string& name, std::shared_ptr<KVRows> rows
 
 Tensor Attention::forward(const Tensor& x, const Tensor& bias) const {
   const int64_t B = x.size(0), N = x.size(1), C = x.size(2), D = C / heads;
+  if (prefixes_.empty()) return proj->forward(packed_qkv_attention(qkv->forward(x), heads, bias));
   const Tensor qkv_heads = qkv->forward(x).reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
   const Tensor q = qkv_heads.narrow(0, 0, 1).squeeze(0);
   Tensor k = qkv_heads.narrow(0, 1, 1).squeeze(0), v = qkv_heads.narrow(0, 2, 1).squeeze(0);

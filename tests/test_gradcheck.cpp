@@ -176,6 +176,43 @@ TEST_CASE("gradcheck: attention with relative-position bias and shifted-window m
                   {q_t, k2, v2, kbias}) < kTol);
 }
 
+TEST_CASE("gradcheck: packed_qkv_attention (a fused projection's qkv, no copies)", "[cpu][grad]") {
+  // (B, N, 3 H D) with H = 2, D = 3; a trainable (1, H, N, N) bias and a per-key one.
+  Tensor qkv = param(normal({2, 5, 18}, 46));
+  Tensor bias = param(normal({1, 2, 5, 5}, 47));
+  CHECK(gradcheck([](const Inputs& x) { return packed_qkv_attention(x[0], 2); }, {qkv}) < kTol);
+  CHECK(gradcheck([](const Inputs& x) { return packed_qkv_attention(x[0], 2, x[1], 0.4); }, {qkv, bias}) < kTol);
+  // A strided qkv (a transposed view) is read as well.
+  Tensor qkv_t = param(normal({2, 18, 5}, 48).transpose(1, 2));
+  CHECK(gradcheck([](const Inputs& x) { return packed_qkv_attention(x[0], 2); }, {qkv_t}) < kTol);
+}
+
+TEST_CASE("packed_qkv_attention equals views of qkv through scaled_dot_product_attention", "[cpu][grad]") {
+  // Its definition, as a ViT / Swin block wrote it before: (3, B, H, N, D) views, the general op,
+  // the heads put back side by side. f32 at a ViT-like size, values and every gradient.
+  const int64_t B = 2, N = 17, H = 3, D = 16, C = H * D;
+  auto composite = [&](const Tensor& qkv, const Tensor& bias) {
+    const Tensor parts = qkv.reshape({B, N, 3, H, D}).permute({2, 0, 3, 1, 4});
+    const Tensor o = scaled_dot_product_attention(parts.narrow(0, 0, 1).squeeze(0), parts.narrow(0, 1, 1).squeeze(0),
+                                                  parts.narrow(0, 2, 1).squeeze(0), bias);
+    return o.transpose(1, 2).reshape({B, N, C});
+  };
+  for (bool with_bias : {false, true}) {
+    Tensor qkv_a = param(normal({B, N, 3 * C}, 49, DType::f32)), qkv_b = param(normal({B, N, 3 * C}, 49, DType::f32));
+    Tensor bias_a = with_bias ? param(normal({1, H, N, N}, 50, DType::f32)) : Tensor();
+    Tensor bias_b = with_bias ? param(normal({1, H, N, N}, 50, DType::f32)) : Tensor();
+    const Tensor w = normal({B, N, C}, 51, DType::f32);
+    const Tensor fused = packed_qkv_attention(qkv_a, H, bias_a), reference = composite(qkv_b, bias_b);
+    INFO("bias " << with_bias);
+    CHECK(rel_error(fused, reference) < 1e-6);
+    sum(mul(fused, w)).backward();
+    sum(mul(reference, w)).backward();
+    CHECK(rel_error(qkv_a.grad(), qkv_b.grad()) < 1e-6);
+    if (with_bias) CHECK(rel_error(bias_a.grad(), bias_b.grad()) < 1e-6);
+  }
+  CHECK_THROWS_WITH(packed_qkv_attention(Tensor::zeros({2, 5, 20}), 3), Catch::Contains("qkv f32[2, 5, 20]"));
+}
+
 TEST_CASE("gradcheck: shape, joins and indexing", "[cpu][grad]") {
   Tensor a = param(normal({2, 3, 4}, 44));
   Tensor b = param(normal({2, 2, 4}, 45));

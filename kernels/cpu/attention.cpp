@@ -11,16 +11,21 @@
 
 namespace frost::cpu {
 
+namespace {
+int64_t at(const RowLayout& l, int64_t b, int64_t h) { return b * l.batch + h * l.head; }
+}  // namespace
+
 template <typename T>
 void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const T* v, T* out,
                        T* probs) {
   const int64_t N = g.queries, M = g.keys, D = g.head_dim, Dv = g.value_dim;
+  const RowLayout lq = g.q_layout(), lk = g.k_layout(), lv = g.v_layout(), lo = g.out_layout();
   const T* bias = static_cast<const T*>(g.bias);
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < g.batch * g.heads; ++bh) {
     const int64_t b = bh / g.heads, h = bh % g.heads;
     T* S = probs + bh * N * M;
-    gemm(N, M, D, T(g.scale), mat(q + bh * N * D, D), mat(k + bh * M * D, D, true), T(0), S, M);
+    gemm(N, M, D, T(g.scale), mat(q + at(lq, b, h), lq.row), mat(k + at(lk, b, h), lk.row, true), T(0), S, M);
     if (bias) {
       const T* bb = bias + b * g.bias_strides[0] + h * g.bias_strides[1];
       for (int64_t i = 0; i < N; ++i)
@@ -28,7 +33,7 @@ void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const
           S[i * M + j] += bb[i * g.bias_strides[2] + j * g.bias_strides[3]];
     }
     softmax_forward(S, N, M, S);
-    gemm(N, Dv, M, T(1), mat(S, M), mat(v + bh * M * Dv, Dv), T(0), out + bh * N * Dv, Dv);
+    gemm(N, Dv, M, T(1), mat(S, M), mat(v + at(lv, b, h), lv.row), T(0), out + at(lo, b, h), lo.row);
   }
 }
 
@@ -36,22 +41,24 @@ template <typename T>
 void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, const T* k,
                         const T* v, const T* probs, T* dq, T* dk, T* dv, T* dscores) {
   const int64_t N = g.queries, M = g.keys, D = g.head_dim, Dv = g.value_dim;
+  const RowLayout lq = g.q_layout(), lk = g.k_layout(), lv = g.v_layout(), lo = g.out_layout();
   const bool need_scores = dq || dk || dscores;
 #pragma omp parallel
   {
     std::vector<T> local(need_scores && !dscores ? std::size_t(N * M) : 0);
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < g.batch * g.heads; ++bh) {
+      const int64_t b = bh / g.heads, h = bh % g.heads;
       const T* P = probs + bh * N * M;
-      const T* dO = dout + bh * N * Dv;
-      if (dv) gemm(M, Dv, N, T(1), mat(P, M, true), mat(dO, Dv), T(0), dv + bh * M * Dv, Dv);
+      const T* dO = dout + at(lo, b, h);
+      if (dv) gemm(M, Dv, N, T(1), mat(P, M, true), mat(dO, lo.row), T(0), dv + at(lv, b, h), lv.row);
       if (!need_scores) continue;
       T* dS = dscores ? dscores + bh * N * M : local.data();
-      gemm(N, M, Dv, T(1), mat(dO, Dv), mat(v + bh * M * Dv, Dv, true), T(0), dS, M);  // dP
+      gemm(N, M, Dv, T(1), mat(dO, lo.row), mat(v + at(lv, b, h), lv.row, true), T(0), dS, M);  // dP
       softmax_backward(P, dS, N, M, dS);
-      if (dq) gemm(N, D, M, T(g.scale), mat(dS, M), mat(k + bh * M * D, D), T(0), dq + bh * N * D, D);
+      if (dq) gemm(N, D, M, T(g.scale), mat(dS, M), mat(k + at(lk, b, h), lk.row), T(0), dq + at(lq, b, h), lq.row);
       if (dk)
-        gemm(M, D, N, T(g.scale), mat(dS, M, true), mat(q + bh * N * D, D), T(0), dk + bh * M * D, D);
+        gemm(M, D, N, T(g.scale), mat(dS, M, true), mat(q + at(lq, b, h), lq.row), T(0), dk + at(lk, b, h), lk.row);
     }
   }
 }
