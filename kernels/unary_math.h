@@ -1,6 +1,7 @@
 // unary_math.h: the unary activations and their derivatives, written once for every backend.
-// M supplies the transcendental functions (exp, log, sqrt, tanh, erf, and gelu_tanh: the tanh
-// inside the tanh-GELU): <cmath> for the reference (kernels/cpu/elementwise.cpp), the CPU's
+// M supplies the transcendental functions (exp, log, sqrt, tanh, gelu_tanh: the tanh inside the
+// tanh-GELU, and normal_cdf(x, pdf): Phi(x), with phi(x) stored through pdf when it is not null,
+// so that GELU's derivative may share one exp between them): <cmath> for the reference (kernels/cpu/elementwise.cpp), the CPU's
 // vectorisable forms (kernels/cpu/vmath.h), or CUDA's (kernels/cuda/math.cuh).
 //   GELU (erf):  y = x/2 (1 + erf(x/sqrt2)),  y' = Phi(x) + x phi(x)
 //   GELU (tanh): u = sqrt(2/pi)(x + 0.044715 x^3),  y = x/2 (1 + tanh u),
@@ -25,6 +26,15 @@ constexpr double kSqrt2OverPi = 0.79788456080286535588;
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 
+// Phi(x) = (1 + erf(x / sqrt2)) / 2 and phi(x) = exp(-x^2 / 2) / sqrt(2 pi) from M's erf and exp:
+// normal_cdf for an M that has an accurate erf.
+FROST_NO_EXEC_CHECK
+template <typename M, typename T>
+FROST_HOST_DEVICE inline T normal_cdf_via_erf(T x, T* pdf) {
+  if (pdf) *pdf = T(kInvSqrt2Pi) * M::exp(T(-0.5) * x * x);
+  return T(0.5) * (T(1) + M::erf(x * T(kInvSqrt2)));
+}
+
 FROST_NO_EXEC_CHECK
 template <typename M, typename T>
 FROST_HOST_DEVICE inline T sigmoid(T x) {
@@ -43,7 +53,7 @@ FROST_HOST_DEVICE inline T value(UnaryOp op, T x) {
     case UnaryOp::tanh: return M::tanh(x);
     case UnaryOp::relu: return x > T(0) ? x : T(0);
     case UnaryOp::sigmoid: return sigmoid<M>(x);
-    case UnaryOp::gelu_erf: return T(0.5) * x * (T(1) + M::erf(x * T(kInvSqrt2)));
+    case UnaryOp::gelu_erf: return x * M::normal_cdf(x, static_cast<T*>(nullptr));
     case UnaryOp::gelu_tanh: return T(0.5) * x * (T(1) + M::gelu_tanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
     case UnaryOp::quick_gelu: return x * sigmoid<M>(T(1.702) * x);
   }
@@ -63,8 +73,8 @@ FROST_HOST_DEVICE inline T derivative(UnaryOp op, T x, T y) {
     case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
     case UnaryOp::sigmoid: return y * (T(1) - y);
     case UnaryOp::gelu_erf: {
-      const T cdf = T(0.5) * (T(1) + M::erf(x * T(kInvSqrt2)));
-      const T pdf = T(kInvSqrt2Pi) * M::exp(T(-0.5) * x * x);
+      T pdf = T(0);
+      const T cdf = M::normal_cdf(x, &pdf);
       return cdf + x * pdf;
     }
     case UnaryOp::gelu_tanh: {

@@ -20,6 +20,7 @@ struct StdMath {
   static double tanh(double x) { return std::tanh(x); }
   static double gelu_tanh(double x) { return std::tanh(x); }
   static double erf(double x) { return std::erf(x); }
+  static double normal_cdf(double x, double* pdf) { return unary::normal_cdf_via_erf<StdMath>(x, pdf); }
 };
 
 struct FastMath {
@@ -38,7 +39,7 @@ struct FastMath {
     return (e - T(1)) / (e + T(1));
   }
   template <typename T>
-  static T erf(T x) { return erf_of(x); }
+  static T normal_cdf(T x, T* pdf) { return normal_cdf_of(x, pdf); }
 };
 
 template <typename T>

@@ -34,6 +34,8 @@ struct DeviceMath {
   __device__ static T gelu_tanh(T x) { return d_tanh(x); }
   template <typename T>
   __device__ static T erf(T x) { return d_erf(x); }
+  template <typename T>
+  __device__ static T normal_cdf(T x, T* pdf) { return unary::normal_cdf_via_erf<DeviceMath>(x, pdf); }
 };
 
 template <typename T>
