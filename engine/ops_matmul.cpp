@@ -80,12 +80,19 @@ Tensor batched_gemm(Tensor a, Tensor b) {
     T* pc = static_cast<T*>(out.raw_data());
     const cpu::MatrixRef ar{nullptr, a.strides()[r - 2], a.strides()[r - 1]};
     const cpu::MatrixRef br{nullptr, b.strides()[r - 2], b.strides()[r - 1]};
-    // Many small products: one per thread, serial GEMMs. Few large ones: parallel GEMMs.
-    const bool per_thread = batch > 1 && double(M) * N * K < 256.0 * 256 * 256;
-#pragma omp parallel for schedule(static) if (per_thread)
-    for (int64_t i = 0; i < batch; ++i)
+    auto product = [&](int64_t i) {
       cpu::gemm(M, N, K, acc_t<T>(1), {pa + a_off[i], ar.row_stride, ar.col_stride},
                 {pb + b_off[i], br.row_stride, br.col_stride}, acc_t<T>(0), pc + i * M * N, N);
+    };
+    // Many small products: one per thread, serial GEMMs. Few large ones: parallel GEMMs, called
+    // outside any parallel construct: inside one, even an inactive `if (false)` region, each of
+    // their parallel regions is a nested one, for which libgomp starts fresh threads (~0.6 ms).
+    if (batch > 1 && double(M) * N * K < 256.0 * 256 * 256) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < batch; ++i) product(i);
+    } else {
+      for (int64_t i = 0; i < batch; ++i) product(i);
+    }
   });
   return out;
 }

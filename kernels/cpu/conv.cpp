@@ -287,20 +287,28 @@ bool stride_one(const Conv2dGeometry& g) { return g.stride_h == 1 && g.stride_w 
 // images per thread when there are enough of them (GEMMs then run serially inside), else one
 // thread and parallel GEMMs. `col` is the thread's (Cin/groups * kh * kw, Ho * Wo) column buffer;
 // null for pointwise convolutions, whose input is its own column matrix.
+// The one-thread case stays outside any parallel construct: inside one, even a team of one, the
+// GEMMs' parallel regions would be nested ones, for which libgomp starts fresh threads each time.
 template <typename T, typename Body>
 void for_each_image_group(const Conv2dGeometry& g, int threads, Body&& body) {
   const int64_t Kc = g.in_channels / g.groups * g.kernel_h * g.kernel_w;
   const int64_t HWo = g.out_height() * g.out_width();
-#pragma omp parallel num_threads(threads)
-  {
-    const bool pointwise = is_pointwise(g);
+  const bool pointwise = is_pointwise(g);
+  auto images = [&](int t, bool parallel) {
     std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
     T* col_ptr = pointwise ? nullptr : col.data();
-    const int t = omp_get_thread_num();
+    if (!parallel) {
+      for (int64_t b = 0; b < g.batch; ++b)
+        for (int64_t grp = 0; grp < g.groups; ++grp) body(t, b, grp, col_ptr);
+      return;
+    }
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < g.batch; ++b)
       for (int64_t grp = 0; grp < g.groups; ++grp) body(t, b, grp, col_ptr);
-  }
+  };
+  if (threads <= 1) return images(0, false);
+#pragma omp parallel num_threads(threads)
+  images(omp_get_thread_num(), true);
 }
 
 int image_threads(const Conv2dGeometry& g) { return per_image_threads(g) ? omp_get_max_threads() : 1; }

@@ -280,9 +280,10 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   const int64_t group_cols = kColumnGroup * nr;
   const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
   float* packed_b = thread_scratch(0, size_t(KC) * nc_max);  // shared by the team
-  // Small products run on one thread: fork/join would cost more than the work.
-  const bool parallel =
-      double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && !omp_in_parallel();
+  // Small products run on one thread: fork/join would cost more than the work. So does a call
+  // from inside any parallel construct (omp_get_level, not omp_in_parallel, which is false in an
+  // inactive one): a nested region gets freshly started threads (~0.6 ms each), not the pool's.
+  const bool parallel = double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && omp_get_level() == 0;
   const bool direct_a = A.col_stride == 1 || A.row_stride == 1;  // read A in place (see the top)
   const float* a_data = static_cast<const float*>(A.data);
 
@@ -349,7 +350,7 @@ void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, Matrix
               double beta, double* C, int64_t ldc, const double* bias) {
   const double* a = static_cast<const double*>(A.data);
   const double* b = static_cast<const double*>(B.data);
-  const bool parallel = double(M) * N * K > 32.0 * 32 * 32 && !omp_in_parallel();
+  const bool parallel = double(M) * N * K > 32.0 * 32 * 32 && omp_get_level() == 0;
 #pragma omp parallel if (parallel)
   {
     std::vector<double> row(size_t(std::max<int64_t>(N, 1)));
