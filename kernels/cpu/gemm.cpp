@@ -240,6 +240,48 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const floa
       C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.0f);
 }
 
+// Work items are (row block, column group) pairs. When they are too few to share evenly among the
+// threads but K is long (the weight gradients of skinny operands: LoRA's dA = dh^T x with M = r,
+// dB = g^T h with N = r, K = every row of the batch), K is split instead.
+bool split_k_pays(int64_t M, int64_t N, int64_t K, int mr, int64_t group_cols) {
+  const int64_t threads = omp_get_max_threads();
+  const int64_t m_blocks = (M + MC - 1) / MC;
+  const int64_t mc = ((M + m_blocks - 1) / m_blocks + mr - 1) / mr * mr;
+  const int64_t items = ((M + mc - 1) / mc) * ((std::min(N, NC) + group_cols - 1) / group_cols);
+  const double balance = double(items) / double(threads * ((items + threads - 1) / threads));
+  return balance < 0.8 && K >= threads * KC && double(M) * double(N) <= double(1 << 20);
+}
+
+// C = alpha A B + beta C + bias with K cut into one range per thread: each thread's product goes
+// to its own M x N buffer (serial GEMMs: they run inside the parallel region), then the rows of C
+// are summed from them.
+void gemm_split_k(int64_t M, int64_t N, int64_t K, float alpha, const MatrixRef& A, const MatrixRef& B, float beta,
+                  float* C, int64_t ldc, const float* bias) {
+  const int pieces = omp_get_max_threads();
+  const int64_t chunk = (K + pieces - 1) / pieces;
+  std::vector<float> partial(size_t(pieces) * size_t(M * N));
+  const float* a = static_cast<const float*>(A.data);
+  const float* b = static_cast<const float*>(B.data);
+#pragma omp parallel num_threads(pieces)
+  {
+    // one piece per thread, unless the runtime gave fewer threads
+    for (int u = omp_get_thread_num(); u < pieces; u += omp_get_num_threads()) {
+      const int64_t k0 = std::min(K, u * chunk), k1 = std::min(K, k0 + chunk);
+      gemm_f32(M, N, k1 - k0, alpha, {a + k0 * A.col_stride, A.row_stride, A.col_stride},
+               {b + k0 * B.row_stride, B.row_stride, B.col_stride}, 0.0f, partial.data() + size_t(u) * size_t(M * N),
+               N);  // K = 0: zeros
+    }
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float sum = bias ? bias[j] : 0.0f;
+        for (int u = 0; u < pieces; ++u) sum += partial[size_t(u) * size_t(M * N) + size_t(i * N + j)];
+        C[i * ldc + j] = beta == 0.0f ? sum : sum + beta * C[i * ldc + j];
+      }
+  }
+}
+
 }  // namespace
 
 const char* gemm_f32_kernel_name() { return active_kernel()->name; }
@@ -284,6 +326,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   // from inside any parallel construct (omp_get_level, not omp_in_parallel, which is false in an
   // inactive one): a nested region gets freshly started threads (~0.6 ms each), not the pool's.
   const bool parallel = double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && omp_get_level() == 0;
+  if (parallel && split_k_pays(M, N, K, mr, group_cols)) return gemm_split_k(M, N, K, alpha, A, B, beta, C, ldc, bias);
   const bool direct_a = A.col_stride == 1 || A.row_stride == 1;  // read A in place (see the top)
   const float* a_data = static_cast<const float*>(A.data);
 
