@@ -143,16 +143,44 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a,
 }
 #endif
 
+// A full sliver of a transposed B (B(k, c) = b[k + c * cs]: a weight W (N, K) read as W^T):
+// dst[k][0..NR) gathered one k at a time, the NR rows of W read side by side. The scalar copy
+// writes one element per store to NR different lines; at small M (Swin's last stage: 196 rows
+// against a 3072 x 768 weight) it was a fifth of the product.
+using PackTransposed = void (*)(const float* b, int64_t cs, int64_t kc, float* dst);
+
+#ifdef FROST_X86
+__attribute__((target("avx2"))) void pack_bt_avx2(const float* b, int64_t cs, int64_t kc, float* dst) {
+  const __m256i idx0 = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(cs)));
+  const __m256i idx1 = _mm256_add_epi32(idx0, _mm256_set1_epi32(int(8 * cs)));
+  for (int64_t k = 0; k < kc; ++k, dst += 16) {
+    _mm256_store_ps(dst, _mm256_i32gather_ps(b + k, idx0, 4));
+    _mm256_store_ps(dst + 8, _mm256_i32gather_ps(b + k, idx1, 4));
+  }
+}
+
+__attribute__((target("avx512f"))) void pack_bt_avx512(const float* b, int64_t cs, int64_t kc, float* dst) {
+  const __m512i idx0 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(int(cs)));
+  const __m512i idx1 = _mm512_add_epi32(idx0, _mm512_set1_epi32(int(16 * cs)));
+  for (int64_t k = 0; k < kc; ++k, dst += 32) {
+    _mm512_store_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx0, b + k, 4));
+    _mm512_store_ps(dst + 16, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx1, b + k, 4));
+  }
+}
+#endif
+
 struct KernelInfo {
   const char* name;
   int mr, nr;
   MicroKernel micro;
+  PackTransposed pack_bt;  // null: the scalar copy
 };
 
-const KernelInfo kPortable{"portable", 6, 16, micro_portable<6, 16>};
+const KernelInfo kPortable{"portable", 6, 16, micro_portable<6, 16>, nullptr};
 #ifdef FROST_X86
-const KernelInfo kAvx2{"avx2", 6, 16, micro_avx2};
-const KernelInfo kAvx512{"avx512", 12, 32, micro_avx512};
+const KernelInfo kAvx2{"avx2", 6, 16, micro_avx2, pack_bt_avx2};
+const KernelInfo kAvx512{"avx512", 12, 32, micro_avx512, pack_bt_avx512};
 #endif
 
 const KernelInfo* best_kernel() {
@@ -217,9 +245,12 @@ void pack_a(const MatrixRef& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
 }
 
 // B [p0 .. p0+kc) x [j0 .. j0+cols) -> dst[k][0..nr), columns past cols padded with zeros.
-void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int nr,
+void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, const KernelInfo& kern,
                    float* dst) {
+  const int nr = kern.nr;
   const float* b = static_cast<const float*>(B.data) + p0 * B.row_stride + j0 * B.col_stride;
+  if (kern.pack_bt && B.row_stride == 1 && B.col_stride != 1 && cols == nr && B.col_stride * nr < (int64_t(1) << 31))
+    return kern.pack_bt(b, B.col_stride, kc, dst);  // 32-bit gather offsets reach every column
   if (B.col_stride == 1 || B.row_stride != 1) {
     for (int64_t k = 0; k < kc; ++k) {
       float* out = dst + k * nr;
@@ -345,7 +376,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
       {
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < slivers; ++t)
-          pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), nr,
+          pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), kern,
                         packed_b + t * kc * nr);
         float* packed_a = thread_scratch(1, size_t(MC) * KC);
         alignas(64) float edge[12 * 32];
