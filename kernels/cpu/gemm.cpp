@@ -5,7 +5,7 @@
 // pointers. Packing A into MR-tall slivers would cost a strided copy per element, as much as the
 // arithmetic when N is small (attention's P v with N = 64, the 96-wide layers of ConvNeXt), so
 // only general strides and the last, partial sliver of rows are packed.
-// Micro-kernels: AVX-512 12x32 (24 zmm accumulators), AVX2+FMA 6x16 (12 ymm accumulators),
+// Micro-kernels: AVX-512 12x32 (24 zmm accumulators; 24x16 when N <= 16), AVX2+FMA 6x16 (12 ymm accumulators),
 // portable C 6x16. The choice is made once from CPUID; each kernel is compiled with a target
 // attribute, so the binary runs on any x86-64 (and the portable path anywhere).
 #include "kernels/cpu/gemm.h"
@@ -141,6 +141,32 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a,
       _mm512_storeu_ps(ci, r);
     }
 }
+// For N <= 16 (LoRA's rank-8 products x A^T and g B): one zmm per row of a 24 x 16 tile, so that a
+// narrow C wastes at most half of each FMA instead of three quarters of a 32-wide one.
+__attribute__((target("avx512f"))) void micro_avx512_narrow(int64_t kc, const float* a, int64_t rs, int64_t ks,
+                                                             const float* b, float* c, int64_t ldc, float alpha,
+                                                             float beta, const float* bias) {
+  constexpr int MR = 24;
+  __m512 acc[MR];
+#pragma GCC unroll 24
+  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k, b += 16) {
+    if (k < MR) _mm_prefetch(reinterpret_cast<const char*>(c + k * ldc), _MM_HINT_T0);
+    const __m512 bk = _mm512_load_ps(b);
+    const float* ak = a + k * ks;
+#pragma GCC unroll 24
+    for (int i = 0; i < MR; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(ak[i * rs]), bk, acc[i]);
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  const __m512 vbias = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+#pragma GCC unroll 24
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + i * ldc;
+    __m512 r = _mm512_fmadd_ps(va, acc[i], vbias);
+    if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci), r);
+    _mm512_storeu_ps(ci, r);
+  }
+}
 #endif
 
 // A full sliver of a transposed B (B(k, c) = b[k + c * cs]: a weight W (N, K) read as W^T):
@@ -157,6 +183,13 @@ __attribute__((target("avx2"))) void pack_bt_avx2(const float* b, int64_t cs, in
     _mm256_store_ps(dst, _mm256_i32gather_ps(b + k, idx0, 4));
     _mm256_store_ps(dst + 8, _mm256_i32gather_ps(b + k, idx1, 4));
   }
+}
+
+__attribute__((target("avx512f"))) void pack_bt_avx512_16(const float* b, int64_t cs, int64_t kc, float* dst) {
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(int(cs)));
+  for (int64_t k = 0; k < kc; ++k, dst += 16)
+    _mm512_store_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx, b + k, 4));
 }
 
 __attribute__((target("avx512f"))) void pack_bt_avx512(const float* b, int64_t cs, int64_t kc, float* dst) {
@@ -181,7 +214,17 @@ const KernelInfo kPortable{"portable", 6, 16, micro_portable<6, 16>, nullptr};
 #ifdef FROST_X86
 const KernelInfo kAvx2{"avx2", 6, 16, micro_avx2, pack_bt_avx2};
 const KernelInfo kAvx512{"avx512", 12, 32, micro_avx512, pack_bt_avx512};
+const KernelInfo kAvx512Narrow{"avx512", 24, 16, micro_avx512_narrow, pack_bt_avx512_16};
 #endif
+
+// The kernel for an N-column product: AVX-512's narrow tile for N <= 16.
+const KernelInfo& kernel_for(const KernelInfo& k, int64_t N) {
+#ifdef FROST_X86
+  if (&k == &kAvx512 && N <= 16) return kAvx512Narrow;
+#endif
+  (void)N;
+  return k;
+}
 
 const KernelInfo* best_kernel() {
 #ifdef FROST_X86
@@ -201,7 +244,7 @@ const KernelInfo* active_kernel() {
 // Blocking: a KC x NR sliver of B is reused across the MR slivers of A; MC x KC of A stays in
 // L2. KC = 512 measured best on the reference Xeon (AVX-512) among 256/384/512/768.
 constexpr int64_t KC = 512;
-constexpr int64_t MC = 144;   // a multiple of both MRs (12 and 6)
+constexpr int64_t MC = 144;   // a multiple of every MR (24, 12 and 6)
 constexpr int64_t NC = 3072;  // a multiple of both NRs
 constexpr int64_t kColumnGroup = 8;  // NR slivers per work item
 
@@ -348,7 +391,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
     scale_c(M, N, beta, C, ldc, bias);
     return;
   }
-  const KernelInfo& kern = *active_kernel();
+  const KernelInfo& kern = kernel_for(*active_kernel(), N);
   const int mr = kern.mr, nr = kern.nr;
   const int64_t group_cols = kColumnGroup * nr;
   const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
@@ -379,7 +422,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
           pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), kern,
                         packed_b + t * kc * nr);
         float* packed_a = thread_scratch(1, size_t(MC) * KC);
-        alignas(64) float edge[12 * 32];
+        alignas(64) float edge[12 * 32];  // the largest tile: 12 x 32 = 24 x 16
         int64_t packed_block = -1;
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < m_blocks * col_groups; ++item) {
