@@ -5,9 +5,11 @@
 // pointers. Packing A into MR-tall slivers would cost a strided copy per element, as much as the
 // arithmetic when N is small (attention's P v with N = 64, the 96-wide layers of ConvNeXt), so
 // only general strides and the last, partial sliver of rows are packed.
-// Micro-kernels: AVX-512 12x32 (24 zmm accumulators; 24x16 when N <= 16), AVX2+FMA 6x16 (12 ymm accumulators),
-// portable C 6x16. The choice is made once from CPUID; each kernel is compiled with a target
-// attribute, so the binary runs on any x86-64 (and the portable path anywhere).
+// Micro-kernels: AVX-512 12x32 (24 zmm accumulators; 24x16 when N <= 16), AVX2+FMA 6x16 (12 ymm
+// accumulators), portable C 6x16. The choice is made once from CPUID; each kernel is compiled
+// with a target attribute, so the binary runs on any x86-64 (and the portable path anywhere).
+// A bias vector is added in the micro-kernels' epilogue. Threads share (row block, column group)
+// items; when those are too few for the team and K is long, K is split instead (gemm_split_k).
 #include "kernels/cpu/gemm.h"
 
 #include <omp.h>
