@@ -1,10 +1,11 @@
 // gemm.cpp: the reference triple loop, then the fast f32 path (BLIS-style): B is packed into
 // KC x NR slivers shared by all threads, and a register-blocked micro-kernel computes an MR x NR
-// tile of C per call. A is read where it lies when either of its strides is 1 (row-major A, or
-// a transposed view such as g^T in dW = g^T x): each step of k broadcasts MR values from MR row
-// pointers. Packing A into MR-tall slivers would cost a strided copy per element, as much as the
-// arithmetic when N is small (attention's P v with N = 64, the 96-wide layers of ConvNeXt), so
-// only general strides and the last, partial sliver of rows are packed.
+// tile of C per call. A row-major A is read where it lies: each step of k broadcasts MR values
+// from MR row pointers. Packing it into MR-tall slivers would cost a strided copy per element,
+// as much as the arithmetic when N is small (attention's P v with N = 64, the 96-wide layers of
+// ConvNeXt), so only its last, partial sliver is packed. A transposed A (g^T in dW = g^T x) is
+// packed: there each k's MR values are contiguous, the copy is cheap, and read in place every
+// step would touch a new line, kc lines per micro-kernel call (dW ran ~20% slower so).
 // Micro-kernels: AVX-512 12x32 (24 zmm accumulators; 24x16 when N <= 16), AVX2+FMA 6x16 (12 ymm
 // accumulators), portable C 6x16. The choice is made once from CPUID; each kernel is compiled
 // with a target attribute, so the binary runs on any x86-64 (and the portable path anywhere).
@@ -403,7 +404,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   // inactive one): a nested region gets freshly started threads (~0.6 ms each), not the pool's.
   const bool parallel = double(M) * N * K > 64.0 * 64 * 64 && omp_get_max_threads() > 1 && omp_get_level() == 0;
   if (parallel && split_k_pays(M, N, K, mr, group_cols)) return gemm_split_k(M, N, K, alpha, A, B, beta, C, ldc, bias);
-  const bool direct_a = A.col_stride == 1 || A.row_stride == 1;  // read A in place (see the top)
+  const bool direct_a = A.col_stride == 1;  // row-major A is read in place (see the top)
   const float* a_data = static_cast<const float*>(A.data);
 
   for (int64_t jc = 0; jc < N; jc += NC) {
