@@ -30,14 +30,20 @@ Tensor bind_bias(cpu::AttentionGeometry& g, const Tensor& bias, const char* op) 
   return view;
 }
 
-void run_forward(const cpu::AttentionGeometry& g, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
+// q, k, v point at the operands' first elements (inside one packed qkv, or three tensors).
+void run_forward(const cpu::AttentionGeometry& g, const void* q, const void* k, const void* v, Tensor& out,
                  Tensor& probs) {
-  dispatch_float(q.dtype(), kOp, [&](auto tag) {
+  dispatch_float(out.dtype(), kOp, [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, attention_forward<T>)(g, static_cast<const T*>(q.raw_data()), static_cast<const T*>(k.raw_data()),
-                                            static_cast<const T*>(v.raw_data()), static_cast<T*>(out.raw_data()),
+    FROST_KERNEL(out, attention_forward<T>)(g, static_cast<const T*>(q), static_cast<const T*>(k),
+                                            static_cast<const T*>(v), static_cast<T*>(out.raw_data()),
                                             static_cast<T*>(probs.raw_data()));
   });
+}
+
+// Part i (0: q, 1: k, 2: v) of a packed (B, N, 3 C) qkv or its gradient; null for an undefined t.
+char* qkv_part(const Tensor& t, int64_t i, int64_t C) {
+  return t.defined() ? static_cast<char*>(t.raw_data()) + i * C * int64_t(dtype_size(t.dtype())) : nullptr;
 }
 
 // Pointers into the saved operands and the gradient buffers (null where not wanted).
@@ -97,10 +103,8 @@ struct PackedAttentionBackward : Node {
     Tensor dqkv, dscores;
     if (needs(0)) dqkv = Tensor::empty(qkv.shape(), g.dtype(), g.device());  // q, k, v parts: every element written
     if (needs(1)) dscores = Tensor::empty({G.batch, G.heads, G.queries, G.keys}, g.dtype(), g.device());
-    const int64_t C = G.heads * G.head_dim, es = int64_t(dtype_size(g.dtype()));
-    auto part = [&](const Tensor& t, int64_t i) {
-      return t.defined() ? static_cast<char*>(t.raw_data()) + i * C * es : nullptr;
-    };
+    const int64_t C = G.heads * G.head_dim;
+    auto part = [C](const Tensor& t, int64_t i) { return qkv_part(t, i, C); };
     const bool any = dqkv.defined() || dscores.defined();  // dbias needs dS, which reads q, k, v
     run_backward(G, gc, {gc.raw_data(), any ? part(qkv, 0) : nullptr, any ? part(qkv, 1) : nullptr, part(qkv, 2),
                          probs.raw_data(), part(dqkv, 0), part(dqkv, 1), part(dqkv, 2), data_or_null(dscores)});
@@ -143,7 +147,7 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
   const Tensor qc = q.detach().contiguous(), kc = k.detach().contiguous(), vc = v.detach().contiguous();
   Tensor out = Tensor::empty({B, H, N, g.value_dim}, q.dtype(), q.device());
   Tensor probs = Tensor::empty({B, H, N, M}, q.dtype(), q.device());
-  run_forward(g, qc, kc, vc, out, probs);
+  run_forward(g, qc.raw_data(), kc.raw_data(), vc.raw_data(), out, probs);
   g.bias = nullptr;  // the backward never reads the bias itself
   if (auto node = record<AttentionBackward>({&q, &k, &v, &bias}, g, bias.defined() ? bias.shape() : Shape{})) {
     const bool dq = node->needs(0), dk = node->needs(1), dbias = node->needs(3);
@@ -174,14 +178,7 @@ Tensor packed_qkv_attention(const Tensor& qkv_in, int64_t heads, const Tensor& b
   const Tensor bias_view = bind_bias(g, bias, op);
   Tensor out = Tensor::empty({B, N, C}, qkv.dtype(), qkv.device());
   Tensor probs = Tensor::empty({B, heads, N, N}, qkv.dtype(), qkv.device());
-  const int64_t es = int64_t(dtype_size(dt));
-  const char* base = static_cast<const char*>(qkv.raw_data());
-  dispatch_float(dt, op, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::attention_forward<T>(g, reinterpret_cast<const T*>(base), reinterpret_cast<const T*>(base + C * es),
-                              reinterpret_cast<const T*>(base + 2 * C * es), static_cast<T*>(out.raw_data()),
-                              static_cast<T*>(probs.raw_data()));
-  });
+  run_forward(g, qkv_part(qkv, 0, C), qkv_part(qkv, 1, C), qkv_part(qkv, 2, C), out, probs);
   g.bias = nullptr;
   if (auto node = record<PackedAttentionBackward>({&qkv_cast, &bias}, g, bias.defined() ? bias.shape() : Shape{})) {
     node->probs = probs;

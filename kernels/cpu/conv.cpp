@@ -293,22 +293,18 @@ template <typename T, typename Body>
 void for_each_image_group(const Conv2dGeometry& g, int threads, Body&& body) {
   const int64_t Kc = g.in_channels / g.groups * g.kernel_h * g.kernel_w;
   const int64_t HWo = g.out_height() * g.out_width();
-  const bool pointwise = is_pointwise(g);
-  auto images = [&](int t, bool parallel) {
+  auto images = [&] {  // its `omp for` binds to the team, or, called outside one, runs serially
+    const bool pointwise = is_pointwise(g);
     std::vector<T> col(pointwise ? 0 : size_t(Kc * HWo));
     T* col_ptr = pointwise ? nullptr : col.data();
-    if (!parallel) {
-      for (int64_t b = 0; b < g.batch; ++b)
-        for (int64_t grp = 0; grp < g.groups; ++grp) body(t, b, grp, col_ptr);
-      return;
-    }
+    const int t = omp_get_thread_num();
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < g.batch; ++b)
       for (int64_t grp = 0; grp < g.groups; ++grp) body(t, b, grp, col_ptr);
   };
-  if (threads <= 1) return images(0, false);
+  if (threads <= 1) return images();
 #pragma omp parallel num_threads(threads)
-  images(omp_get_thread_num(), true);
+  images();
 }
 
 int image_threads(const Conv2dGeometry& g) { return per_image_threads(g) ? omp_get_max_threads() : 1; }

@@ -188,21 +188,15 @@ __attribute__((target("avx2"))) void pack_bt_avx2(const float* b, int64_t cs, in
   }
 }
 
-__attribute__((target("avx512f"))) void pack_bt_avx512_16(const float* b, int64_t cs, int64_t kc, float* dst) {
-  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                         _mm512_set1_epi32(int(cs)));
-  for (int64_t k = 0; k < kc; ++k, dst += 16)
-    _mm512_store_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx, b + k, 4));
-}
-
+template <int NR>  // 16 or 32: one gather of 16 rows of W per 16 columns of the sliver
 __attribute__((target("avx512f"))) void pack_bt_avx512(const float* b, int64_t cs, int64_t kc, float* dst) {
   const __m512i idx0 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32(int(cs)));
-  const __m512i idx1 = _mm512_add_epi32(idx0, _mm512_set1_epi32(int(16 * cs)));
-  for (int64_t k = 0; k < kc; ++k, dst += 32) {
-    _mm512_store_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx0, b + k, 4));
-    _mm512_store_ps(dst + 16, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx1, b + k, 4));
-  }
+  for (int64_t k = 0; k < kc; ++k, dst += NR)
+    for (int h = 0; h < NR / 16; ++h) {
+      const __m512i idx = _mm512_add_epi32(idx0, _mm512_set1_epi32(int(16 * h * cs)));
+      _mm512_store_ps(dst + 16 * h, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx, b + k, 4));
+    }
 }
 #endif
 
@@ -216,8 +210,8 @@ struct KernelInfo {
 const KernelInfo kPortable{"portable", 6, 16, micro_portable<6, 16>, nullptr};
 #ifdef FROST_X86
 const KernelInfo kAvx2{"avx2", 6, 16, micro_avx2, pack_bt_avx2};
-const KernelInfo kAvx512{"avx512", 12, 32, micro_avx512, pack_bt_avx512};
-const KernelInfo kAvx512Narrow{"avx512", 24, 16, micro_avx512_narrow, pack_bt_avx512_16};
+const KernelInfo kAvx512{"avx512", 12, 32, micro_avx512, pack_bt_avx512<32>};
+const KernelInfo kAvx512Narrow{"avx512", 24, 16, micro_avx512_narrow, pack_bt_avx512<16>};
 #endif
 
 // The kernel for an N-column product: AVX-512's narrow tile for N <= 16.
@@ -317,14 +311,23 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const floa
       C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.0f);
 }
 
+// Equal row blocks of at most MC rows, a multiple of MR each, so that no thread waits on a short
+// last block.
+struct RowBlocks {
+  int64_t count, rows;
+};
+RowBlocks row_blocks(int64_t M, int mr) {
+  const int64_t blocks = (M + MC - 1) / MC;
+  const int64_t rows = ((M + blocks - 1) / blocks + mr - 1) / mr * mr;
+  return {(M + rows - 1) / rows, rows};
+}
+
 // Work items are (row block, column group) pairs. When they are too few to share evenly among the
 // threads but K is long (the weight gradients of skinny operands: LoRA's dA = dh^T x with M = r,
 // dB = g^T h with N = r, K = every row of the batch), K is split instead.
 bool split_k_pays(int64_t M, int64_t N, int64_t K, int mr, int64_t group_cols) {
   const int64_t threads = omp_get_max_threads();
-  const int64_t m_blocks = (M + MC - 1) / MC;
-  const int64_t mc = ((M + m_blocks - 1) / m_blocks + mr - 1) / mr * mr;
-  const int64_t items = ((M + mc - 1) / mc) * ((std::min(N, NC) + group_cols - 1) / group_cols);
+  const int64_t items = row_blocks(M, mr).count * ((std::min(N, NC) + group_cols - 1) / group_cols);
   const double balance = double(items) / double(threads * ((items + threads - 1) / threads));
   return balance < 0.8 && K >= threads * KC && double(M) * double(N) <= double(1 << 20);
 }
@@ -406,6 +409,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   if (parallel && split_k_pays(M, N, K, mr, group_cols)) return gemm_split_k(M, N, K, alpha, A, B, beta, C, ldc, bias);
   const bool direct_a = A.col_stride == 1;  // row-major A is read in place (see the top)
   const float* a_data = static_cast<const float*>(A.data);
+  const RowBlocks blocks = row_blocks(M, mr);
 
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
@@ -414,9 +418,6 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
       const int64_t kc = std::min(KC, K - pc);
       const float beta_eff = pc == 0 ? beta : 1.0f;
       const float* bias_eff = pc == 0 ? bias : nullptr;  // added once, with the first K block
-      // Equal row blocks (a multiple of MR each) so that no thread waits on a short last block.
-      const int64_t m_blocks = (M + MC - 1) / MC;
-      const int64_t mc_even = ((M + m_blocks - 1) / m_blocks + mr - 1) / mr * mr;
       const int64_t col_groups = (nc + group_cols - 1) / group_cols;
 #pragma omp parallel if (parallel)
       {
@@ -428,10 +429,9 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
         alignas(64) float edge[12 * 32];  // the largest tile: 12 x 32 = 24 x 16
         int64_t packed_block = -1;
 #pragma omp for schedule(static)
-        for (int64_t item = 0; item < m_blocks * col_groups; ++item) {
+        for (int64_t item = 0; item < blocks.count * col_groups; ++item) {
           const int64_t block = item / col_groups, group = item % col_groups;
-          const int64_t ic = block * mc_even, mc = std::min(mc_even, M - ic);
-          if (mc <= 0) continue;
+          const int64_t ic = block * blocks.rows, mc = std::min(blocks.rows, M - ic);
           if (block != packed_block) {  // in place: only a partial last sliver is packed
             const int64_t full = direct_a ? mc / mr * mr : 0;
             if (full < mc) pack_a(A, ic + full, mc - full, pc, kc, mr, packed_a + full / mr * kc * mr);
