@@ -125,12 +125,14 @@ TEST_CASE("softmax handles fully masked rows and extreme logits", "[cpu][kernels
 }
 
 TEST_CASE("depthwise convolution fast path matches channel-by-channel convolution", "[cpu][kernels]") {
-  // The stride-1 direct kernel (padded planes) against the im2col path run on one channel at a time,
+  // The stride-1 direct kernel (flattened padded planes) against the im2col path run on one channel
+  // at a time; planes long enough for every block width of the vector loop and its tails,
   // forward and all three gradients, with odd sizes and asymmetric kernels.
   struct Case {
     int64_t C, H, W, kh, kw, ph, pw;
   };
-  for (const Case& c : {Case{5, 9, 13, 7, 7, 3, 3}, Case{3, 6, 5, 3, 5, 1, 2}, Case{4, 8, 8, 3, 3, 0, 0}}) {
+  for (const Case& c : {Case{5, 9, 13, 7, 7, 3, 3}, Case{3, 6, 5, 3, 5, 1, 2}, Case{4, 8, 8, 3, 3, 0, 0},
+                        Case{3, 21, 23, 7, 7, 3, 3}, Case{2, 17, 30, 3, 3, 1, 1}}) {
     INFO("C " << c.C << " H " << c.H << " W " << c.W << " k " << c.kh << "x" << c.kw);
     Tensor x = normal({2, c.C, c.H, c.W}, 1, DType::f32).set_requires_grad(true);
     Tensor w = normal({c.C, 1, c.kh, c.kw}, 2, DType::f32).set_requires_grad(true);
