@@ -32,16 +32,22 @@ FROST_CLONES void normalize_row(const T* xr, const T* w, const T* b, int64_t C, 
   rstd = s;
 }
 
-// One row of dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy w.
+// One row of dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy w, and (where given) its terms
+// of the affine gradients, dw += dy xhat and db += dy, from the same pass over dy and x.
 template <typename T>
-FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, const T* w, int64_t C, T* dxr) {
+FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, const T* w, int64_t C, T* dxr,
+                                         double* dw, double* db) {
   double g_sum = 0, gx_sum = 0;
 #pragma omp simd reduction(+ : g_sum, gx_sum)
   for (int64_t c = 0; c < C; ++c) {
-    const double g = double(dyr[c]) * (w ? double(w[c]) : 1.0);
+    const double xhat = double((xr[c] - m) * s), d = double(dyr[c]);
+    const double g = d * (w ? double(w[c]) : 1.0);
     g_sum += g;
-    gx_sum += g * double((xr[c] - m) * s);
+    gx_sum += g * xhat;
+    if (dw) dw[c] += d * xhat;
+    if (db) db[c] += d;
   }
+  if (!dxr) return;
   const T g_mean = T(g_sum / double(C)), gx_mean = T(gx_sum / double(C));
 #pragma omp simd
   for (int64_t c = 0; c < C; ++c) {
@@ -78,12 +84,7 @@ void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const ac
     for (int64_t r = 0; r < rows; ++r) {
       const T* xr = x + r * C;
       const T* dyr = dy + r * C;
-      const T m = mean[r], s = rstd[r];
-      if (dw_t)
-        for (int64_t c = 0; c < C; ++c) dw_t[c] += double(dyr[c]) * double((xr[c] - m) * s);
-      if (db_t)
-        for (int64_t c = 0; c < C; ++c) db_t[c] += double(dyr[c]);
-      if (dx) normalize_row_backward<T>(dyr, xr, m, s, w, C, dx + r * C);
+      normalize_row_backward<T>(dyr, xr, mean[r], rstd[r], w, C, dx ? dx + r * C : nullptr, dw_t, db_t);
     }
   }
   for (int64_t c = 0; c < C; ++c) {
