@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/reduce.h"
 #include "tests/helpers.h"
 
 using namespace frost;
@@ -154,5 +155,26 @@ TEST_CASE("depthwise convolution fast path matches channel-by-channel convolutio
     CHECK(rel_error(gx, x.grad()) < 1e-6);
     CHECK(rel_error(gw, w.grad()) < 1e-6);
     CHECK(rel_error(gb, b.grad()) < 1e-6);
+  }
+}
+
+TEST_CASE("sum over the middle dim matches a double loop, rows split across threads or not", "[cpu][kernels]") {
+  // [1, R, C] is a bias gradient: too few (outer, column chunk) jobs for the team, so R is split
+  // and the parts added in order; [3, R, 700] has enough jobs; inner == 1 is a row sum.
+  for (const std::array<int64_t, 3> s : {std::array<int64_t, 3>{1, 1576, 192}, {1, 70, 3000}, {3, 300, 700}, {40, 2000, 1}}) {
+    INFO("outer " << s[0] << " R " << s[1] << " inner " << s[2]);
+    const int64_t outer = s[0], R = s[1], inner = s[2];
+    const std::vector<double> xd = normal({outer * R * inner}, 5, DType::f64).to_doubles();
+    const std::vector<float> x(xd.begin(), xd.end());
+    std::vector<float> out(size_t(outer * inner));
+    cpu::sum_middle(x.data(), outer, R, inner, out.data());
+    double worst = 0;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        double ref = 0;
+        for (int64_t r = 0; r < R; ++r) ref += double(x[size_t((o * R + r) * inner + i)]);
+        worst = std::max(worst, std::fabs(double(out[size_t(o * inner + i)]) - ref) / (1 + std::fabs(ref)));
+      }
+    CHECK(worst < 1e-6);
   }
 }

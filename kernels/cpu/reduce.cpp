@@ -2,10 +2,29 @@
 // reduction (vectorised along R); otherwise rows of `inner` are accumulated (vectorised along i).
 #include "kernels/cpu/reduce.h"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/vmath.h"
+
 namespace frost::cpu {
+
+namespace {
+
+// acc[i] += sum_r x[r * ld + i] for i < len, in double.
+template <typename T>
+FROST_CLONES void add_rows(const T* x, int64_t rows, int64_t ld, int64_t len, double* acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = x + r * ld;
+#pragma omp simd
+    for (int64_t i = 0; i < len; ++i) acc[i] += double(row[i]);
+  }
+}
+
+}  // namespace
 
 template <typename T>
 void sum_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out) {
@@ -20,20 +39,26 @@ void sum_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out) {
     }
     return;
   }
-  // Parallel over (outer, inner chunk) so that a bias gradient ([1, R, C]) also splits.
+  // Jobs: (outer, inner chunk, part of R), parts of R only when the other two give the team too
+  // few jobs (a bias gradient, [1, rows, C]). Each job sums its rows in double; the parts are
+  // then added in a fixed order, so the result does not depend on the thread count's timing.
   constexpr int64_t kChunk = 256;
   const int64_t chunks = (inner + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (outer * R * inner > (1 << 15))
-  for (int64_t job = 0; job < outer * chunks; ++job) {
-    const int64_t o = job / chunks, i0 = (job % chunks) * kChunk;
-    const int64_t len = std::min(kChunk, inner - i0);
-    double acc[kChunk] = {};
-    for (int64_t r = 0; r < R; ++r) {
-      const T* row = x + (o * R + r) * inner + i0;
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) acc[i] += double(row[i]);
-    }
-    for (int64_t i = 0; i < len; ++i) out[o * inner + i0 + i] = T(acc[i]);
+  const bool parallel = outer * R * inner > (1 << 15) && omp_get_level() == 0;
+  const int64_t threads = parallel ? omp_get_max_threads() : 1;
+  const int64_t parts = std::clamp<int64_t>(threads / (outer * chunks), 1, std::max<int64_t>(1, R / 64));
+  std::vector<double> partial(size_t(parts * outer * inner));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t job = 0; job < outer * chunks * parts; ++job) {
+    const int64_t part = job % parts, o = job / parts / chunks, i0 = (job / parts % chunks) * kChunk;
+    const int64_t r0 = R * part / parts, r1 = R * (part + 1) / parts;
+    double* acc = partial.data() + (part * outer + o) * inner + i0;
+    add_rows(x + (o * R + r0) * inner + i0, r1 - r0, inner, std::min(kChunk, inner - i0), acc);
+  }
+  for (int64_t j = 0; j < outer * inner; ++j) {
+    double sum = 0;
+    for (int64_t part = 0; part < parts; ++part) sum += partial[size_t(part * outer * inner + j)];
+    out[j] = T(sum);
   }
 }
 
