@@ -33,26 +33,42 @@ FROST_CLONES void normalize_row(const T* xr, const T* w, const T* b, int64_t C, 
 }
 
 // One row of dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy w, and (where given) its terms
-// of the affine gradients, dw += dy xhat and db += dy, from the same pass over dy and x.
+// of the affine gradients, dw += dy xhat and db += dy (in double: they sum over every row). The
+// row sums run in T over vector lanes (partial sums per lane: a row is at most a few thousand
+// terms); every loop is branch-free inside, the frozen-affine case (no dw, db) costs two passes.
 template <typename T>
 FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, const T* w, int64_t C, T* dxr,
                                          double* dw, double* db) {
-  double g_sum = 0, gx_sum = 0;
-#pragma omp simd reduction(+ : g_sum, gx_sum)
-  for (int64_t c = 0; c < C; ++c) {
-    const double xhat = double((xr[c] - m) * s), d = double(dyr[c]);
-    const double g = d * (w ? double(w[c]) : 1.0);
-    g_sum += g;
-    gx_sum += g * xhat;
-    if (dw) dw[c] += d * xhat;
-    if (db) db[c] += d;
+  T g_sum = 0, gxc_sum = 0;  // sum g and sum g (x - m)
+  if (w) {
+#pragma omp simd reduction(+ : g_sum, gxc_sum)
+    for (int64_t c = 0; c < C; ++c) {
+      const T g = dyr[c] * w[c];
+      g_sum += g;
+      gxc_sum += g * (xr[c] - m);
+    }
+  } else {
+#pragma omp simd reduction(+ : g_sum, gxc_sum)
+    for (int64_t c = 0; c < C; ++c) {
+      g_sum += dyr[c];
+      gxc_sum += dyr[c] * (xr[c] - m);
+    }
   }
-  if (!dxr) return;
-  const T g_mean = T(g_sum / double(C)), gx_mean = T(gx_sum / double(C));
+  if (dw)
 #pragma omp simd
-  for (int64_t c = 0; c < C; ++c) {
-    const T g = dyr[c] * (w ? w[c] : T(1));
-    dxr[c] = s * (g - g_mean - (xr[c] - m) * s * gx_mean);
+    for (int64_t c = 0; c < C; ++c) dw[c] += double(dyr[c]) * double((xr[c] - m) * s);
+  if (db)
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) db[c] += double(dyr[c]);
+  if (!dxr) return;
+  // dx = s (g - g_mean) - (x - m) s^3 mean(g (x - m))
+  const T g_mean = g_sum / T(C), k = s * s * s * gxc_sum / T(C);
+  if (w) {
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dxr[c] = s * (dyr[c] * w[c] - g_mean) - (xr[c] - m) * k;
+  } else {
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dxr[c] = s * (dyr[c] - g_mean) - (xr[c] - m) * k;
   }
 }
 
