@@ -17,18 +17,19 @@ namespace frost::cli {
 namespace {
 
 int bench_gemm(const std::vector<std::string>& args) {
-  Flags flags("frost bench gemm", args, {"m", "n", "k", "threads", "repeat", "kernel", "trans-b"});
+  Flags flags("frost bench gemm", args, {"m", "n", "k", "threads", "repeat", "kernel", "trans-a", "trans-b"});
   const int64_t M = flags.get_int("m", 1024), N = flags.get_int("n", 1024), K = flags.get_int("k", 1024);
   const int64_t repeat = flags.get_int("repeat", 5);
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const std::string kernel = flags.get("kernel", "");
   cpu::gemm_f32_force_kernel(kernel.c_str());
-  const bool trans_b = flags.get("trans-b", "0") == "1";
+  const bool trans_a = flags.get("trans-a", "0") == "1";  // A stored (K, M): a weight gradient's g^T
+  const bool trans_b = flags.get("trans-b", "0") == "1";  // B stored (N, K): a linear layer's W^T
 
   Generator gen(1);
-  const Tensor a = rand({M, K}, gen), b = rand(trans_b ? Shape{N, K} : Shape{K, N}, gen);
+  const Tensor a = rand(trans_a ? Shape{K, M} : Shape{M, K}, gen), b = rand(trans_b ? Shape{N, K} : Shape{K, N}, gen);
   Tensor c = Tensor::empty({M, N});
-  const cpu::MatrixRef A = cpu::mat(a.raw_data(), K);
+  const cpu::MatrixRef A = trans_a ? cpu::mat(a.raw_data(), M, true) : cpu::mat(a.raw_data(), K);
   const cpu::MatrixRef B = trans_b ? cpu::mat(b.raw_data(), K, true) : cpu::mat(b.raw_data(), N);
   float* pc = c.typed_data<float>();
 
@@ -54,8 +55,8 @@ int bench_gemm(const std::vector<std::string>& args) {
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   const double gflops = 2.0 * double(M) * double(N) * double(K) / best / 1e9;
-  std::printf("gemm f32 M=%lld N=%lld K=%lld%s threads=%d kernel=%s: %.2f ms, %.1f GFLOP/s (validated, rel err %.1e)\n",
-              (long long)M, (long long)N, (long long)K, trans_b ? " B^T" : "", omp_get_max_threads(),
+  std::printf("gemm f32 M=%lld N=%lld K=%lld%s%s threads=%d kernel=%s: %.2f ms, %.1f GFLOP/s (validated, rel err %.1e)\n",
+              (long long)M, (long long)N, (long long)K, trans_a ? " A^T" : "", trans_b ? " B^T" : "", omp_get_max_threads(),
               cpu::gemm_f32_kernel_name(), best * 1e3, gflops, rel);
   return 0;
 }

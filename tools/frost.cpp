@@ -21,7 +21,7 @@ void usage() {
       "           classes 5-9 (1,000 images) with full, linear and PEFT; writes DIR/transfer.csv\n"
       "  bench autograd [--batch B] [--image S] [--dim C] [--depth L] [--heads H] [--threads T]\n"
       "           forward and backward of a small ViT, fully trainable and frozen\n"
-      "  bench gemm --m M --n N --k K [--threads T] [--repeat R] [--kernel avx512|avx2|portable]\n"
+      "  bench gemm --m M --n N --k K [--threads T] [--repeat R] [--kernel avx512|avx2|portable] [--trans-a 1] [--trans-b 1]\n"
       "           f32 GEMM throughput in GFLOP/s (validated against the reference first)\n"
       "  inspect  FILE.safetensors   list the tensors of a checkpoint\n"
       "  forward  --model NAME [--model-args JSON] --weights FILE [--adapter DIR] --input FILE --out FILE\n"

@@ -502,7 +502,9 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
         int64_t packed_block = -1;
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < blocks.count * col_groups; ++item) {
-          const int64_t block = item / col_groups, group = item % col_groups;
+          const bool by_column = !direct_a && col_groups >= omp_get_num_threads();
+          const int64_t block = by_column ? item % blocks.count : item / col_groups;
+          const int64_t group = by_column ? item / blocks.count : item % col_groups;
           const int64_t ic = block * blocks.rows, mc = std::min(blocks.rows, M - ic);
           if (block != packed_block) {  // in place: only a partial last sliver is packed
             const int64_t full = direct_a ? mc / mr * mr : 0;
