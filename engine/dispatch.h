@@ -19,19 +19,31 @@
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
 #ifdef FROST_HAVE_CUDA
+#include "kernels/cuda/backend.h"
 #include "kernels/cuda/kernels.h"
 #endif
 
 // FROST_KERNEL(t, fn): the kernel `fn` (e.g. softmax_forward<T>) of the backend that holds tensor
 // t: cpu::fn, or cuda::fn for a cuda:N tensor. The two have the same signature (a pointer to
 // either fits one type), so a CUDA kernel that drifts from its CPU twin does not compile.
+// For a cuda:N tensor it first makes device N current, so the kernel launches where its operands live.
 #ifdef FROST_HAVE_CUDA
-#define FROST_KERNEL(t, fn) ((t).device().is_cuda() ? &::frost::cuda::fn : &::frost::cpu::fn)
+#define FROST_KERNEL(t, fn) \
+  (::frost::kernel_device((t).device()) ? &::frost::cuda::fn : &::frost::cpu::fn)
 #else
 #define FROST_KERNEL(t, fn) (&::frost::cpu::fn)
 #endif
 
 namespace frost {
+
+#ifdef FROST_HAVE_CUDA
+// FROST_KERNEL's device step: true (and device N made current) for cuda:N.
+inline bool kernel_device(Device d) {
+  if (!d.is_cuda()) return false;
+  cuda::make_current(d.index);
+  return true;
+}
+#endif
 
 // Scalar element access through double (integers beyond 2^53 are copied exactly by
 // convert_value's integer path).

@@ -106,6 +106,8 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, double la
   if (label_smoothing < 0.0 || label_smoothing > 1.0)
     throw std::invalid_argument("cross_entropy: label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
   const int64_t B = logits.size(0), K = logits.size(1);
+  if (K == 0 && B > 0)
+    throw std::invalid_argument("cross_entropy: logits " + logits.describe() + " have no classes");
   const bool hard = target.dtype() == DType::i64;
   if (hard && (target.dim() != 1 || target.size(0) != B))
     throw std::invalid_argument("cross_entropy: labels " + target.describe() + " do not match logits " + logits.describe());

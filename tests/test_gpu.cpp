@@ -7,6 +7,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <catch2/catch_reporter_tap.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -40,16 +41,31 @@ void run_all(const std::vector<test::OpCase>& cases, uint64_t base, DType dtype)
 }  // namespace
 
 TEST_CASE("cuda elementwise ops match the CPU", "[gpu]") {
-  for (DType dtype : {DType::f32, DType::bf16}) run_all(test::elementwise_cases(), g_seed, dtype);
+  for (DType dtype : {DType::f32, DType::bf16, DType::f64}) run_all(test::elementwise_cases(), g_seed, dtype);
 }
 TEST_CASE("cuda reductions, shape ops and random masks match the CPU", "[gpu]") {
-  for (DType dtype : {DType::f32, DType::bf16}) run_all(test::reduction_and_shape_cases(), g_seed + 1, dtype);
+  for (DType dtype : {DType::f32, DType::bf16, DType::f64}) run_all(test::reduction_and_shape_cases(), g_seed + 1, dtype);
 }
 TEST_CASE("cuda norms, softmax and cross-entropy match the CPU", "[gpu]") {
-  for (DType dtype : {DType::f32, DType::bf16}) run_all(test::norm_softmax_cases(), g_seed + 2, dtype);
+  for (DType dtype : {DType::f32, DType::bf16, DType::f64}) run_all(test::norm_softmax_cases(), g_seed + 2, dtype);
 }
 TEST_CASE("cuda GEMM, convolution and attention match the CPU", "[gpu]") {
-  for (DType dtype : {DType::f32, DType::bf16}) run_all(test::gemm_conv_attention_cases(), g_seed + 3, dtype);
+  for (DType dtype : {DType::f32, DType::bf16, DType::f64}) run_all(test::gemm_conv_attention_cases(), g_seed + 3, dtype);
+}
+
+// Past the launch caps: grid_for caps a grid at 65535 * 8 blocks of 256 threads (134 M elements),
+// beyond which each thread takes several; past 2^31 elements every index must be 64-bit. bf16
+// keeps the big case at 4 GiB a tensor; only the device computes, spot values are read back.
+TEST_CASE("cuda elementwise and reductions past the grid cap and past 2^31 elements", "[gpu]") {
+  for (const int64_t n : {int64_t(140) << 20, (int64_t(1) << 31) + 1000}) {
+    INFO("elements " << n);
+    const Tensor a = Tensor::full({n}, 1.5, DType::bf16, kGpu);
+    const Tensor b = add(a, a);  // 3.0
+    for (const int64_t at : {int64_t(0), n / 2, n - 1})
+      CHECK(b.narrow(0, at, 1).to(Device::cpu()).to_doubles()[0] == 3.0);
+    const double total = sum(b.to(DType::f32)).to(Device::cpu()).to_doubles()[0];  // 3n, in f32 accumulation
+    CHECK(std::abs(total - 3.0 * double(n)) <= 1e-3 * 3.0 * double(n));
+  }
 }
 
 TEST_CASE("cuda allocator counts bytes and copies round-trip", "[gpu]") {

@@ -123,6 +123,10 @@ TEST_CASE("softmax handles fully masked rows and extreme logits", "[cpu][kernels
   const Tensor big = Tensor::from_vector({1000, 1001}, {1, 2});
   const Tensor labels = Tensor::from_vector({1}, {1}, DType::i64);
   CHECK(std::fabs(cross_entropy(big, labels).item() - std::log1p(std::exp(-1.0))) < 1e-6);
+  // no classes: an error naming the logits, for labels and for soft targets alike
+  const Tensor none = Tensor::empty({2, 0});
+  CHECK_THROWS_WITH(cross_entropy(none, Tensor::from_vector({0, 0}, {2}, DType::i64)), Catch::Contains("no classes"));
+  CHECK_THROWS_WITH(cross_entropy(none, none), Catch::Contains("no classes") && Catch::Contains("[2, 0]"));
 }
 
 TEST_CASE("depthwise convolution fast path matches channel-by-channel convolution", "[cpu][kernels]") {

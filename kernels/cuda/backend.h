@@ -9,6 +9,9 @@ namespace frost::cuda {
 int register_backend();
 int device_count();
 void set_device(int index);  // cudaSetDevice, checked
+// Makes device `index` current unless it already is (every op's kernel call goes through it:
+// kernels launch on the current device, which must be the one that holds the operands).
+void make_current(int index);
 void synchronize_device();   // cudaDeviceSynchronize, checked
 std::string device_name(int index);  // "NVIDIA H200", from cudaGetDeviceProperties
 

@@ -39,8 +39,13 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < int64_t(n);         \
        i += int64_t(blockDim.x) * gridDim.x)
 
-// After every launch: a bad configuration is reported where it happened.
-#define FROST_LAUNCH_CHECK() FROST_CUDA_CHECK(cudaGetLastError())
+// After every launch: a bad configuration is reported where it happened (and, under
+// FROST_CUDA_SYNC=1, a fault while it ran).
+#define FROST_LAUNCH_CHECK()                  \
+  do {                                        \
+    FROST_CUDA_CHECK(cudaGetLastError());     \
+    FROST_SYNC_CHECK("kernel launch");        \
+  } while (0)
 
 struct SumOp {
   template <typename T>

@@ -17,6 +17,15 @@
 #include "kernels/cuda/backend.h"
 #include "kernels/cuda/check.h"
 
+// The caching allocator hands a released block to the next request at once, with no event: that
+// is safe only because every kernel, copy and cuBLASLt call runs on the legacy default stream,
+// which orders them after whatever used the block before. Per-thread default streams (nvcc
+// --default-stream per-thread) would break that ordering silently; they are refused until blocks
+// carry the stream events that would make them safe.
+#if defined(CUDA_API_PER_THREAD_DEFAULT_STREAM)
+#error "frost's CUDA allocator assumes the legacy default stream: build without --default-stream per-thread"
+#endif
+
 namespace frost::cuda {
 
 namespace {
@@ -112,6 +121,12 @@ int register_backend() {
 int device_count() { return register_backend(); }
 
 void set_device(int index) { FROST_CUDA_CHECK(cudaSetDevice(index)); }
+
+void make_current(int index) {
+  int current = -1;
+  FROST_CUDA_CHECK(cudaGetDevice(&current));  // a host-side query: no synchronisation
+  if (current != index) FROST_CUDA_CHECK(cudaSetDevice(index));
+}
 
 void synchronize_device() { FROST_CUDA_CHECK(cudaDeviceSynchronize()); }
 

@@ -116,6 +116,16 @@ __global__ void empty_product_kernel(T* C, int64_t M, int64_t N, int64_t ldc, in
   }
 }
 
+// C[i, :] += bias: the epilogue's work when the bias pointer is not aligned for cuBLASLt.
+template <typename T>
+__global__ void add_bias_kernel(T* C, int64_t M, int64_t N, int64_t ldc, const T* bias) {
+  using A = acc_t<T>;
+  FROST_GRID_LOOP(e, M * N) {
+    const int64_t j = e % N, i = e / N;
+    C[i * ldc + j] = T(A(C[i * ldc + j]) + A(bias[j]));
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -149,8 +159,12 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   const cublasOperation_t ta = x.transpose ? CUBLAS_OP_T : CUBLAS_OP_N, tb = y.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
   FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
   FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
-  if (bias) {
-    if (batch.count != 1) throw std::invalid_argument("cuda::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
+  // cuBLASLt reads the bias with vector loads: a bias that is a view at an odd offset (a slice of
+  // a packed parameter) is added by a kernel of its own after the product.
+  const bool bias_epilogue = bias && reinterpret_cast<uintptr_t>(bias) % 16 == 0;
+  if (bias && batch.count != 1)
+    throw std::invalid_argument("cuda::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
+  if (bias_epilogue) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
     FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
     FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
@@ -180,14 +194,22 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof(align_c)));
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
-  FROST_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, lx.layout, ly.layout, lc.layout, lc.layout, pref,
-                                                    1, &heuristic, &found));
+  // NOT_SUPPORTED is the heuristic's way of saying that no algorithm fits: same message as none found.
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, lx.layout, ly.layout, lc.layout,
+                                                               lc.layout, pref, 1, &heuristic, &found);
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED) found = 0;
+  else FROST_CUBLAS_CHECK(status);
   if (found == 0)
     throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(type_name) + " GEMM M=" +
                              std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
                              " batch=" + std::to_string(batch.count));
   FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, desc, &alpha, b.data, lx.layout, a.data, ly.layout, &beta, C, lc.layout,
                                     C, lc.layout, &heuristic.algo, ctx.workspace, kWorkspaceBytes, 0));
+  FROST_SYNC_CHECK("cublasLtMatmul");
+  if (bias && !bias_epilogue) {
+    add_bias_kernel<T><<<grid_for(M * N), kThreads>>>(C, M, N, ldc, bias);
+    FROST_LAUNCH_CHECK();
+  }
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t,

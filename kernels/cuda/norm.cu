@@ -110,7 +110,12 @@ void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_
 template <typename T>
 void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w, int64_t rows,
                          int64_t C, T* dx, T* dw, T* db) {
-  if (rows == 0 || C == 0) return;
+  if (C == 0) return;
+  if (rows == 0) {  // the affine gradients of no rows are zeros, as on the CPU
+    if (dw) FROST_CUDA_CHECK(cudaMemset(dw, 0, size_t(C) * sizeof(T)));
+    if (db) FROST_CUDA_CHECK(cudaMemset(db, 0, size_t(C) * sizeof(T)));
+    return;
+  }
   if (dx) {
     layer_norm_dx_kernel<T><<<grid_for(rows, 1), C <= 128 ? 128 : 256>>>(dy, x, mean, rstd, w, rows, C, dx);
     FROST_LAUNCH_CHECK();

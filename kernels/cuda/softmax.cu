@@ -131,9 +131,11 @@ __global__ void cross_entropy_backward_kernel(const T* logits, const double* lse
   }
 }
 
+// Rows of no classes still get their outputs written where a row has one (the cross-entropy's
+// loss and log-sum-exp: the kernels' loops over C are then empty); the others have no elements.
 template <typename Kernel, typename... Args>
-void launch_rows(Kernel kernel, int64_t rows, int64_t C, Args... args) {
-  if (rows == 0 || C == 0) return;
+void launch_rows(Kernel kernel, int64_t rows, int64_t C, bool per_row_output, Args... args) {
+  if (rows == 0 || (C == 0 && !per_row_output)) return;
   kernel<<<grid_for(rows, 1), kRowThreads>>>(args...);
   FROST_LAUNCH_CHECK();
 }
@@ -142,29 +144,29 @@ void launch_rows(Kernel kernel, int64_t rows, int64_t C, Args... args) {
 
 template <typename T>
 void softmax_forward(const T* x, int64_t rows, int64_t C, T* y) {
-  launch_rows(softmax_forward_kernel<T>, rows, C, x, rows, C, y);
+  launch_rows(softmax_forward_kernel<T>, rows, C, false, x, rows, C, y);
 }
 template <typename T>
 void softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* dx) {
-  launch_rows(softmax_backward_kernel<T>, rows, C, y, dy, rows, C, dx);
+  launch_rows(softmax_backward_kernel<T>, rows, C, false, y, dy, rows, C, dx);
 }
 template <typename T>
 void log_softmax_forward(const T* x, int64_t rows, int64_t C, T* y) {
-  launch_rows(log_softmax_forward_kernel<T>, rows, C, x, rows, C, y);
+  launch_rows(log_softmax_forward_kernel<T>, rows, C, false, x, rows, C, y);
 }
 template <typename T>
 void log_softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* dx) {
-  launch_rows(log_softmax_backward_kernel<T>, rows, C, y, dy, rows, C, dx);
+  launch_rows(log_softmax_backward_kernel<T>, rows, C, false, y, dy, rows, C, dx);
 }
 template <typename T>
 void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft, double smoothing,
                            int64_t rows, int64_t C, T* loss, double* lse) {
-  launch_rows(cross_entropy_forward_kernel<T>, rows, C, logits, labels, soft, smoothing, rows, C, loss, lse);
+  launch_rows(cross_entropy_forward_kernel<T>, rows, C, true, logits, labels, soft, smoothing, rows, C, loss, lse);
 }
 template <typename T>
 void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels, const T* soft,
                             double smoothing, const T* row_grad, int64_t rows, int64_t C, T* dlogits) {
-  launch_rows(cross_entropy_backward_kernel<T>, rows, C, logits, lse, labels, soft, smoothing, row_grad, rows, C,
+  launch_rows(cross_entropy_backward_kernel<T>, rows, C, false, logits, lse, labels, soft, smoothing, row_grad, rows, C,
               dlogits);
 }
 
