@@ -150,6 +150,20 @@ void synchronize(Device device) {
 #endif
 }
 
+namespace {
+constexpr int kCountedDevices = 17;  // the CPU, then cuda:0..15 (more share the last slot)
+std::atomic<int64_t> g_host_reads[kCountedDevices];
+int host_read_slot(Device d) { return d.is_cpu() ? 0 : 1 + (d.index < kCountedDevices - 2 ? d.index : kCountedDevices - 2); }
+}  // namespace
+
+void count_host_read(Device from) { g_host_reads[host_read_slot(from)].fetch_add(1, std::memory_order_relaxed); }
+int64_t host_reads(Device from) { return g_host_reads[host_read_slot(from)].load(std::memory_order_relaxed); }
+int64_t host_reads_total() {
+  int64_t n = 0;
+  for (const auto& c : g_host_reads) n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
   if (dst_device.is_cpu() && src_device.is_cpu()) {

@@ -66,6 +66,14 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 Allocator* pinned_host_allocator();
 void register_pinned_allocator(Allocator* allocator);
 
+// Host reads: each request to see tensor data on the host (item(), to_doubles(), a copy to the
+// CPU). On a GPU each one waits for the device (a synchronisation inside a step). They are
+// counted on every backend, a CPU tensor's too, so that a step's count is the same code path's
+// count without a GPU: `frost bench step` reports it per step.
+void count_host_read(Device from);
+int64_t host_reads(Device from);  // since the process started
+int64_t host_reads_total();       // every device
+
 // Makes `device` the one kernels launch on from this thread (cudaSetDevice); the CPU: nothing.
 void select_device(Device device);
 // Waits until every kernel launched on `device` has finished (timing); the CPU: nothing.

@@ -201,6 +201,7 @@ Tensor Tensor::to(DType dtype) const {
 Tensor cast_to(const Tensor& t, DType dtype) { return t.defined() && t.dtype() != dtype ? t.to(dtype) : t; }
 
 Tensor Tensor::to(Device device) const {
+  if (device.is_cpu()) count_host_read(this->device());  // a CPU tensor's too: see device.h
   if (device == this->device()) return *this;
   const Tensor src = detach().contiguous();
   Tensor out = Tensor::empty(shape_, dtype(), device);

@@ -4,6 +4,7 @@
 //   softmax:       dx = y (g - sum(g y))       saves y
 //   log_softmax:   dx = g - exp(y) sum(g)      saves y
 //   cross_entropy: dlogits = (g / B) (softmax(x) - q)   saves logits and the row log-sum-exp
+#include <algorithm>
 #include <stdexcept>
 
 #include "engine/autograd.h"
@@ -71,11 +72,12 @@ struct CrossEntropyBackward : Node {
   explicit CrossEntropyBackward(double s) : Node("cross_entropy"), smoothing(s) {}
   std::vector<Tensor> backward(const Tensor& g) override {
     const int64_t B = logits.size(0), K = logits.size(1);
-    const double scale = g.item() / double(B);  // d(mean)/d(loss_r) times the incoming gradient
+    // d(mean)/d(loss_r) times the incoming gradient, per row, computed where g lives (reading g
+    // on the host would wait for the device)
+    const Tensor row_grad = mul(g.detach().to(logits.dtype()), 1.0 / double(std::max<int64_t>(B, 1))).reshape({1}).expand({B}).contiguous();
     Tensor dlogits, dsoft;
     if (needs(0)) {
       dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-      const Tensor row_grad = Tensor::full({B}, scale, logits.dtype(), logits.device());
       dispatch_f32_f64(logits.dtype(), "cross_entropy", [&](auto tag) {
         using T = decltype(tag);
         FROST_KERNEL(dlogits, cross_entropy_backward<T>)(
@@ -85,7 +87,7 @@ struct CrossEntropyBackward : Node {
             static_cast<const T*>(row_grad.raw_data()), B, K, static_cast<T*>(dlogits.raw_data()));
       });
     }
-    if (needs(1)) dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), scale);  // -log_softmax(x) g / B
+    if (needs(1)) dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), row_grad.reshape({B, 1}));  // -log_softmax(x) g / B
     return {dlogits, dsoft};
   }
   void release_saved() override { logits = lse = labels = soft = Tensor(); }
@@ -121,10 +123,12 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, double la
   const Tensor xc = logits.detach().contiguous();
   const Tensor labels = hard ? target.contiguous() : Tensor();
   const Tensor soft = hard ? Tensor() : target.detach().contiguous();
-  if (hard) {
-    const Tensor host = labels.to(Device::cpu());
+  // Labels on the host are checked here; on a device they are not read back (that would wait for
+  // it): the data loader checks them where they come from, and the kernel turns a label out of
+  // range into a NaN loss instead of reading past the row.
+  if (hard && labels.device().is_cpu()) {
     for (int64_t i = 0; i < B; ++i) {
-      const int64_t y = host.typed_data<int64_t>()[i];
+      const int64_t y = labels.typed_data<int64_t>()[i];
       if (y < 0 || y >= K)
         throw std::invalid_argument("cross_entropy: label " + std::to_string(y) + " at row " + std::to_string(i) +
                                     " is out of range [0, " + std::to_string(K) + ")");

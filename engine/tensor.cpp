@@ -285,6 +285,7 @@ void Tensor::convert_storage_to(DType dtype) {
 // Host read-back
 
 std::vector<double> Tensor::to_doubles() const {
+  if (device().is_cpu()) count_host_read(device());  // to() counts the others
   Tensor host = device().is_cpu() ? *this : to(Device::cpu());
   Tensor flat = host.is_contiguous() ? host : copy_contiguous(host, dtype());
   std::vector<double> values(static_cast<size_t>(flat.numel()));

@@ -202,3 +202,18 @@ TEST_CASE("the caching allocator reuses blocks by size class and reports out of 
   dev.empty_cache();
   CHECK(dev.in_use == 0);
 }
+
+TEST_CASE("host reads are counted (item, to_doubles, copies to the CPU); a cross-entropy step makes none", "[cpu]") {
+  const Tensor x = normal({4, 5}, 3, DType::f32).set_requires_grad(true);
+  const Tensor labels = Tensor::from_vector({0, 4, 2, 1}, {4}, DType::i64);
+  const int64_t before = host_reads_total();
+  Tensor loss = cross_entropy(mul(x, 2.0), labels, 0.1);
+  loss.backward();
+  CHECK(host_reads_total() == before);  // labels checked in place, the backward's scale stays a tensor
+  CHECK(x.grad().defined());
+  (void)loss.item();
+  CHECK(host_reads_total() == before + 1);
+  (void)x.to(Device::cpu());
+  (void)x.to_doubles();
+  CHECK(host_reads_total() == before + 3);
+}

@@ -8,7 +8,9 @@
 // measured them (what torch.cuda.max_memory_allocated reports for PyTorch). --profile adds the
 // per-op breakdown of the timed steps (engine/profile.h), per step: forward ops, backward nodes and
 // the optimizer, each with calls, milliseconds and GFLOP/s or GB/s (in the JSON as "profile");
-// --profile-shapes keeps the entries of each op apart by input shapes.
+// --profile-shapes keeps the entries of each op apart by input shapes. host_reads_per_step: the
+// requests for tensor data on the host a step makes (engine/device.h; each one a device
+// synchronisation on a GPU), which a step should not make at all.
 #include <omp.h>
 
 #include <algorithm>
@@ -66,12 +68,14 @@ int bench_step(const std::vector<std::string>& args) {
   const bool profiling = f.has("profile") || f.has("profile-shapes");
   if (profiling) profile::start(f.has("profile-shapes"));
   std::vector<double> times;
+  const int64_t reads_before = host_reads_total();
   for (int64_t s = 0; s < steps; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
     step();
     synchronize(device);  // kernels run asynchronously: the clock stops when they are done
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  const double reads_per_step = double(host_reads_total() - reads_before) / double(steps);
   std::vector<profile::Entry> ops = profiling ? profile::stop() : std::vector<profile::Entry>{};
   for (profile::Entry& e : ops) {  // per step
     e.ms /= double(steps);
@@ -85,7 +89,8 @@ int bench_step(const std::vector<std::string>& args) {
   const size_t peak = alloc.peak_bytes();
   if (f.has("json")) {
     nlohmann::json out{{"ms_per_step", ms}, {"ms_mean", mean_ms},  {"images_per_s", ips},
-                       {"peak_bytes", peak}, {"precision", dtype_name(precision)}, {"batch", batch}};
+                       {"peak_bytes", peak}, {"precision", dtype_name(precision)}, {"batch", batch},
+                       {"host_reads_per_step", reads_per_step}};
     if (profiling) {
       out["profile"] = nlohmann::json::array();
       for (const profile::Entry& e : ops)
@@ -97,10 +102,10 @@ int bench_step(const std::vector<std::string>& args) {
     if (profiling) std::printf("%s", profile::format_table(ops, mean_ms, double(steps)).c_str());
     const peft::ParamCounts c = peft::count_params(*model);
     std::printf("%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step (median; mean %.1f), %.2f images/s, "
-                "peak %.1f MiB\n",
+                "peak %.1f MiB, %g host reads/step\n",
                 name.c_str(), applied.spec.c_str(), (long long)batch, (long long)size, dtype_name(precision), omp_get_max_threads(),
                 (long long)c.trainable, ms, mean_ms, ips,
-                double(peak) / (1024.0 * 1024.0));
+                double(peak) / (1024.0 * 1024.0), reads_per_step);
   }
   return 0;
 }

@@ -100,7 +100,8 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* lab
     dot = block_reduce(dot, SumOp{}, 0.0);
     q_sum = block_reduce(q_sum, SumOp{}, 0.0);
     if (labels) {
-      dot = (1.0 - smoothing) * double(xr[labels[r]]) + smoothing / double(C) * x_sum;
+      const int64_t y = labels[r];  // the engine does not read device labels back: out of range is NaN here
+      dot = y >= 0 && y < C ? (1.0 - smoothing) * double(xr[y]) + smoothing / double(C) * x_sum : NAN;
       q_sum = 1.0;
     }
     if (threadIdx.x == 0) {
