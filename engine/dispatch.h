@@ -40,7 +40,7 @@ namespace frost {
 // FROST_KERNEL's device step: true (and device N made current) for cuda:N.
 inline bool kernel_device(Device d) {
   if (!d.is_cuda()) return false;
-  cuda::make_current(d.index);
+  cuda::set_device(d.index);
   return true;
 }
 #endif

@@ -500,9 +500,11 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
         float* packed_a = thread_scratch(1, size_t(MC) * KC);
         alignas(64) float edge[12 * 32];  // the largest tile: 12 x 32 = 24 x 16
         int64_t packed_block = -1;
+        // A packed A (dW's g^T): items sweep the row blocks under one column group, so a thread
+        // reads the B slivers it packed (its own cache) rather than all of B for each row block.
+        const bool by_column = !direct_a && col_groups >= omp_get_num_threads();
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < blocks.count * col_groups; ++item) {
-          const bool by_column = !direct_a && col_groups >= omp_get_num_threads();
           const int64_t block = by_column ? item % blocks.count : item / col_groups;
           const int64_t group = by_column ? item / blocks.count : item % col_groups;
           const int64_t ic = block * blocks.rows, mc = std::min(blocks.rows, M - ic);

@@ -8,10 +8,10 @@ namespace frost::cuda {
 // number of devices (0 when no driver or GPU is present: then cuda:N tensors throw clearly).
 int register_backend();
 int device_count();
-void set_device(int index);  // cudaSetDevice, checked
-// Makes device `index` current unless it already is (every op's kernel call goes through it:
-// kernels launch on the current device, which must be the one that holds the operands).
-void make_current(int index);
+// Makes device `index` current unless it already is (cudaSetDevice, checked). Every op's kernel
+// call goes through it (FROST_KERNEL): kernels launch on the current device, which must be the
+// one that holds the operands.
+void set_device(int index);
 void synchronize_device();   // cudaDeviceSynchronize, checked
 std::string device_name(int index);  // "NVIDIA H200", from cudaGetDeviceProperties
 

@@ -120,9 +120,7 @@ int register_backend() {
 
 int device_count() { return register_backend(); }
 
-void set_device(int index) { FROST_CUDA_CHECK(cudaSetDevice(index)); }
-
-void make_current(int index) {
+void set_device(int index) {
   int current = -1;
   FROST_CUDA_CHECK(cudaGetDevice(&current));  // a host-side query: no synchronisation
   if (current != index) FROST_CUDA_CHECK(cudaSetDevice(index));
