@@ -6,6 +6,7 @@
 // their gradients come back in f32; softmax and the loss compute in f32.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -99,13 +100,40 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 // On the CPU in f32/f64 nothing is copied either way; elsewhere it runs through views and the op above.
 Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const Tensor& bias = Tensor(), double scale = 0.0);
 
-// ---- shape and indexing (ops_shape.cpp); views are Tensor methods ----
+// ---- shape (ops_shape.cpp); views are Tensor methods ----
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim);  // chunks of `size`
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims);
 // pads = {last_before, last_after, second_last_before, second_last_after, ...} (torch F.pad)
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0.0);
+
+// ---- indexing (ops_index.cpp) ----
+// A constant index (Swin's relative-position table): its values live on the host, their range is
+// known once, and the offset tables index_select/gather and their backward run on are built once
+// per operand geometry and device, then kept. Copies share those tables; safe to use from several
+// threads. The Tensor overloads below build one for each call (reading a device index back).
+class IndexTable {
+ public:
+  struct Plan;  // one geometry's offsets and their inverse, on one device (ops_index.cpp)
+  IndexTable() = default;
+  IndexTable(std::vector<int64_t> values, Shape shape);  // i64 values, row-major in `shape`
+  bool defined() const { return state_ != nullptr; }
+  const Shape& shape() const;
+  int64_t numel() const;
+  // Output element (o, j, i) of [outer, J, inner] reads source (o, k, i) of [outer, D, inner],
+  // k = value (o * J + j) * inner + i (per_position: gather) or value j (index_select).
+  std::shared_ptr<const Plan> plan(Device device, int64_t outer, int64_t D, int64_t J, int64_t inner,
+                                   bool per_position) const;
+  // Throws naming op and the first value outside [0, limit), if there is one.
+  void check_range(int64_t limit, const char* op) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+Tensor index_select(const Tensor& x, int64_t dim, const IndexTable& index);  // index: 1-d
+Tensor gather(const Tensor& x, int64_t dim, const IndexTable& index);        // index: x's rank
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);  // index: i64 (n)
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);        // index: same rank
 

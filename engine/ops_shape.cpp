@@ -1,9 +1,8 @@
 // ops_shape.cpp: views (no copy; the backward maps the gradient back through the inverse view),
-// joins, padding and indexing.
+// joins and padding.
 //   view/reshape: g.reshape(in)    permute: g.permute(inverse)    expand: sum_to_shape(g, in)
 //   narrow: g written into zeros(in) at the slice     cat: narrow(g) per input
 //   pad: narrow(g) to the unpadded region             contiguous / to(): identity / convert back
-//   index_select, gather: scatter-add of g into zeros(in) at the same indices
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
@@ -336,106 +335,6 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   copy_into(region, x);
   if (auto node = record<PadBackward>({&x}, starts, lengths)) attach(out, node);
   return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// Indexing: x viewed as [outer, D, inner] around `dim`.
-
-namespace {
-
-std::vector<int64_t> checked_indices(const Tensor& index, int64_t limit, const char* op) {
-  if (index.dtype() != DType::i64)
-    throw std::invalid_argument(std::string(op) + ": index must be i64, got " + index.describe());
-  std::vector<int64_t> idx(static_cast<size_t>(index.numel()));
-  const Tensor ic = index.to(Device::cpu()).contiguous();
-  std::memcpy(idx.data(), ic.raw_data(), idx.size() * 8);
-  for (int64_t v : idx)
-    if (v < 0 || v >= limit)
-      throw std::invalid_argument(std::string(op) + ": index " + std::to_string(v) +
-                                  " is out of range [0, " + std::to_string(limit) + ")");
-  return idx;
-}
-
-// Output element (o, j, i) of [outer, J, inner] reads source element (o, idx, i) of
-// [outer, D_src, inner], idx = idx_list[(o * J + j) * inner + i] (gather: per_position) or
-// idx_list[j] (index_select). One offset per output element; the kernels take it from there.
-std::vector<int64_t> source_offsets(const std::vector<int64_t>& idx, int64_t outer, int64_t D_src, int64_t J,
-                                    int64_t inner, bool per_position) {
-  std::vector<int64_t> offsets(size_t(outer * J * inner));
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < J; ++j)
-      for (int64_t i = 0; i < inner; ++i) {
-        const int64_t pos = (o * J + j) * inner + i;
-        const int64_t k = per_position ? idx[size_t(pos)] : idx[size_t(j)];
-        offsets[size_t(pos)] = (o * D_src + k) * inner + i;
-      }
-  return offsets;
-}
-
-// dx[t] = sum of g over the output positions that read source element t.
-struct IndexBackward : Node {
-  Shape in_shape;
-  std::vector<int64_t> offsets;
-  IndexBackward(const char* name, Shape s, std::vector<int64_t> o)
-      : Node(name), in_shape(std::move(s)), offsets(std::move(o)) {}
-  std::vector<Tensor> backward(const Tensor& g) override {
-    const Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
-    std::vector<int64_t> starts, sources;
-    cpu::invert_offsets(offsets, dx.numel(), starts, sources);
-    const Tensor st = Tensor::from_indices(starts, g.device()), so = Tensor::from_indices(sources, g.device());
-    dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
-      using T = decltype(tag);
-      FROST_KERNEL(dx, scatter_sum<T>)(static_cast<const T*>(gc.raw_data()), st.typed_data<int64_t>(),
-                                       so.typed_data<int64_t>(), dx.numel(), static_cast<T*>(dx.raw_data()));
-    });
-    return {dx};
-  }
-};
-
-Tensor index_common(const Tensor& x, int64_t dim, const Tensor& index, bool per_position,
-                    const char* op) {
-  profile::Scope scope(per_position ? "gather" : "index_select", {&x, &index});
-  check_float_operands(op, {&x});
-  dim = normalize_dim(dim, x.dim(), op);
-  Shape out_shape = x.shape();
-  if (per_position) {
-    if (index.dim() != x.dim())
-      throw std::invalid_argument(std::string(op) + ": index " + index.describe() + " must have the rank of " + x.describe());
-    for (int64_t d = 0; d < x.dim(); ++d)
-      if (d != dim && index.size(d) != x.size(d))
-        throw std::invalid_argument(std::string(op) + ": index " + index.describe() + " differs from " + x.describe() + " outside dim " + std::to_string(dim));
-    out_shape = index.shape();
-  } else {
-    if (index.dim() != 1)
-      throw std::invalid_argument(std::string(op) + ": index must be 1-d, got " + index.describe());
-    out_shape[dim] = index.numel();
-  }
-  const std::vector<int64_t> idx = checked_indices(index, x.size(dim), op);
-  const Tensor xc = x.detach().contiguous();
-  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
-  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
-  std::vector<int64_t> offsets = source_offsets(idx, outer, x.size(dim), out_shape[dim], inner, per_position);
-  const Tensor off = Tensor::from_indices(offsets, x.device());
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    FROST_KERNEL(out, gather_offsets<T>)(static_cast<const T*>(xc.raw_data()), off.typed_data<int64_t>(),
-                                         out.numel(), static_cast<T*>(out.raw_data()));
-  });
-  if (auto node = record<IndexBackward>({&x}, op, x.shape(), std::move(offsets))) attach(out, node);
-  return out;
-}
-
-}  // namespace
-
-Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  return index_common(x, dim, index, false, "index_select");
-}
-
-Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
-  return index_common(x, dim, index, true, "gather");
 }
 
 }  // namespace frost

@@ -168,36 +168,37 @@ void AdamW::step() {
 
 // ---------------------------------------------------------------------------------------
 
+// One sum of squares over every gradient, accumulated in f64 on their device, and one read of it.
 double clip_grad_norm(const std::vector<NamedTensor>& params, double max_norm) {
-  double total = 0;
+  std::vector<std::pair<const NamedTensor*, Tensor>> grads;
   for (const NamedTensor& p : params) {
-    const Tensor g = p.tensor.grad();
+    Tensor g = p.tensor.grad();
     if (!g.defined()) continue;
-    if (g.device().is_cpu()) {
-      for (double x : g.to_doubles()) total += x * x;
-    } else {  // reduce on the device, read back one number
-      NoGradGuard no_grad;
-      const Tensor g64 = g.to(DType::f64);
-      total += sum(mul(g64, g64)).item();
-    }
+    if (!g.is_contiguous()) throw std::invalid_argument("clip_grad_norm: gradient of '" + p.name + "' is not contiguous");
+    if (!grads.empty() && g.device() != grads.front().second.device())
+      throw std::invalid_argument("clip_grad_norm: gradient of '" + p.name + "' is on " + g.device().str() + ", '" +
+                                  grads.front().first->name + "' on " + grads.front().second.device().str());
+    grads.emplace_back(&p, std::move(g));
   }
-  const double norm = std::sqrt(total);
+  if (grads.empty()) return 0.0;
+  const Device device = grads.front().second.device();
+  const Tensor acc = Tensor::zeros({1}, DType::f64, device);
+  const Tensor scratch = Tensor::empty({cpu::kSquarePartials}, DType::f64, device);
+  for (const auto& [p, g] : grads)
+    dispatch_float(g.dtype(), "clip_grad_norm", [&](auto tag) {
+      using T = decltype(tag);
+      FROST_KERNEL(g, sum_squares<T>)(static_cast<const T*>(g.raw_data()), g.numel(), scratch.typed_data<double>(),
+                                      acc.typed_data<double>());
+    });
+  const double norm = std::sqrt(acc.item());
   if (norm > max_norm && norm > 0) {
     const double scale = max_norm / (norm + 1e-6);
-    for (const NamedTensor& p : params) {
-      Tensor g = p.tensor.grad();
-      if (!g.defined()) continue;
-      if (!g.is_contiguous()) throw std::invalid_argument("clip_grad_norm: gradient of '" + p.name + "' is not contiguous");
-      dispatch_f32_f64(g.dtype(), "clip_grad_norm", [&](auto tag) {
+    for (const auto& [p, g] : grads)
+      dispatch_float(g.dtype(), "clip_grad_norm", [&](auto tag) {
         using T = decltype(tag);
         T* d = static_cast<T*>(g.raw_data());
-        if (g.device().is_cpu()) {
-          for (int64_t j = 0; j < g.numel(); ++j) d[j] = T(double(d[j]) * scale);
-        } else {
-          FROST_KERNEL(g, scale_shift<T>)(d, d, g.numel(), acc_t<T>(scale), acc_t<T>(0));
-        }
+        FROST_KERNEL(g, scale_shift<T>)(d, d, g.numel(), acc_t<T>(scale), acc_t<T>(0));
       });
-    }
   }
   return norm;
 }

@@ -93,9 +93,9 @@ Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
 }
 
 Tensor Tensor::from_indices(const std::vector<int64_t>& values, Device device) {
-  Tensor t = empty({int64_t(values.size())}, DType::i64);
-  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(int64_t));
-  return t.to(device);
+  Tensor t = empty({int64_t(values.size())}, DType::i64, device);  // an upload: no host read
+  if (!values.empty()) copy_bytes(t.raw_data(), device, values.data(), Device::cpu(), values.size() * sizeof(int64_t));
+  return t;
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {

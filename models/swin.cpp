@@ -51,11 +51,10 @@ WindowAttention::WindowAttention(int64_t dim, int64_t h, int64_t w, bool qkv_bia
   relative_position_bias_table = register_parameter("relative_position_bias_table", Tensor::empty({(2 * w - 1) * (2 * w - 1), h}));
   init_normal_(relative_position_bias_table, 0.02, gen);
   // idx(i, j) = (hi - hj + w - 1) (2w - 1) + (wi - wj + w - 1) for tokens i, j of a window (row-major).
-  std::vector<double> index;
+  std::vector<int64_t> index;
   for (int64_t i = 0; i < w * w; ++i)
-    for (int64_t j = 0; j < w * w; ++j)
-      index.push_back(double((i / w - j / w + w - 1) * (2 * w - 1) + (i % w - j % w + w - 1)));
-  relative_position_index = Tensor::from_vector(index, {w * w * w * w}, DType::i64);
+    for (int64_t j = 0; j < w * w; ++j) index.push_back((i / w - j / w + w - 1) * (2 * w - 1) + (i % w - j % w + w - 1));
+  relative_position_index = IndexTable(std::move(index), {w * w * w * w});
 }
 
 Tensor WindowAttention::relative_bias() const {

@@ -37,7 +37,7 @@ class WindowAttention : public Attention {
   std::string kind() const override { return "WindowAttention"; }
   Tensor relative_bias() const;  // (1, H, N, N), N = window^2
   Tensor relative_position_bias_table;
-  Tensor relative_position_index;  // (N * N) i64, not a parameter and not in the state dict
+  IndexTable relative_position_index;  // (N * N), not in the state dict; its device tables made once
 };
 
 class SwinBlock : public Block {

@@ -15,6 +15,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/optim.h"
 #include "kernels/caching_allocator.h"
 #include "tests/helpers.h"
 #include "tests/op_cases.h"
@@ -105,6 +106,33 @@ TEST_CASE("pinned host staging copies round-trip", "[gpu]") {
   const Tensor values = test::normal({3, 1000}, 5, DType::f32);
   copy_into(staged, values);
   CHECK(staged.to(kGpu).to(Device::cpu()).to_doubles() == values.to_doubles());
+}
+
+TEST_CASE("cuda clip_grad_norm and a constant index table match the CPU, with one host read", "[gpu]") {
+  std::vector<NamedTensor> cpu_params, gpu_params;
+  for (int64_t i = 0; i < 3; ++i) {
+    const Tensor w = test::normal({1000 * i + 7, 33}, 40 + uint64_t(i), DType::f32).set_requires_grad(true);
+    sum(mul(w, w)).backward();
+    cpu_params.push_back({"w" + std::to_string(i), w});
+    const Tensor wg = w.detach().to(kGpu).set_requires_grad(true);
+    sum(mul(wg, wg)).backward();
+    gpu_params.push_back({"w" + std::to_string(i), wg});
+  }
+  const double cpu_norm = clip_grad_norm(cpu_params, 1.0);
+  const int64_t before = host_reads_total();
+  const double gpu_norm = clip_grad_norm(gpu_params, 1.0);
+  CHECK(host_reads_total() == before + 1);
+  CHECK(gpu_norm == Approx(cpu_norm).epsilon(1e-12));
+  for (size_t i = 0; i < cpu_params.size(); ++i)
+    CHECK(test::rel_error(gpu_params[i].tensor.grad().to(Device::cpu()), cpu_params[i].tensor.grad()) < 1e-6);
+
+  const IndexTable table({4, 0, 2, 2, 4}, {5});
+  const Tensor x = test::normal({5, 3}, 9, DType::f32), xg = x.to(kGpu);
+  (void)index_select(xg, 0, table);  // builds and uploads the tables
+  const int64_t reads = host_reads_total();
+  const Tensor y = index_select(xg, 0, table);
+  CHECK(host_reads_total() == reads);
+  CHECK(y.to(Device::cpu()).to_doubles() == index_select(x, 0, table).to_doubles());
 }
 
 int main(int argc, char** argv) {

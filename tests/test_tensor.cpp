@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "engine/optim.h"
 #include "kernels/caching_allocator.h"
 #include "tests/helpers.h"
 
@@ -216,4 +217,45 @@ TEST_CASE("host reads are counted (item, to_doubles, copies to the CPU); a cross
   (void)x.to(Device::cpu());
   (void)x.to_doubles();
   CHECK(host_reads_total() == before + 3);
+}
+
+TEST_CASE("a constant index table: checked without the values, its tables built once per geometry", "[cpu]") {
+  const Tensor x = normal({6, 4}, 11, DType::f32).set_requires_grad(true);
+  const IndexTable table({5, 0, 3, 3}, {4});
+  const int64_t before = host_reads_total();
+  const Tensor a = index_select(x, 0, table), b = index_select(x, 0, table);
+  CHECK(host_reads_total() == before);  // a Tensor index is read to the host; a table is not
+  CHECK(a.to_doubles() == index_select(x, 0, Tensor::from_vector({5, 0, 3, 3}, {4}, DType::i64)).to_doubles());
+  CHECK(a.to_doubles() == b.to_doubles());
+  sum(mul(a, 3.0)).backward();
+  const std::vector<double> g = x.grad().to_doubles();
+  CHECK(g[0] == 3.0);   // row 0 read once
+  CHECK(g[12] == 6.0);  // row 3 read twice
+  CHECK(g[4] == 0.0);   // row 1 never
+  CHECK(g[20] == 3.0);  // row 5 once
+  CHECK_THROWS_WITH(index_select(normal({5, 4}, 1, DType::f32), 0, table), Catch::Contains("index_select: index 5 is out of range [0, 5)"));
+  CHECK_THROWS_WITH(gather(x, 0, table), Catch::Contains("must have the rank of"));
+  CHECK_THROWS_WITH(IndexTable({1, 2}, {3}), Catch::Contains("2 values for shape [3]"));
+  CHECK_THROWS_WITH(index_select(x, 0, IndexTable()), Catch::Contains("index_select: the index is undefined"));
+}
+
+TEST_CASE("clip_grad_norm: the global norm from one sum of squares and one host read", "[cpu]") {
+  const Tensor a = Tensor::from_vector({3, 0}, {2}).set_requires_grad(true);
+  const Tensor b = Tensor::from_vector({0, 0, 4}, {3}).set_requires_grad(true);
+  const Tensor frozen = Tensor::from_vector({1}, {1});
+  sum(mul(a, a)).backward();  // grads 2a, 2b: (6, 0) and (0, 0, 8), norm 10
+  sum(mul(b, b)).backward();
+  const std::vector<NamedTensor> params{{"a", a}, {"frozen", frozen}, {"b", b}};
+  const int64_t before = host_reads_total();
+  CHECK(clip_grad_norm(params, 100.0) == Approx(10.0));
+  CHECK(host_reads_total() == before + 1);
+  CHECK(a.grad().to_doubles() == std::vector<double>{6, 0});  // under max_norm: unchanged
+  CHECK(clip_grad_norm(params, 5.0) == Approx(10.0));
+  CHECK(a.grad().to_doubles()[0] == Approx(3.0).epsilon(1e-6));
+  CHECK(b.grad().to_doubles()[2] == Approx(4.0).epsilon(1e-6));
+  CHECK(clip_grad_norm({{"frozen", frozen}}, 1.0) == 0.0);
+  // a long gradient: the fixed slices give the exact sum of squares of small integers
+  const Tensor c = Tensor::ones({300001}).set_requires_grad(true);
+  sum(mul(c, 0.5)).backward();
+  CHECK(clip_grad_norm({{"c", c}}, 1e9) == Approx(std::sqrt(300001 * 0.25)).epsilon(1e-12));
 }

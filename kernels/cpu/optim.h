@@ -1,4 +1,4 @@
-// optim.h: the SGD and AdamW element updates, shared formula for CPU and CUDA (the CUDA kernel
+// optim.h: the SGD and AdamW element updates and the gradient norm's sum of squares, shared formula for CPU and CUDA (the CUDA kernel
 // is the same expression per element). A masked entry (mask[j] == 0) is skipped entirely: its
 // weight, momentum and moments stay bit-identical. Arithmetic in double per element.
 //   SGD:   d = g + wd w;  b = first ? d : mu b + (1 - dampening) d;  d = nesterov ? d + mu b : b;
@@ -43,6 +43,13 @@ FROST_HOST_DEVICE inline void adamw_element(const AdamWUpdate& u, T& w, T grad, 
   const double wj = double(w) * (1.0 - u.lr * u.weight_decay);
   w = T(wj - u.lr * (mj / u.bias_correction1) / (::sqrt(vj / u.bias_correction2) + u.eps));
 }
+
+// *acc += the sum of x[j]^2 over n elements, in double, in an order fixed by n alone (the same on
+// every thread count): kSquarePartials partial sums over equal slices, added in order. scratch
+// holds kSquarePartials doubles on the kernel's device (the CPU needs none: may be null).
+constexpr int kSquarePartials = 256;
+template <typename T>
+void sum_squares(const T* x, int64_t n, double* scratch, double* acc);
 
 // mask and momentum_buffer may be null.
 template <typename T>

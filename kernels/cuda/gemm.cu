@@ -3,9 +3,13 @@
 // compute and f32 alpha/beta: the tensor-core path of mixed precision). Row-major C = op(A) op(B) is
 // column-major C^T = op(B)^T op(A)^T, so B is cuBLASLt's first operand. An operand whose
 // strides are neither row- nor column-major (a broadcast or doubly strided view) is first
-// packed into scratch. Bias epilogue: C[i, :] += bias (linear layers).
+// packed into scratch. Bias epilogue: C[i, :] += bias (linear layers). The descriptors, layouts
+// and heuristic's algorithm of each distinct problem (shapes, strides, alignments, epilogue) are
+// built once and kept in a plan cache; a call sets only its bias pointer. The workspace of each
+// device comes from the caching allocator (it counts in live bytes) and is kept for the process.
 #include <map>
 #include <memory>
+#include <tuple>
 #include <type_traits>
 #include <mutex>
 
@@ -32,7 +36,7 @@ LtContext& lt_context() {
   LtContext& ctx = contexts[device];
   if (!ctx.handle) {
     FROST_CUBLAS_CHECK(cublasLtCreate(&ctx.handle));
-    FROST_CUDA_CHECK(cudaMalloc(&ctx.workspace, kWorkspaceBytes));
+    ctx.workspace = allocator_for(Device::cuda(device)).allocate(kWorkspaceBytes);
   }
   return ctx;
 }
@@ -96,6 +100,98 @@ void make_layout(LayoutGuard& g, cudaDataType_t type, int64_t rows, int64_t cols
   }
 }
 
+// What cuBLASLt's descriptors, layouts and algorithm depend on: X (N x K) and Y (K x M) as
+// column-major operands, C (N x M, ld ldc), the batch, the alignments, the epilogue.
+struct PlanKey {
+  int device;
+  cudaDataType_t type;
+  bool ta, tb, bias;
+  int64_t n, m, x_rows, x_cols, x_ld, x_stride, y_rows, y_cols, y_ld, y_stride, ldc, c_stride, count;
+  uint32_t align_x, align_y, align_c;
+  auto tie() const {
+    return std::tie(device, type, ta, tb, bias, n, m, x_rows, x_cols, x_ld, x_stride, y_rows, y_cols, y_ld, y_stride, ldc,
+                    c_stride, count, align_x, align_y, align_c);
+  }
+  bool operator<(const PlanKey& o) const { return tie() < o.tie(); }
+};
+
+struct LtPlan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  LayoutGuard lx, ly, lc;
+  cublasLtMatmulAlgo_t algo{};
+  std::mutex mutex;  // held from setting the bias pointer to the launch
+  ~LtPlan() {
+    if (desc) cublasLtMatmulDescDestroy(desc);
+  }
+};
+
+// The preference's limits: the workspace, and the operands' alignment (cuBLASLt assumes 256 bytes
+// unless told; views such as narrowed rows, a group's slice of a weight or the next matrix of a
+// batch are often less aligned). Then the heuristic's best algorithm; NOT_SUPPORTED is its way
+// of saying that none fits, reported like none found.
+bool choose_algorithm(cublasLtHandle_t handle, const PlanKey& k, LtPlan& plan) {
+  cublasLtMatmulPreference_t pref = nullptr;
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  struct PrefGuard {
+    cublasLtMatmulPreference_t p;
+    ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
+  } pref_guard{pref};
+  const uint64_t workspace = kWorkspaceBytes;
+  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+                                                          sizeof(workspace)));
+  const std::pair<cublasLtMatmulPreferenceAttributes_t, const uint32_t*> aligns[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &k.align_x},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &k.align_y},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &k.align_c},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &k.align_c}};
+  for (const auto& [attribute, value] : aligns)
+    FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attribute, value, sizeof(*value)));
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  int found = 0;
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle, plan.desc, plan.lx.layout, plan.ly.layout,
+                                                               plan.lc.layout, plan.lc.layout, pref, 1, &heuristic, &found);
+  if (status != CUBLAS_STATUS_NOT_SUPPORTED) FROST_CUBLAS_CHECK(status);
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return false;
+  plan.algo = heuristic.algo;
+  return true;
+}
+
+// The plan of one problem: descriptors and layouts, and the algorithm; null when none fits.
+std::shared_ptr<LtPlan> build_plan(cublasLtHandle_t handle, const PlanKey& k) {
+  auto plan = std::make_shared<LtPlan>();
+  const bool f64 = k.type == CUDA_R_64F;
+  const cudaDataType_t scale_type = f64 ? CUDA_R_64F : CUDA_R_32F;  // alpha and beta
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescCreate(&plan->desc, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, scale_type));
+  const cublasOperation_t ta = k.ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb = k.tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  if (k.bias) {
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &k.type, sizeof(k.type)));
+  }
+  make_layout(plan->lx, k.type, k.x_rows, k.x_cols, k.x_ld, k.count, k.x_stride);
+  make_layout(plan->ly, k.type, k.y_rows, k.y_cols, k.y_ld, k.count, k.y_stride);
+  make_layout(plan->lc, k.type, k.n, k.m, k.ldc, k.count, k.c_stride);
+  return choose_algorithm(handle, k, *plan) ? plan : nullptr;
+}
+
+// Plans by problem, for the process (a long run of changing shapes starts the cache over).
+std::shared_ptr<LtPlan> cached_plan(cublasLtHandle_t handle, const PlanKey& k) {
+  constexpr size_t kMaxPlans = 4096;
+  static std::mutex mutex;
+  static std::map<PlanKey, std::shared_ptr<LtPlan>> plans;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = plans.find(k); it != plans.end()) return it->second;
+  }
+  std::shared_ptr<LtPlan> plan = build_plan(handle, k);
+  if (!plan) return nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (plans.size() >= kMaxPlans) plans.clear();
+  return plans.emplace(k, plan).first->second;  // another thread's plan of the same key, if first
+}
+
 // The largest power of two (<= 256) dividing the address of every matrix of a batch, in bytes.
 template <typename T>
 uint32_t alignment(const T* p, int64_t batch_stride, int64_t count) {
@@ -140,7 +236,6 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   }
   constexpr bool f64 = std::is_same_v<T, double>, bf16_data = std::is_same_v<T, bf16>;
   const cudaDataType_t type = f64 ? CUDA_R_64F : bf16_data ? CUDA_R_16BF : CUDA_R_32F;
-  const cudaDataType_t scale_type = f64 ? CUDA_R_64F : CUDA_R_32F;  // alpha and beta
   const char* type_name = f64 ? "f64" : bf16_data ? "bf16" : "f32";
   // First operand X = B^T (N x K); second Y = A^T (K x M).
   const Packed<T> b(static_cast<const T*>(B.data), N, K, B.col_stride, B.row_stride, batch.count, batch.b_stride);
@@ -149,62 +244,29 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   column_major(N, K, b.s_i, b.s_j, x);
   column_major(K, M, a.s_i, a.s_j, y);
 
-  LtContext& ctx = lt_context();
-  cublasLtMatmulDesc_t desc = nullptr;
-  FROST_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, scale_type));
-  struct DescGuard {
-    cublasLtMatmulDesc_t d;
-    ~DescGuard() { cublasLtMatmulDescDestroy(d); }
-  } desc_guard{desc};
-  const cublasOperation_t ta = x.transpose ? CUBLAS_OP_T : CUBLAS_OP_N, tb = y.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
-  FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
-  FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
   // cuBLASLt reads the bias with vector loads: a bias that is a view at an odd offset (a slice of
   // a packed parameter) is added by a kernel of its own after the product.
   const bool bias_epilogue = bias && reinterpret_cast<uintptr_t>(bias) % 16 == 0;
   if (bias && batch.count != 1)
     throw std::invalid_argument("cuda::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
-  if (bias_epilogue) {
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
-    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
-    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)));
-  }
-  LayoutGuard lx, ly, lc;
-  make_layout(lx, type, x.rows, x.cols, x.ld, batch.count, b.batch_stride);
-  make_layout(ly, type, y.rows, y.cols, y.ld, batch.count, a.batch_stride);
-  make_layout(lc, type, N, M, ldc, batch.count, batch.c_stride);
-
-  cublasLtMatmulPreference_t pref = nullptr;
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  struct PrefGuard {
-    cublasLtMatmulPreference_t p;
-    ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
-  } pref_guard{pref};
-  const uint64_t workspace = kWorkspaceBytes;
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-                                                          sizeof(workspace)));
-  // cuBLASLt assumes 256-byte aligned operands unless told otherwise; views (narrowed rows, a
-  // group's slice of a weight, the next matrix of a batch) are often less aligned.
-  const uint32_t align_x = alignment(b.data, b.batch_stride, batch.count), align_y = alignment(a.data, a.batch_stride, batch.count);
-  const uint32_t align_c = alignment(C, batch.c_stride, batch.count);
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_x, sizeof(align_x)));
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_y, sizeof(align_y)));
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c, sizeof(align_c)));
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof(align_c)));
-  cublasLtMatmulHeuristicResult_t heuristic{};
-  int found = 0;
-  // NOT_SUPPORTED is the heuristic's way of saying that no algorithm fits: same message as none found.
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(ctx.handle, desc, lx.layout, ly.layout, lc.layout,
-                                                               lc.layout, pref, 1, &heuristic, &found);
-  if (status == CUBLAS_STATUS_NOT_SUPPORTED) found = 0;
-  else FROST_CUBLAS_CHECK(status);
-  if (found == 0)
+  const PlanKey key{current_device(), type, x.transpose, y.transpose, bias_epilogue, N, M,
+                    x.rows, x.cols, x.ld, b.batch_stride, y.rows, y.cols, y.ld, a.batch_stride, ldc, batch.c_stride,
+                    batch.count, alignment(b.data, b.batch_stride, batch.count),
+                    alignment(a.data, a.batch_stride, batch.count), alignment(C, batch.c_stride, batch.count)};
+  LtContext& ctx = lt_context();
+  const std::shared_ptr<LtPlan> plan = cached_plan(ctx.handle, key);
+  if (!plan)
     throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(type_name) + " GEMM M=" +
                              std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
                              " batch=" + std::to_string(batch.count));
-  FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, desc, &alpha, b.data, lx.layout, a.data, ly.layout, &beta, C, lc.layout,
-                                    C, lc.layout, &heuristic.algo, ctx.workspace, kWorkspaceBytes, 0));
+  {
+    std::lock_guard<std::mutex> lock(plan->mutex);
+    if (bias_epilogue)
+      FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, plan->desc, &alpha, b.data, plan->lx.layout, a.data, plan->ly.layout,
+                                      &beta, C, plan->lc.layout, C, plan->lc.layout, &plan->algo, ctx.workspace,
+                                      kWorkspaceBytes, 0));
+  }
   FROST_SYNC_CHECK("cublasLtMatmul");
   if (bias && !bias_epilogue) {
     add_bias_kernel<T><<<grid_for(M * N), kThreads>>>(C, M, N, ldc, bias);

@@ -143,6 +143,8 @@ void sgd_update(const cpu::SGDUpdate& u, T* w, const T* grad, const T* mask, T* 
 template <typename T>
 void adamw_update(const cpu::AdamWUpdate& u, T* w, const T* grad, const T* mask, T* m, T* v,
                   int64_t n);
+template <typename T>
+void sum_squares(const T* x, int64_t n, double* scratch, double* acc);
 
 
 }  // namespace frost::cuda
