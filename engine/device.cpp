@@ -77,6 +77,7 @@ struct Registry {
   std::mutex mutex;
   std::vector<Allocator*> cuda_allocators;
   CopyFn cuda_copy = nullptr;
+  AsyncCopyOps cuda_async;
 };
 
 Registry& registry() {
@@ -119,6 +120,17 @@ void register_allocator(Device device, Allocator* allocator) {
 
 void register_copy(DeviceType type, CopyFn fn) {
   if (type == DeviceType::cuda) registry().cuda_copy = fn;
+}
+
+void register_async_copy(DeviceType type, const AsyncCopyOps& ops) {
+  if (type == DeviceType::cuda) registry().cuda_async = ops;
+}
+
+const AsyncCopyOps* async_copy_ops(Device device) {
+  if (device.is_cpu()) return nullptr;
+  allocator_for(device);  // brings the backend up; throws naming a device that is not there
+  const AsyncCopyOps& ops = registry().cuda_async;
+  return ops.queue ? &ops : nullptr;
 }
 
 namespace {

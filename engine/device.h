@@ -61,6 +61,20 @@ using CopyFn = void (*)(void* dst, Device dst_device, const void* src, Device sr
 void register_copy(DeviceType type, CopyFn fn);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 
+// A backend's host -> device copies that the host does not wait for (engine/upload.h uses them).
+// queue: copies `bytes` from page-locked `src` to `dst` on the device's copy stream, after all the
+// work queued so far on the compute stream, and returns a ticket; compute_waits: the compute
+// stream's next work waits for that copy; host_waits: the host waits for it (src may be reused);
+// release: frees the ticket.
+struct AsyncCopyOps {
+  void* (*queue)(void* dst, Device dst_device, const void* src, size_t bytes) = nullptr;
+  void (*compute_waits)(void* ticket) = nullptr;
+  void (*host_waits)(void* ticket) = nullptr;
+  void (*release)(void* ticket) = nullptr;
+};
+void register_async_copy(DeviceType type, const AsyncCopyOps& ops);
+const AsyncCopyOps* async_copy_ops(Device device);  // null for the CPU, or with no such backend
+
 // Page-locked host memory (a CPU allocator): host->device copies from it run at full bus speed,
 // so the trainer stages batches there. Null when no CUDA device is visible.
 Allocator* pinned_host_allocator();

@@ -16,6 +16,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "engine/upload.h"
 #include "kernels/caching_allocator.h"
 #include "tests/helpers.h"
 #include "tests/op_cases.h"
@@ -133,6 +134,32 @@ TEST_CASE("cuda clip_grad_norm and a constant index table match the CPU, with on
   const Tensor y = index_select(xg, 0, table);
   CHECK(host_reads_total() == reads);
   CHECK(y.to(Device::cpu()).to_doubles() == index_select(x, 0, table).to_doubles());
+}
+
+TEST_CASE("uploads on the copy stream: after the work queued before them, before the work that takes them", "[gpu]") {
+  Uploader uploader(kGpu, 2);
+  // A block freed while a kernel still reads it goes to the next request at once: an upload into
+  // it must wait for that kernel (a race would make b read 3s).
+  const int64_t n = int64_t(1) << 26;
+  Tensor a = Tensor::full({n}, 1.0, DType::f32, kGpu);
+  const Tensor b = mul(exp(mul(a, 0.5)), 2.0);
+  a = Tensor();
+  const std::vector<float> threes(size_t(n), 3.0f);
+  PendingUpload p = uploader.stage(threes.data(), {n}, DType::f32);
+  const Tensor t = p.take();
+  CHECK(max(b, 0).item() == Approx(2.0 * std::exp(0.5)));
+  CHECK(max(neg(b), 0).item() == Approx(-2.0 * std::exp(0.5)));
+  CHECK(sum(t).item() == Approx(3.0 * double(n)));
+  CHECK_THROWS_WITH(p.take(), Catch::Contains("nothing staged, or already taken"));
+  // More batches than staging buffers, each checked after the ones staged behind it.
+  std::vector<std::vector<int64_t>> labels;
+  std::vector<PendingUpload> pending;
+  for (int64_t i = 0; i < 5; ++i) {
+    labels.push_back({i, 2 * i, 3 * i});
+    pending.push_back(uploader.stage(labels.back().data(), {3}, DType::i64));
+  }
+  for (int64_t i = 0; i < 5; ++i)
+    CHECK(pending[size_t(i)].take().to_doubles() == std::vector<double>{double(i), double(2 * i), double(3 * i)});
 }
 
 int main(int argc, char** argv) {

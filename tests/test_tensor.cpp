@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/optim.h"
+#include "engine/upload.h"
 #include "kernels/caching_allocator.h"
 #include "tests/helpers.h"
 
@@ -258,4 +259,17 @@ TEST_CASE("clip_grad_norm: the global norm from one sum of squares and one host 
   const Tensor c = Tensor::ones({300001}).set_requires_grad(true);
   sum(mul(c, 0.5)).backward();
   CHECK(clip_grad_norm({{"c", c}}, 1e9) == Approx(std::sqrt(300001 * 0.25)).epsilon(1e-12));
+}
+
+TEST_CASE("an Uploader on the CPU copies at stage and hands the copy over once", "[cpu]") {
+  Uploader uploader(Device::cpu());
+  std::vector<float> values{1, 2, 3, 4, 5, 6};
+  PendingUpload p = uploader.stage(values.data(), {2, 3}, DType::f32);
+  values[0] = 100;  // staged: later changes to the source do not travel
+  const Tensor t = p.take();
+  CHECK(t.shape() == Shape{2, 3});
+  CHECK(t.to_doubles() == std::vector<double>{1, 2, 3, 4, 5, 6});
+  CHECK_THROWS_WITH(p.take(), Catch::Contains("nothing staged, or already taken"));
+  const std::vector<int64_t> none;
+  CHECK(uploader.stage(none.data(), {0}, DType::i64).take().numel() == 0);
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 
@@ -45,6 +46,84 @@ std::string default_output(const TrainOptions& o) {
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   return (fs::path("output") / "train" / (std::string(stamp) + "-" + o.model)).string();
+}
+
+struct EpochContext {
+  const TrainOptions& o;
+  models::Model& model;
+  Optimizer& optimizer;
+  TrainState& state;
+  TrainResult& result;
+  int64_t steps_per_epoch;
+  const std::function<double(int64_t)>& lr_at;
+  const std::function<void(const std::string&)>& checkpoint;
+  const std::string& last;
+  bool tty;
+};
+
+// The epoch's loss so far, kept on the device (f64, the same sums as on the host) and read only
+// where it is shown or saved; a non-finite loss stops training there, naming the steps it lies in.
+double read_loss_sum(const EpochContext& c, const Tensor& loss_sum, int64_t checked_step) {
+  const double value = loss_sum.item();
+  if (!std::isfinite(value))
+    throw std::runtime_error("steps " + std::to_string(checked_step) + "-" + std::to_string(c.state.step - 1) + " (epoch " +
+                             std::to_string(c.state.epoch) + "): the loss is " + std::to_string(value) + "; training stopped, " +
+                             (fs::exists(c.last) ? "the last good checkpoint is " + c.last : std::string("no checkpoint was written yet")));
+  return value;
+}
+
+// One epoch's steps from state.batch on; false when --stop-after-steps ended the run. A step reads
+// nothing back from the device except on logging steps (the loss shown) and before checkpoints.
+bool train_epoch(const EpochContext& c, data::DataLoader& loader, Device device) {
+  const TrainOptions& o = c.o;
+  TrainState& state = c.state;
+  Tensor loss_sum = Tensor::scalar(state.loss_sum, DType::f64, device);
+  int64_t checked_step = state.step, seen = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  PrefetchedBatches batches(loader, device);
+  data::Batch b;
+  for (Tensor images, labels; batches.next(b, images, labels);) {
+    for (const std::string& s : b.skipped) std::fprintf(stderr, "frost train: skipped %s\n", s.c_str());
+    if (b.size > 0) {
+      const double lr = c.lr_at(state.step);
+      c.optimizer.set_lr(lr);
+      Tensor loss = cross_entropy(c.model.forward(images), labels, o.smoothing);
+      loss.backward();
+      if (o.clip_grad > 0) clip_grad_norm(c.optimizer.params(), o.clip_grad);
+      c.optimizer.step();
+      c.optimizer.zero_grad();
+      {
+        NoGradGuard no_grad;
+        loss_sum = add(loss_sum, mul(loss.detach().to(DType::f64), double(b.size)));
+      }
+      state.loss_count += double(b.size);
+      seen += b.size;
+      if (!o.quiet && (c.tty || (state.step + 1) % o.log_interval == 0)) {
+        const double value = loss.item();
+        state.loss_sum = read_loss_sum(c, loss_sum, checked_step);
+        checked_step = state.step + 1;
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double ips = double(seen) / std::max(secs, 1e-9);
+        const double eta = double(c.steps_per_epoch - b.index - 1) * double(o.batch_size) / std::max(ips, 1e-9);
+        std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s", c.tty ? "\r" : "",
+                    (long long)state.epoch, (long long)b.index + 1, (long long)c.steps_per_epoch,
+                    100.0 * double(b.index + 1) / double(c.steps_per_epoch), value, state.loss_sum / state.loss_count, lr, ips,
+                    int(eta) / 60, int(eta) % 60, c.tty ? "" : "\n");
+        std::fflush(stdout);
+      }
+    }
+    state.batch = b.index + 1;
+    ++state.step;
+    ++c.result.steps;
+    if (o.stop_after_steps > 0 && c.result.steps >= o.stop_after_steps) return false;  // as if killed here
+    if (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.batch < c.steps_per_epoch) {
+      state.loss_sum = read_loss_sum(c, loss_sum, checked_step);
+      checked_step = state.step;
+      c.checkpoint(c.last);
+    }
+  }
+  state.loss_sum = read_loss_sum(c, loss_sum, checked_step);
+  return true;
 }
 
 }  // namespace
@@ -105,7 +184,7 @@ TrainResult run_train(const TrainOptions& o_in) {
   model->set_precision(precision);  // after GPS picked its masks: what trains is decided
   const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
   const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
-  auto lr_at = [&](int64_t step) {
+  const std::function<double(int64_t)> lr_at = [&](int64_t step) -> double {
     if (o.sched == "cosine") return CosineSchedule{o.lr, o.min_lr, o.warmup_lr, warmup_steps, total_steps}.lr(step);
     if (o.sched == "step") return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
     return step < warmup_steps ? StepSchedule{o.lr, 1.0, o.warmup_lr, 1, warmup_steps}.lr(step) : o.lr;
@@ -167,7 +246,7 @@ TrainResult run_train(const TrainOptions& o_in) {
                 applied.spec.c_str(), (long long)model->parameter_count(true), (long long)model->parameter_count(),
                 (long long)train_set->size(), (long long)steps_per_epoch, result.output.c_str());
 
-  auto checkpoint = [&](const std::string& path) {
+  const std::function<void(const std::string&)> checkpoint = [&](const std::string& path) {
     state.rng_seed = model->rng->seed;
     state.rng_offset = model->rng->offset;
     save_train_checkpoint(path, *model, *optimizer, state, identity);
@@ -175,43 +254,8 @@ TrainResult run_train(const TrainOptions& o_in) {
   for (; state.epoch < o.epochs; ++state.epoch) {
     loader.start(state.epoch, state.batch);
     model->train(true);
-    auto t0 = std::chrono::steady_clock::now();
-    int64_t seen = 0;
-    for (data::Batch b; loader.next(b);) {
-      for (const std::string& s : b.skipped) std::fprintf(stderr, "frost train: skipped %s\n", s.c_str());
-      if (b.size > 0) {
-        const double lr = lr_at(state.step);
-        optimizer->set_lr(lr);
-        Tensor loss = cross_entropy(model->forward(batch_images(b, device)), batch_labels(b, device), o.smoothing);
-        const double value = loss.item();
-        if (!std::isfinite(value))
-          throw std::runtime_error("step " + std::to_string(state.step) + " (epoch " + std::to_string(state.epoch) + ", batch " +
-                                   std::to_string(b.index) + "): the loss is " + std::to_string(value) + "; training stopped, " +
-                                   (fs::exists(last) ? "the last good checkpoint is " + last : std::string("no checkpoint was written yet")));
-        loss.backward();
-        if (o.clip_grad > 0) clip_grad_norm(optimizer->params(), o.clip_grad);
-        optimizer->step();
-        optimizer->zero_grad();
-        state.loss_sum += value * double(b.size);
-        state.loss_count += double(b.size);
-        seen += b.size;
-        if (!o.quiet && (tty || (state.step + 1) % o.log_interval == 0)) {
-          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          const double ips = double(seen) / std::max(secs, 1e-9);
-          const double eta = double(steps_per_epoch - b.index - 1) * double(o.batch_size) / std::max(ips, 1e-9);
-          std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s", tty ? "\r" : "",
-                      (long long)state.epoch, (long long)b.index + 1, (long long)steps_per_epoch,
-                      100.0 * double(b.index + 1) / double(steps_per_epoch), value, state.loss_sum / state.loss_count, lr, ips,
-                      int(eta) / 60, int(eta) % 60, tty ? "" : "\n");
-          std::fflush(stdout);
-        }
-      }
-      state.batch = b.index + 1;
-      ++state.step;
-      ++result.steps;
-      if (o.stop_after_steps > 0 && result.steps >= o.stop_after_steps) return result;  // as if killed here
-      if (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.batch < steps_per_epoch) checkpoint(last);
-    }
+    const EpochContext ctx{o, *model, *optimizer, state, result, steps_per_epoch, lr_at, checkpoint, last, tty};
+    if (!train_epoch(ctx, loader, device)) return result;  // --stop-after-steps
     if (tty) std::printf("\n");
     const bool eval_now = val_set && ((state.epoch + 1) % std::max<int64_t>(o.eval_every, 1) == 0 || state.epoch + 1 == o.epochs);
     EvalResult eval;

@@ -35,7 +35,7 @@ struct TrainOptions {
   uint64_t seed = 42;
   int workers = 2;
   std::string output, resume, device = "cpu", precision = "f32";
-  int64_t stop_after_steps = 0;  // tests: return after this many steps, as if killed
+  int64_t stop_after_steps = 0;  // --stop-after-steps: return after this many steps, as if killed (resume checks)
   // Programs that build their own task (frost demo): these datasets instead of --dataset, and the
   // final model's whole state_dict written to weights_out.
   std::shared_ptr<data::Dataset> train_set, val_set;

@@ -43,7 +43,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
            "batch-size", "epochs", "opt", "lr", "weight-decay", "momentum", "warmup-epochs", "warmup-lr", "min-lr", "sched",
            "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "precision", "output", "resume", "eval-every", "log-interval",
            "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data", "scale", "ratio",
-           "hflip", "max-image-pixels"},
+           "hflip", "max-image-pixels", "stop-after-steps"},
           {"no-aug", "direct-resize", "strict-data"});
   TrainOptions o;
   o.model = f.require("model");
@@ -78,6 +78,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   o.eval_every = f.get_int("eval-every", o.eval_every);
   o.log_interval = f.get_int("log-interval", o.log_interval);
   o.checkpoint_every = f.get_int("checkpoint-every", 0, 0);
+  o.stop_after_steps = f.get_int("stop-after-steps", 0, 0);
   o.mean = triple(f, cmd, "mean");
   o.std = triple(f, cmd, "std");
   o.crop_pct = f.get_double("crop-pct", 0);
@@ -102,8 +103,12 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
 }
 
 int run_train_command(const std::vector<std::string>& args) {
-  const TrainResult r = run_train(parse_train_flags(args));
-  if (r.best_top1 >= 0)
+  const TrainOptions o = parse_train_flags(args);
+  const TrainResult r = run_train(o);
+  if (o.stop_after_steps > 0 && r.steps >= o.stop_after_steps)
+    std::printf("frost train: stopped after %lld steps (--stop-after-steps); --resume %s continues\n", (long long)r.steps,
+                r.output.c_str());
+  else if (r.best_top1 >= 0)
     std::printf("frost train: done, %lld epochs, best top-1 %.3f; outputs in %s\n", (long long)r.epochs_done, r.best_top1, r.output.c_str());
   else
     std::printf("frost train: done, %lld epochs (no evaluation split); outputs in %s\n", (long long)r.epochs_done, r.output.c_str());

@@ -200,6 +200,29 @@ Tensor batch_images(const data::Batch& b, Device device) {
 
 Tensor batch_labels(const data::Batch& b, Device device) { return Tensor::from_indices(b.labels, device); }
 
+PrefetchedBatches::PrefetchedBatches(data::DataLoader& loader, Device device) : loader_(loader), uploader_(device) {
+  advance();
+}
+
+bool PrefetchedBatches::next(data::Batch& b, Tensor& images, Tensor& labels) {
+  if (!have_) return false;
+  b = std::move(batch_);
+  PendingUpload up_images = std::move(images_), up_labels = std::move(labels_);
+  advance();
+  if (b.size > 0) {
+    images = up_images.take();
+    labels = up_labels.take();
+  }
+  return true;
+}
+
+void PrefetchedBatches::advance() {
+  have_ = loader_.next(batch_);
+  if (!have_ || batch_.size == 0) return;
+  images_ = uploader_.stage(batch_.images.data(), {batch_.size, 3, batch_.height, batch_.width}, DType::f32);
+  labels_ = uploader_.stage(batch_.labels.data(), {batch_.size}, DType::i64);
+}
+
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict) {
   data::LoaderOptions lo;
@@ -214,11 +237,13 @@ EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, co
   const int64_t K = dataset.num_classes;
   std::vector<double> correct(size_t(K), 0), seen(size_t(K), 0);
   double loss_sum = 0, top1 = 0, top5 = 0;
-  for (data::Batch b; loader.next(b);) {
+  PrefetchedBatches batches(loader, device);
+  data::Batch b;
+  for (Tensor images, labels; batches.next(b, images, labels);) {
     r.skipped += int64_t(b.skipped.size());
     if (b.size == 0) continue;
-    const Tensor logits = model.forward(batch_images(b, device));
-    loss_sum += cross_entropy(logits, batch_labels(b, device)).item() * double(b.size);
+    const Tensor logits = model.forward(images);
+    loss_sum += cross_entropy(logits, labels).item() * double(b.size);
     const std::vector<double> values = logits.to_doubles();
     const int64_t classes = logits.size(1);
     for (int64_t i = 0; i < b.size; ++i) {

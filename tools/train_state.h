@@ -8,6 +8,7 @@
 #include "data/loader.h"
 #include "engine/optim.h"
 #include "engine/safetensors.h"
+#include "engine/upload.h"
 #include "models/model.h"
 #include "tools/train.h"
 
@@ -37,10 +38,26 @@ void append_summary(const std::string& path, int64_t epoch, double train_loss, c
 
 // The train or eval pipeline for `o`'s preprocessing flags over the model's timm pretrained config.
 data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train);
-// A batch as tensors: images (B, 3, H, W) f32, labels (B) i64.
 // A loader batch as tensors on `device` (images (B, 3, H, W) f32, labels (B) i64).
 Tensor batch_images(const data::Batch& b, Device device = Device::cpu());
 Tensor batch_labels(const data::Batch& b, Device device = Device::cpu());
+
+// A loader's batches as tensors on a device, each uploaded while the step before it runs: the
+// next batch is staged (engine/upload.h) before the current one is handed out and its step queued.
+class PrefetchedBatches {
+ public:
+  PrefetchedBatches(data::DataLoader& loader, Device device);
+  // The next batch and, when it holds images, its tensors; false after the epoch's last.
+  bool next(data::Batch& b, Tensor& images, Tensor& labels);
+
+ private:
+  void advance();
+  data::DataLoader& loader_;
+  Uploader uploader_;
+  data::Batch batch_;
+  bool have_ = false;
+  PendingUpload images_, labels_;
+};
 
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict);

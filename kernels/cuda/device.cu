@@ -1,6 +1,7 @@
 // device.cu: the CUDA device allocator (a CachingAllocator over cudaMalloc/cudaFree: no cudaMalloc
 // in a training loop's steady state; out of memory is an error naming the request and the
-// live/peak bytes), host/device copies (pinned staging for host->device), and device selection.
+// live/peak bytes), host/device copies (pinned staging for host->device; uploads on a copy stream
+// that the host does not wait for), and device selection.
 // The op kernels are in the other .cu files of this folder (kernels.h).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
@@ -89,6 +90,40 @@ void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device,
   FROST_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
 }
 
+// Uploads the host does not wait for, on one non-blocking copy stream per device. A copy first
+// waits for everything queued on the legacy stream so far: its destination block may have just
+// come back to the caching allocator from that work (the contract above stays true). The ticket
+// is the event recorded after the copy.
+cudaStream_t copy_stream(int device) {
+  static std::mutex mutex;
+  static std::vector<cudaStream_t> streams;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (streams.size() <= size_t(device)) streams.resize(size_t(device) + 1, nullptr);
+  if (!streams[size_t(device)]) FROST_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[size_t(device)], cudaStreamNonBlocking));
+  return streams[size_t(device)];
+}
+
+void* queue_upload(void* dst, Device dst_device, const void* src, size_t bytes) {
+  set_device(dst_device.index);
+  const cudaStream_t stream = copy_stream(dst_device.index);
+  cudaEvent_t queued = nullptr, done = nullptr;
+  FROST_CUDA_CHECK(cudaEventCreateWithFlags(&queued, cudaEventDisableTiming));
+  FROST_CUDA_CHECK(cudaEventRecord(queued, cudaStreamLegacy));
+  FROST_CUDA_CHECK(cudaStreamWaitEvent(stream, queued, 0));
+  FROST_CUDA_CHECK(cudaEventDestroy(queued));  // released once the wait is satisfied
+  FROST_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+  FROST_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  FROST_CUDA_CHECK(cudaEventRecord(done, stream));
+  FROST_SYNC_CHECK("cudaMemcpyAsync (upload)");
+  return done;
+}
+
+void compute_waits(void* ticket) {
+  FROST_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, static_cast<cudaEvent_t>(ticket), 0));
+}
+void host_waits(void* ticket) { FROST_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(ticket))); }
+void release_ticket(void* ticket) { cudaEventDestroy(static_cast<cudaEvent_t>(ticket)); }  // never throws
+
 int g_count = 0;
 
 }  // namespace
@@ -104,6 +139,7 @@ int register_backend() {
       register_allocator(Device::cuda(i), allocators.back().get());
     }
     register_copy(DeviceType::cuda, cuda_copy);
+    register_async_copy(DeviceType::cuda, AsyncCopyOps{queue_upload, compute_waits, host_waits, release_ticket});
     if (count > 0) {
       static PinnedAllocator pinned;
       register_pinned_allocator(&pinned);
