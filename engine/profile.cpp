@@ -63,7 +63,10 @@ void Scope::open(const char* name, std::initializer_list<const Tensor*> inputs) 
     bytes_ += double(t->nbytes());
     if (shapes) {
       name_ += ' ';
-      for (size_t d = 0; d < t->shape().size(); ++d) name_ += (d ? "x" : "") + std::to_string(t->shape()[d]);
+      for (size_t d = 0; d < t->shape().size(); ++d) {
+        if (d) name_ += 'x';
+        name_ += std::to_string(t->shape()[d]);
+      }
     }
   }
   allocated_at_open_ = cpu_allocated();

@@ -73,8 +73,9 @@ step() {
     rows+=("| $name | timed out after ${t}s | $s |")
   else
     local first
-    first=$(grep -m1 -E 'FAILED|[Ee]rror|not ok|failed|mismatch|differ' "$part" | cut -c1-240 | tr '|' '/')
-    [ -n "$first" ] || first=$(tail -n 1 "$part" | cut -c1-240 | tr '|' '/')
+    # the first failing line and the three after it (Catch puts the expression below FAILED:)
+    first=$(grep -m1 -A3 -E 'FAILED|[Ee]rror|not ok|failed|mismatch|differ' "$part" | tr -s ' \n' ' ' | cut -c1-300 | tr "|\`" "/'")
+    [ -n "$first" ] || first=$(tail -n 1 "$part" | cut -c1-300 | tr "|\`" "/'")
     rows+=("| $name | failed (exit $rc): \`$first\` | $s |")
   fi
   rm -f "$part"
