@@ -156,8 +156,9 @@ bool choose_algorithm(cublasLtHandle_t handle, const PlanKey& k, LtPlan& plan) {
   return true;
 }
 
-// The plan of one problem: descriptors and layouts, and the algorithm; null when none fits.
-std::shared_ptr<LtPlan> build_plan(cublasLtHandle_t handle, const PlanKey& k) {
+// The plan of one problem: descriptors and layouts, and the algorithm; null when none fits. The
+// heuristic sees the first call's bias pointer (later calls set their own).
+std::shared_ptr<LtPlan> build_plan(cublasLtHandle_t handle, const PlanKey& k, const void* bias) {
   auto plan = std::make_shared<LtPlan>();
   const bool f64 = k.type == CUDA_R_64F;
   const cudaDataType_t scale_type = f64 ? CUDA_R_64F : CUDA_R_32F;  // alpha and beta
@@ -169,6 +170,7 @@ std::shared_ptr<LtPlan> build_plan(cublasLtHandle_t handle, const PlanKey& k) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
     FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
     FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &k.type, sizeof(k.type)));
+    FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
   make_layout(plan->lx, k.type, k.x_rows, k.x_cols, k.x_ld, k.count, k.x_stride);
   make_layout(plan->ly, k.type, k.y_rows, k.y_cols, k.y_ld, k.count, k.y_stride);
@@ -177,7 +179,7 @@ std::shared_ptr<LtPlan> build_plan(cublasLtHandle_t handle, const PlanKey& k) {
 }
 
 // Plans by problem, for the process (a long run of changing shapes starts the cache over).
-std::shared_ptr<LtPlan> cached_plan(cublasLtHandle_t handle, const PlanKey& k) {
+std::shared_ptr<LtPlan> cached_plan(cublasLtHandle_t handle, const PlanKey& k, const void* bias) {
   constexpr size_t kMaxPlans = 4096;
   static std::mutex mutex;
   static std::map<PlanKey, std::shared_ptr<LtPlan>> plans;
@@ -185,7 +187,7 @@ std::shared_ptr<LtPlan> cached_plan(cublasLtHandle_t handle, const PlanKey& k) {
     std::lock_guard<std::mutex> lock(mutex);
     if (auto it = plans.find(k); it != plans.end()) return it->second;
   }
-  std::shared_ptr<LtPlan> plan = build_plan(handle, k);
+  std::shared_ptr<LtPlan> plan = build_plan(handle, k, bias);
   if (!plan) return nullptr;
   std::lock_guard<std::mutex> lock(mutex);
   if (plans.size() >= kMaxPlans) plans.clear();
@@ -254,7 +256,7 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
                     batch.count, alignment(b.data, b.batch_stride, batch.count),
                     alignment(a.data, a.batch_stride, batch.count), alignment(C, batch.c_stride, batch.count)};
   LtContext& ctx = lt_context();
-  const std::shared_ptr<LtPlan> plan = cached_plan(ctx.handle, key);
+  const std::shared_ptr<LtPlan> plan = cached_plan(ctx.handle, key, bias_epilogue ? bias : nullptr);
   if (!plan)
     throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(type_name) + " GEMM M=" +
                              std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
