@@ -48,6 +48,53 @@ std::string default_output(const TrainOptions& o) {
   return (fs::path("output") / "train" / (std::string(stamp) + "-" + o.model)).string();
 }
 
+// The options with their defaults filled in; throws naming the first flag that is wrong.
+TrainOptions checked_options(const TrainOptions& o_in) {
+  TrainOptions o = o_in;
+  if (o.model.empty()) throw std::invalid_argument("frost train: --model is required");
+  if (o.dataset.empty() && !o.train_set) throw std::invalid_argument("frost train: --dataset is required");
+  if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("frost train: --epochs and --batch-size must be >= 1");
+  if (o.num_classes > models::kMaxClasses)
+    throw std::invalid_argument("frost train: --num-classes " + std::to_string(o.num_classes) + " is above the limit of " +
+                                std::to_string(models::kMaxClasses));
+  if (o.opt != "adamw" && o.opt != "sgd") throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
+  if (o.sched != "cosine" && o.sched != "step" && o.sched != "none")
+    throw std::invalid_argument("frost train: --sched must be cosine, step or none, got '" + o.sched + "'");
+  if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
+  if (o.weight_decay < 0) o.weight_decay = 1e-4;
+  return o;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const models::Model& model) {
+  if (o.opt == "adamw") {
+    AdamWOptions ao;
+    ao.lr = o.lr;
+    ao.weight_decay = o.weight_decay;
+    return std::make_unique<AdamW>(model.trainable_parameters(), ao);
+  }
+  SGDOptions so;
+  so.lr = o.lr;
+  so.momentum = o.momentum;
+  so.weight_decay = o.weight_decay;
+  return std::make_unique<SGD>(model.trainable_parameters(), so);
+}
+
+// args.json: every setting of the run, as resolved (timm's args.yaml).
+void write_args(const TrainOptions& o, const nlohmann::json& model_args, const std::string& spec, int64_t num_classes,
+                DType precision, const data::TransformOptions& train_tf, const data::TransformOptions& eval_tf,
+                const models::Model& model, const std::string& output) {
+  nlohmann::json args = {{"model", o.model}, {"model_args", model_args}, {"weights", o.weights}, {"peft", spec},
+                         {"dataset", o.dataset}, {"data_dir", o.data_dir}, {"train_split", o.train_split}, {"val_split", o.val_split},
+                         {"num_classes", num_classes}, {"batch_size", o.batch_size}, {"epochs", o.epochs}, {"opt", o.opt},
+                         {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"momentum", o.momentum}, {"sched", o.sched},
+                         {"warmup_epochs", o.warmup_epochs}, {"min_lr", o.min_lr}, {"warmup_lr", o.warmup_lr},
+                         {"smoothing", o.smoothing}, {"clip_grad", o.clip_grad}, {"seed", o.seed}, {"augment", o.augment},
+                         {"device", o.device}, {"precision", dtype_name(precision)},
+                         {"img_size", train_tf.size}, {"mean", train_tf.mean}, {"std", train_tf.std}, {"crop_pct", eval_tf.crop_pct},
+                         {"trainable_params", model.parameter_count(true)}, {"total_params", model.parameter_count()}};
+  write_json_file((fs::path(output) / "args.json").string(), args);
+}
+
 struct EpochContext {
   const TrainOptions& o;
   models::Model& model;
@@ -59,6 +106,12 @@ struct EpochContext {
   const std::function<void(const std::string&)>& checkpoint;
   const std::string& last;
   bool tty;
+  // for the end of an epoch
+  const std::shared_ptr<data::Dataset>& val_set;
+  const data::TransformOptions& eval_tf;
+  const peft::AppliedSpec& applied;
+  const std::string& summary;
+  const std::string& best;
 };
 
 // The epoch's loss so far, kept on the device (f64, the same sums as on the host) and read only
@@ -126,22 +179,64 @@ bool train_epoch(const EpochContext& c, data::DataLoader& loader, Device device)
   return true;
 }
 
+// A fresh run's state (and an empty summary.csv), or the checkpoint's that --resume names, with
+// the summary cut back to the epochs it holds.
+TrainState start_state(const TrainOptions& o, models::Model& model, Optimizer& optimizer, const nlohmann::json& identity,
+                       const std::string& summary, int64_t steps_per_epoch) {
+  TrainState state;
+  state.rng_seed = o.seed;
+  if (!o.resume.empty()) {
+    const std::string from = fs::is_directory(o.resume) ? (fs::path(o.resume) / "last.ckpt").string() : o.resume;
+    state = load_train_checkpoint(from, model, &optimizer, identity);
+    if (state.epoch > o.epochs || state.batch > steps_per_epoch)
+      throw std::invalid_argument(from + ": checkpoint is at epoch " + std::to_string(state.epoch) + ", batch " + std::to_string(state.batch) +
+                                  ", beyond this run's " + std::to_string(o.epochs) + " epochs of " + std::to_string(steps_per_epoch) +
+                                  " batches (were --epochs or --batch-size changed?)");
+    truncate_summary(summary, state.epoch);
+    if (!o.quiet) std::printf("frost train: resumed from %s at epoch %lld, batch %lld (step %lld)\n", from.c_str(), (long long)state.epoch,
+                              (long long)state.batch, (long long)state.step);
+  } else {
+    std::remove(summary.c_str());
+  }
+  return state;
+}
+
+// Evaluation (every --eval-every epochs and after the last), the summary row, the checkpoints
+// (last.ckpt, and best.ckpt when top-1 improved) and the adapter folder.
+void finish_epoch(const EpochContext& c) {
+  if (c.tty) std::printf("\n");
+  const bool eval_now = c.val_set && ((c.state.epoch + 1) % std::max<int64_t>(c.o.eval_every, 1) == 0 || c.state.epoch + 1 == c.o.epochs);
+  EvalResult eval;
+  if (eval_now) {
+    c.model.train(false);
+    eval = evaluate(c.model, *c.val_set, c.eval_tf, c.o.batch_size, c.o.workers, c.o.strict_data);
+    c.result.last_top1 = eval.top1;
+    if (!c.o.quiet)
+      std::printf("Test: epoch %lld  Loss: %.4f  Acc@1: %.3f  Acc@5: %.3f  (%lld images)\n", (long long)c.state.epoch, eval.loss, eval.top1,
+                  eval.top5, (long long)eval.images);
+  }
+  const double train_loss = c.state.loss_count > 0 ? c.state.loss_sum / c.state.loss_count : 0.0;
+  append_summary(c.summary, c.state.epoch, train_loss, eval_now ? &eval : nullptr, c.lr_at(std::max<int64_t>(c.state.step - 1, 0)));
+  const bool improved = eval_now && eval.top1 > c.state.best_top1;
+  if (improved) {
+    c.state.best_top1 = eval.top1;
+    c.state.best_epoch = c.state.epoch;
+  }
+  const int64_t epoch_done = c.state.epoch;
+  c.state.epoch += 1;  // the checkpoint continues at the next epoch's first batch
+  c.state.batch = 0;
+  c.state.loss_sum = c.state.loss_count = 0;
+  c.checkpoint(c.last);
+  if (improved) c.checkpoint(c.best);
+  c.state.epoch = epoch_done;
+  peft::save_spec_adapter((fs::path(c.result.output) / "adapter").string(), c.applied, c.model);
+  ++c.result.epochs_done;
+}
+
 }  // namespace
 
 TrainResult run_train(const TrainOptions& o_in) {
-  TrainOptions o = o_in;
-  if (o.model.empty()) throw std::invalid_argument("frost train: --model is required");
-  if (o.dataset.empty() && !o.train_set) throw std::invalid_argument("frost train: --dataset is required");
-  if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("frost train: --epochs and --batch-size must be >= 1");
-  if (o.num_classes > models::kMaxClasses)
-    throw std::invalid_argument("frost train: --num-classes " + std::to_string(o.num_classes) + " is above the limit of " +
-                                std::to_string(models::kMaxClasses));
-  if (o.opt != "adamw" && o.opt != "sgd") throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
-  if (o.sched != "cosine" && o.sched != "step" && o.sched != "none")
-    throw std::invalid_argument("frost train: --sched must be cosine, step or none, got '" + o.sched + "'");
-  if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
-  if (o.weight_decay < 0) o.weight_decay = 1e-4;
-
+  const TrainOptions o = checked_options(o_in);
   data::set_max_image_pixels(o.max_image_pixels);
   const Device device = parse_device_flag(o.device);
   const DType precision = parse_precision_flag(o.precision);
@@ -189,19 +284,7 @@ TrainResult run_train(const TrainOptions& o_in) {
     if (o.sched == "step") return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
     return step < warmup_steps ? StepSchedule{o.lr, 1.0, o.warmup_lr, 1, warmup_steps}.lr(step) : o.lr;
   };
-  std::unique_ptr<Optimizer> optimizer;
-  if (o.opt == "adamw") {
-    AdamWOptions ao;
-    ao.lr = o.lr;
-    ao.weight_decay = o.weight_decay;
-    optimizer = std::make_unique<AdamW>(model->trainable_parameters(), ao);
-  } else {
-    SGDOptions so;
-    so.lr = o.lr;
-    so.momentum = o.momentum;
-    so.weight_decay = o.weight_decay;
-    optimizer = std::make_unique<SGD>(model->trainable_parameters(), so);
-  }
+  const std::unique_ptr<Optimizer> optimizer = make_optimizer(o, *model);
 
   TrainResult result;
   result.trainable_params = model->parameter_count(true);
@@ -211,33 +294,8 @@ TrainResult run_train(const TrainOptions& o_in) {
   const std::string last = (fs::path(result.output) / "last.ckpt").string(), best = (fs::path(result.output) / "best.ckpt").string();
   const nlohmann::json identity = {{"model", o.model}, {"model_args", model_args}, {"peft", applied.spec},
                                    {"num_classes", num_classes}, {"precision", dtype_name(precision)}};
-  TrainState state;
-  state.rng_seed = o.seed;
-  if (!o.resume.empty()) {
-    const std::string from = fs::is_directory(o.resume) ? (fs::path(o.resume) / "last.ckpt").string() : o.resume;
-    state = load_train_checkpoint(from, *model, optimizer.get(), identity);
-    if (state.epoch > o.epochs || state.batch > steps_per_epoch)
-      throw std::invalid_argument(from + ": checkpoint is at epoch " + std::to_string(state.epoch) + ", batch " + std::to_string(state.batch) +
-                                  ", beyond this run's " + std::to_string(o.epochs) + " epochs of " + std::to_string(steps_per_epoch) +
-                                  " batches (were --epochs or --batch-size changed?)");
-    truncate_summary(summary, state.epoch);
-    if (!o.quiet) std::printf("frost train: resumed from %s at epoch %lld, batch %lld (step %lld)\n", from.c_str(), (long long)state.epoch,
-                              (long long)state.batch, (long long)state.step);
-  } else {
-    std::remove(summary.c_str());
-  }
-  {
-    nlohmann::json args = {{"model", o.model}, {"model_args", model_args}, {"weights", o.weights}, {"peft", applied.spec},
-                           {"dataset", o.dataset}, {"data_dir", o.data_dir}, {"train_split", o.train_split}, {"val_split", o.val_split},
-                           {"num_classes", num_classes}, {"batch_size", o.batch_size}, {"epochs", o.epochs}, {"opt", o.opt},
-                           {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"momentum", o.momentum}, {"sched", o.sched},
-                           {"warmup_epochs", o.warmup_epochs}, {"min_lr", o.min_lr}, {"warmup_lr", o.warmup_lr},
-                           {"smoothing", o.smoothing}, {"clip_grad", o.clip_grad}, {"seed", o.seed}, {"augment", o.augment},
-                           {"device", o.device}, {"precision", dtype_name(precision)},
-                           {"img_size", train_tf.size}, {"mean", train_tf.mean}, {"std", train_tf.std}, {"crop_pct", eval_tf.crop_pct},
-                           {"trainable_params", model->parameter_count(true)}, {"total_params", model->parameter_count()}};
-    write_json_file((fs::path(result.output) / "args.json").string(), args);
-  }
+  TrainState state = start_state(o, *model, *optimizer, identity, summary, steps_per_epoch);
+  write_args(o, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, result.output);
   model->rng->seed = state.rng_seed;
   model->rng->offset = state.rng_offset;
   const bool tty = !o.quiet && isatty(fileno(stdout));
@@ -254,35 +312,10 @@ TrainResult run_train(const TrainOptions& o_in) {
   for (; state.epoch < o.epochs; ++state.epoch) {
     loader.start(state.epoch, state.batch);
     model->train(true);
-    const EpochContext ctx{o, *model, *optimizer, state, result, steps_per_epoch, lr_at, checkpoint, last, tty};
+    const EpochContext ctx{o, *model, *optimizer, state, result, steps_per_epoch, lr_at, checkpoint, last, tty,
+                           val_set, eval_tf, applied, summary, best};
     if (!train_epoch(ctx, loader, device)) return result;  // --stop-after-steps
-    if (tty) std::printf("\n");
-    const bool eval_now = val_set && ((state.epoch + 1) % std::max<int64_t>(o.eval_every, 1) == 0 || state.epoch + 1 == o.epochs);
-    EvalResult eval;
-    if (eval_now) {
-      model->train(false);
-      eval = evaluate(*model, *val_set, eval_tf, o.batch_size, o.workers, o.strict_data);
-      result.last_top1 = eval.top1;
-      if (!o.quiet)
-        std::printf("Test: epoch %lld  Loss: %.4f  Acc@1: %.3f  Acc@5: %.3f  (%lld images)\n", (long long)state.epoch, eval.loss, eval.top1,
-                    eval.top5, (long long)eval.images);
-    }
-    const double train_loss = state.loss_count > 0 ? state.loss_sum / state.loss_count : 0.0;
-    append_summary(summary, state.epoch, train_loss, eval_now ? &eval : nullptr, lr_at(std::max<int64_t>(state.step - 1, 0)));
-    const bool improved = eval_now && eval.top1 > state.best_top1;
-    if (improved) {
-      state.best_top1 = eval.top1;
-      state.best_epoch = state.epoch;
-    }
-    const int64_t epoch_done = state.epoch;
-    state.epoch += 1;  // the checkpoint continues at the next epoch's first batch
-    state.batch = 0;
-    state.loss_sum = state.loss_count = 0;
-    checkpoint(last);
-    if (improved) checkpoint(best);
-    state.epoch = epoch_done;
-    peft::save_spec_adapter((fs::path(result.output) / "adapter").string(), applied, *model);
-    ++result.epochs_done;
+    finish_epoch(ctx);
   }
   result.best_top1 = state.best_top1;
   if (!o.weights_out.empty()) save_safetensors(o.weights_out, model->state_dict(), {{"format", "pt"}, {"peft", applied.spec}});
