@@ -41,7 +41,7 @@ std::string make_color_dataset();
 // on, writing to `output`.
 cli::TrainOptions tiny_train_options(const std::string& output);
 
-// Directory of ../shared/fixtures (FROST_FIXTURES overrides).
+// Directory of the parity fixtures: tests/fixtures (-Dfixtures at set-up, FROST_FIXTURES at run time override).
 std::string fixtures_dir();
 // A path in the temp directory, unique to this test process.
 std::string temp_path(const std::string& name);

@@ -74,7 +74,7 @@ TEST_CASE("safetensors round trip keeps dtypes, shapes, values and metadata", "[
 
 TEST_CASE("every fixture file reads", "[cpu][safetensors]") {
   const fs::path root = fixtures_dir();
-  REQUIRE(fs::is_directory(root / "timm"));  // ../shared/fixtures must be beside the checkout
+  REQUIRE(fs::is_directory(root / "timm"));  // tests/fixtures, or FROST_FIXTURES / -Dfixtures
   int files = 0;
   for (const auto& item : fs::recursive_directory_iterator(root)) {
     if (item.path().extension() != ".safetensors") continue;

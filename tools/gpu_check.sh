@@ -16,9 +16,9 @@
 # each step's slice is cut to what is left. GPU_CHECK_BUILD names the build folder (build-gpu).
 #
 # The GPU machine has no package manager: the header-only dependencies (Catch2, stb, nlohmann
-# JSON) and the parity fixtures travel in the ignored folder .carry/gpu, which
+# JSON) travel in the ignored folder .carry/gpu, which
 #   bash tools/gpu_check.sh --prepare
-# fills from this machine (/usr/include and ../shared/fixtures, about 6 MB).
+# fills from this machine's /usr/include (about 4 MB). The fixtures are in the tree (tests/fixtures).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 carry=.carry/gpu
@@ -28,8 +28,6 @@ if [ "${1:-}" = "--prepare" ]; then
     [ -d "/usr/include/$h" ] || { echo "gpu_check: /usr/include/$h is missing (bash tools/install-deps.sh)" >&2; exit 1; }
     rm -rf "${carry:?}/include/$h" && cp -r "/usr/include/$h" "$carry/include/"
   done
-  [ -d ../shared/fixtures ] || { echo "gpu_check: ../shared/fixtures is missing" >&2; exit 1; }
-  rm -rf "$carry/fixtures" && cp -r ../shared/fixtures "$carry/fixtures"
   echo "gpu_check: filled $carry ($(du -sh "$carry" | cut -f1)); carry it with the working tree"
   exit 0
 fi
@@ -94,7 +92,6 @@ configure_and_build() {
     local args=(--buildtype=release -Dgpu_arch=90)
     if command -v nvcc >/dev/null; then args+=(-Dcuda=enabled); else args+=(-Dcuda=disabled); fi
     [ -d "$carry/include" ] && args+=("-Ddeps_include=$carry/include")  # relative: meson refuses absolute paths into the tree
-    [ -d "$carry/fixtures" ] && args+=("-Dfixtures=$PWD/$carry/fixtures")
     meson setup "$build" "${args[@]}" || return 1
   fi
   ninja -C "$build" -j "$(nproc)"

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""make_fixtures.py: regenerates the parity fixtures in tests/fixtures/ from timm and HF peft.
+
+The tests compare frost with these files: timm's forward values and gradients on small models whose
+parameters are all replaced by non-trivial random values (no zeros, no ones, so a missing bias or a
+wrong init cannot hide), and the state_dict keys and shapes of the full-size models. The committed
+files were made by timm 1.0.29 with PyTorch 1.13 (float32, CPU); tests/fixtures/README.md describes
+every file. Not part of the tests, which only read the committed files. Needs torch, timm, peft and
+safetensors, e.g. current PyTorch from PyPI:
+
+  python3 -m venv ~/anchor && ~/anchor/bin/pip install torch timm peft
+  ~/anchor/bin/python tools/make_fixtures.py --out /tmp/fixtures
+  FROST_FIXTURES=/tmp/fixtures build/tests/frost_tests "[cpu]"   # the suite against the new set
+
+Replace tests/fixtures/ with a new set only when that suite passes, and update the versions above.
+"""
+import argparse
+import json
+import os
+import sys
+
+# NAME: (timm architecture, timm model_args, image side). Batch 3, 10 classes.
+CASES = {
+    "vit_tiny": ("vit_tiny_patch16_224",
+                 {"img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2, "num_heads": 3, "num_classes": 10}, 32),
+    "swin_tiny": ("swin_tiny_patch4_window7_224",
+                  {"img_size": 32, "patch_size": 2, "window_size": 4, "embed_dim": 24, "depths": [2, 2],
+                   "num_heads": [2, 4], "num_classes": 10}, 32),
+    "convnext_tiny": ("convnext_tiny", {"depths": [1, 1, 2, 1], "dims": [16, 24, 32, 40], "num_classes": 10}, 64),
+}
+LORA_CASE = "vit_tiny_lora"  # vit_tiny with HF peft LoRA on qkv, r=4, alpha=8, the head in modules_to_save
+MANIFEST_MODELS = ["vit_tiny_patch16_224", "vit_small_patch16_224", "vit_base_patch16_224", "vit_large_patch16_224",
+                   "swin_tiny_patch4_window7_224", "swin_base_patch4_window7_224", "convnext_tiny", "convnext_base"]
+BATCH, CLASSES = 3, 10
+
+
+def randomize(named, gen, torch):
+    """Every tensor to random values around its role's scale: norm weights and layer scales
+    1 + N(0, 0.2), other vectors N(0, 0.1), matrices and kernels N(0, 1/fan_in) (LoRA's B N(0, 0.1)),
+    tokens N(0, 1), position embeddings N(0, 1/tokens), relative-position tables N(0, 0.5), the rest
+    N(0, 0.25); never exactly 0 or 1."""
+    with torch.no_grad():
+        for name, p in named:
+            leaf = name.split(".")[-1]
+            if p.dim() <= 1:
+                scale = (leaf == "weight" and "norm" in name) or leaf == "gamma"
+                v = 1.0 + 0.2 * torch.randn(p.shape, generator=gen) if scale else 0.1 * torch.randn(p.shape, generator=gen)
+            elif "lora_B" in name:
+                v = 0.1 * torch.randn(p.shape, generator=gen)
+            elif leaf == "weight":
+                v = torch.randn(p.shape, generator=gen) * float(p[0].numel()) ** -0.5
+            elif "token" in leaf:
+                v = torch.randn(p.shape, generator=gen)
+            elif leaf == "pos_embed":
+                v = torch.randn(p.shape, generator=gen) * float(p.shape[-2]) ** -0.5
+            elif "table" in leaf:
+                v = 0.5 * torch.randn(p.shape, generator=gen)
+            else:
+                v = 0.25 * torch.randn(p.shape, generator=gen)
+            v[(v == 0) | (v == 1)] = 0.5
+            p.copy_(v)
+
+
+def case_tensors(model, x, labels, grad_names, torch):
+    """Forward and backward of the mean cross-entropy: the io file's tensors."""
+    x = x.clone().requires_grad_(True)
+    logits = model(x)
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    io = {"input": x.detach(), "labels": labels, "logits": logits.detach(), "loss": loss.detach(),
+          "grad.input": x.grad.detach()}
+    for key, p in grad_names:
+        if p.grad is None:
+            raise SystemExit(f"make_fixtures.py: no gradient reached '{key}'")
+        io["grad." + key] = p.grad.detach()
+    return {k: v.contiguous() for k, v in io.items()}
+
+
+def write_case(out, name, arch, args, params, weights, io, save_file):
+    save_file({k: v.contiguous() for k, v in weights.items()}, os.path.join(out, name + ".weights.safetensors"),
+              metadata={"format": "pt"})
+    save_file(io, os.path.join(out, name + ".io.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"architecture": arch, "model_args": args, "loss": "cross_entropy_mean", "params": params}, f, indent=1)
+        f.write("\n")
+
+
+def make_case(out, name, seed, libs):
+    torch, timm, save_file = libs["torch"], libs["timm"], libs["save_file"]
+    arch, args, side = CASES[name]
+    gen = torch.Generator().manual_seed(seed)
+    model = timm.create_model(arch, pretrained=False, **args).eval()
+    randomize(model.named_parameters(), gen, torch)
+    x = torch.randn(BATCH, 3, side, side, generator=gen)
+    labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
+    io = case_tensors(model, x, labels, list(model.named_parameters()), torch)
+    params = sum(p.numel() for p in model.parameters())
+    write_case(out, name, arch, args, params, model.state_dict(), io, save_file)
+
+
+def make_lora_case(out, seed, libs):
+    torch, timm, save_file, peft = libs["torch"], libs["timm"], libs["save_file"], libs["peft"]
+    arch, args, side = CASES["vit_tiny"]
+    gen = torch.Generator().manual_seed(seed)
+    base = timm.create_model(arch, pretrained=False, **args).eval()
+    params = sum(p.numel() for p in base.parameters())
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["qkv"], lora_dropout=0.0, bias="none",
+                             modules_to_save=["head"])
+    model = peft.get_peft_model(base, config).eval()
+    randomize(model.named_parameters(), gen, torch)  # B too: a zero B would hide A's gradient
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    weights = {}  # the frozen base under timm's keys, its own head included
+    for n, p in model.named_parameters():
+        if not p.requires_grad:
+            weights[n.replace("base_model.model.", "").replace(".base_layer", "").replace(".original_module", "")] = p.detach().clone()
+    x = torch.randn(BATCH, 3, side, side, generator=gen)
+    labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
+    adapter_dir = os.path.join(out, LORA_CASE + ".adapter")
+    model.save_pretrained(adapter_dir)
+    saved = libs["load_file"](os.path.join(adapter_dir, "adapter_model.safetensors"))
+    keyed = [(adapter_key(n, saved), p) for n, p in trainable]  # each under the key save_pretrained wrote
+    if len(keyed) != len(saved):
+        raise SystemExit(f"make_fixtures.py: {len(saved)} adapter tensors saved, {len(keyed)} trainable")
+    io = case_tensors(model, x, labels, keyed, torch)
+    # the head's gradients as grad.head.*, as frost names them
+    io = {(k.replace("grad.base_model.model.head.", "grad.head.") if ".head." in k else k): v for k, v in io.items()}
+    write_case(out, LORA_CASE, arch, args, params, weights, io, save_file)
+
+
+def adapter_key(name, saved):
+    """peft's parameter name (base_model.model.blocks.0.attn.qkv.lora_A.default.weight,
+    base_model.model.head.modules_to_save.default.weight) as save_pretrained keys it."""
+    key = name.replace(".default", "").replace(".modules_to_save", "")
+    if key not in saved:
+        raise SystemExit(f"make_fixtures.py: trainable '{name}' is not in the saved adapter (as '{key}')")
+    return key
+
+
+def make_manifests(out, libs):
+    torch, timm = libs["torch"], libs["timm"]
+    manifests = {}
+    for arch in MANIFEST_MODELS:
+        with torch.device("meta"):
+            model = timm.create_model(arch, pretrained=False)
+        manifests[arch] = {"params": sum(p.numel() for p in model.parameters()),
+                           "state_dict": {k: list(v.shape) for k, v in model.state_dict().items()}}
+    with open(os.path.join(out, "timm_manifests.json"), "w") as f:
+        json.dump(manifests, f, indent=1)
+        f.write("\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="the folder to write (its timm/ subfolder is made)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    try:
+        import peft
+        import timm
+        import torch
+        from safetensors.torch import load_file, save_file
+    except ImportError as e:
+        raise SystemExit(f"make_fixtures.py: {e}; install torch, timm and peft (see this file's header)")
+    torch.set_num_threads(1)  # a fixed reduction order
+    libs = {"torch": torch, "timm": timm, "peft": peft, "save_file": save_file, "load_file": load_file}
+    out = os.path.join(args.out, "timm")
+    os.makedirs(out, exist_ok=True)
+    for i, name in enumerate(CASES):
+        make_case(out, name, args.seed + i, libs)
+    make_lora_case(out, args.seed + len(CASES), libs)
+    make_manifests(out, libs)
+    print(f"make_fixtures.py: wrote {out} with torch {torch.__version__}, timm {timm.__version__}, "
+          f"peft {peft.__version__}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
