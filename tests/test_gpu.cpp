@@ -6,7 +6,7 @@
 // Exits 77 (Meson's "skipped") when the build has no CUDA backend or no device is visible.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
-#include <catch2/catch_reporter_tap.hpp>
+#include "tests/tap_cases.h"
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-// test_main.cpp: Catch2's main for the cpu suite, with the TAP reporter Meson reads.
+// test_main.cpp: Catch2's main for the cpu suite, with the per-test-case TAP reporter Meson reads
+// (tests/tap_cases.h: `-r tap-cases`).
 #define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
-#include <catch2/catch_reporter_tap.hpp>
+#include "tests/tap_cases.h"

@@ -24,9 +24,24 @@ else
   meson test -C $dir --print-errorlogs --num-processes 1
 fi
 status=$?
-log=$dir/meson-logs/testlog.txt
-passed=$(grep -c '^ok ' "$log" || true)
-failed=$(grep -c '^not ok ' "$log" || true)
+# A TAP suite counts its test cases (its "ok" / "not ok" lines), every other test counts once.
+read -r passed failed < <(python3 - "$dir/meson-logs/testlog.json" <<'EOF'
+import json, sys
+passed = failed = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    cases = [l for l in t.get("stdout", "").splitlines() if l.startswith(("ok ", "not ok "))]
+    if cases:
+        passed += sum(l.startswith("ok ") for l in cases)
+        failed += sum(l.startswith("not ok ") for l in cases)
+        failed += t["result"] not in ("OK", "EXPECTEDFAIL") and all(l.startswith("ok ") for l in cases)
+    elif t["result"] in ("OK", "EXPECTEDFAIL"):
+        passed += 1
+    elif t["result"] != "SKIP":
+        failed += 1
+print(passed, failed)
+EOF
+) || { passed=0; failed=0; }
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a crash or a build failure
 echo "checks: ${passed} passed, ${failed} failed"
 exit "$status"
