@@ -2,7 +2,7 @@
 // 2020) as VPT's Pfeiffer_Block places it: on a branch's output before the residual add,
 //   y = branch(x);  y + s * up(dropout(act(down(y))))
 // pfeiffer: after the MLP branch of every block; houlsby: after the attention branch too.
-// Init (the pitfall noted in peft-methods.md): down xavier-uniform, up zero -- never both zero,
+// Init (a pitfall of public implementations): down xavier-uniform, up zero -- never both zero,
 // or the down projection never gets a gradient. A ConvNeXt block has one branch (pfeiffer only).
 // Options: mode (pfeiffer), dim (8, or a per-block list with 0 = none), scale (1),
 // dropout (0.1, NOAH), act (gelu | quick_gelu | relu; gelu as VPT).

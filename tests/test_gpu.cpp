@@ -1,7 +1,7 @@
 // test_gpu.cpp: the gpu suite's op table. Every op runs on cuda:0 and on the CPU from the same
 // fresh random inputs (a new seed per run, printed; FROST_GPU_SEED repeats one), with every
 // device block poisoned (NaN bytes) before it is handed out, on odd sizes, strided and broadcast
-// views and empty tensors; outputs and input gradients must agree within the bounds
+// views and empty tensors; outputs and input gradients must agree within these bounds
 // (1e-5 relative for elementwise, norm and softmax; 1e-4 for GEMM, conv and attention).
 // Exits 77 (Meson's "skipped") when the build has no CUDA backend or no device is visible.
 #define CATCH_CONFIG_RUNNER

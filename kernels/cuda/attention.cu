@@ -1,8 +1,7 @@
 // attention.cu: scaled dot-product attention with an additive bias (formulas in
 // kernels/cpu/attention.h), as batched cuBLASLt GEMMs over the B*H heads around this file's
 // bias kernel and softmax.cu's row kernels. The probabilities [B*H, N, M] are kept for the
-// backward, as on the CPU; the flash-attention kernel that never stores them is the speed
-// issue's.
+// backward, as on the CPU; a flash-attention kernel would never store them (not written yet).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 

@@ -1,8 +1,8 @@
 // bf16.cu: the CUDA bf16 forms of attention and conv2d, with kernels/cpu/bf16.cpp's bodies
 // (kernels/bf16_via_f32.h) over device scratch: the bf16 operands are widened to f32, the f32
 // kernel runs, and its results are rounded to bf16 once. Elementwise, reductions, layer norm, GEMM, dropout and index kernels are native bf16
-// in their own files; these two are the next to become native (issue 7's flash attention and
-// fused conv paths). Explicit specializations of the templates in kernels/cuda/kernels.h.
+// in their own files; these two are the next to become native (a flash-attention kernel and a
+// fused conv path). Explicit specializations of the templates in kernels/cuda/kernels.h.
 #include "kernels/bf16_via_f32.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
