@@ -11,6 +11,7 @@
 #include "engine/tensor.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/copy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/index.h"
 #include "kernels/cpu/norm.h"

@@ -204,29 +204,9 @@ void copy_into(const Tensor& dst, const Tensor& src) {
     return;
   }
   const Tensor se = src.detach().expand(dst.shape());
-#ifdef FROST_HAVE_CUDA
-  if (dst.device().is_cuda()) {
-    cuda::copy_strided(dst.shape(), dst.raw_data(), dst.dtype(), dst.strides(), se.raw_data(), se.dtype(),
-                       se.strides());
-    return;
-  }
-#endif
-  auto layout = cpu::merge_dims<2>(dst.shape(), {dst.strides(), se.strides()});
-  char* out = static_cast<char*>(dst.raw_data());
-  const char* in = static_cast<const char*>(se.raw_data());
-  const DType dt = dst.dtype(), st = se.dtype();
-  const size_t elem = dtype_size(dt);
-  cpu::for_each_row(layout, [&](int64_t, const std::array<int64_t, 2>& off, int64_t n,
-                                const std::array<int64_t, 2>& s) {
-    if (dt != st) {
-      for (int64_t i = 0; i < n; ++i) convert_value(in, st, off[1] + i * s[1], out, dt, off[0] + i * s[0]);
-    } else if (s[0] == 1 && s[1] == 1) {
-      std::memcpy(out + off[0] * elem, in + off[1] * elem, size_t(n) * elem);
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        std::memcpy(out + (off[0] + i * s[0]) * elem, in + (off[1] + i * s[1]) * elem, elem);
-    }
-  });
+  if (dst.numel() > 0)
+    FROST_KERNEL(dst, copy_strided)(dst.shape(), dst.raw_data(), dst.dtype(), dst.strides(), se.raw_data(), se.dtype(),
+                                    se.strides());
 }
 
 }  // namespace frost

@@ -100,17 +100,7 @@ Tensor Tensor::from_indices(const std::vector<int64_t>& values, Device device) {
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  if (t.numel() == 0) return t;
-#ifdef FROST_HAVE_CUDA
-  if (device.is_cuda()) {
-    cuda::fill(t.raw_data(), dtype, t.numel(), value);
-    return t;
-  }
-#endif
-  store_value(t.raw_data(), dtype, 0, value);
-  const size_t elem = dtype_size(dtype);
-  char* base = static_cast<char*>(t.raw_data());
-  for (int64_t i = 1; i < t.numel(); ++i) std::memcpy(base + i * elem, base, elem);
+  if (t.numel() > 0) FROST_KERNEL(t, fill)(t.raw_data(), dtype, t.numel(), value);
   return t;
 }
 
@@ -199,43 +189,10 @@ std::string Tensor::describe() const {
 Tensor copy_contiguous(const Tensor& src, DType dtype) {
   profile::Scope scope(src.dtype() == dtype ? "contiguous" : "cast", {&src});
   check_device("copy_contiguous", src);
-#ifdef FROST_HAVE_CUDA
-  if (src.device().is_cuda()) {
-    Tensor out = Tensor::empty(src.shape(), dtype, src.device());
-    cuda::copy_strided(src.shape(), out.raw_data(), dtype, out.strides(), src.raw_data(), src.dtype(), src.strides());
-    return out;
-  }
-#endif
-  Tensor out = Tensor::empty(src.shape(), dtype);
-  if (src.numel() == 0) return out;
-  auto layout = cpu::merge_dims<2>(src.shape(), {contiguous_strides(src.shape()), src.strides()});
-  const char* in = static_cast<const char*>(src.raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
-  const size_t in_size = dtype_size(src.dtype()), out_size = dtype_size(dtype);
-  const DType in_type = src.dtype();
-  cpu::for_each_row(layout, [&](int64_t, const std::array<int64_t, 2>& off, int64_t n,
-                                const std::array<int64_t, 2>& st) {
-    if (in_type == dtype && st[1] == 1) {
-      std::memcpy(dst + off[0] * out_size, in + off[1] * in_size, size_t(n) * out_size);
-      return;
-    }
-    if (in_type == dtype) {  // a strided gather of same-size words (transposes, broadcasts)
-      auto gather = [&](auto word) {
-        using W = decltype(word);
-        const W* from = reinterpret_cast<const W*>(in) + off[1];
-        W* to = reinterpret_cast<W*>(dst) + off[0];
-        for (int64_t i = 0; i < n; ++i) to[i] = from[i * st[1]];
-      };
-      switch (out_size) {
-        case 1: return gather(uint8_t{});
-        case 2: return gather(uint16_t{});
-        case 4: return gather(uint32_t{});
-        case 8: return gather(uint64_t{});
-      }
-    }
-    for (int64_t i = 0; i < n; ++i)
-      convert_value(in, in_type, off[1] + i * st[1], dst, dtype, off[0] + i);
-  });
+  Tensor out = Tensor::empty(src.shape(), dtype, src.device());
+  if (src.numel() > 0)
+    FROST_KERNEL(out, copy_strided)(src.shape(), out.raw_data(), dtype, out.strides(), src.raw_data(), src.dtype(),
+                                    src.strides());
   return out;
 }
 
