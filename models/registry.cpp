@@ -40,7 +40,40 @@ const Entry kModels[] = {
     {"convnext_large", Family::convnext, R"({"depths":[3,3,27,3],"dims":[192,384,768,1536]})"},
 };
 
+// Per family: its name, whether it takes img_size, and its default pretrained tag's eval
+// preprocessing in timm (ViT's augreg: INCEPTION mean/std; ConvNeXt's in12k_ft_in1k: crop 0.95;
+// Swin's ms_in1k: ImageNet's).
+struct FamilyInfo {
+  Family family;
+  const char* name;
+  bool takes_img_size;
+  PretrainedConfig pretrained;
+};
+constexpr std::array<float, 3> kImagenetMean{0.485f, 0.456f, 0.406f}, kImagenetStd{0.229f, 0.224f, 0.225f};
+const FamilyInfo kFamilies[] = {
+    {Family::vit, "vit", true, {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0.9}},
+    {Family::swin, "swin", true, {kImagenetMean, kImagenetStd, 0.9}},
+    {Family::convnext, "convnext", false, {kImagenetMean, kImagenetStd, 0.95}},
+};
+
+// The entry of a name (a pretrained tag after a dot dropped); throws listing the known names.
+const Entry& find_entry(const std::string& full_name) {
+  const std::string name = full_name.substr(0, full_name.find('.'));
+  for (const Entry& e : kModels)
+    if (name == e.name) return e;
+  std::string known;
+  for (const Entry& e : kModels) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  throw std::invalid_argument("unknown model '" + full_name + "' (known: " + known + ")");
+}
+
 }  // namespace
+
+ModelInfo model_info(const std::string& name) {
+  const Entry& e = find_entry(name);
+  for (const FamilyInfo& f : kFamilies)
+    if (f.family == e.family) return {f.name, f.takes_img_size, f.pretrained};
+  throw std::logic_error("model registry: no family entry for " + name);
+}
 
 std::vector<std::string> model_names() {
   std::vector<std::string> out;
@@ -48,24 +81,11 @@ std::vector<std::string> model_names() {
   return out;
 }
 
-PretrainedConfig pretrained_config(const std::string& full_name) {
-  const std::string name = full_name.substr(0, full_name.find('.'));
-  const PretrainedConfig imagenet{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 0.9};
-  if (name.rfind("vit_", 0) == 0) return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0.9};  // augreg (INCEPTION)
-  if (name.rfind("convnext", 0) == 0) return {imagenet.mean, imagenet.std, 0.95};       // in12k_ft_in1k
-  return imagenet;                                                                       // swin ms_in1k
-}
+PretrainedConfig pretrained_config(const std::string& name) { return model_info(name).pretrained; }
 
 std::shared_ptr<Model> create_model(const std::string& full_name, const nlohmann::json& model_args, uint64_t seed) {
-  const std::string name = full_name.substr(0, full_name.find('.'));  // drop a pretrained tag
-  const Entry* entry = nullptr;
-  for (const Entry& e : kModels)
-    if (name == e.name) entry = &e;
-  if (!entry) {
-    std::string known;
-    for (const Entry& e : kModels) known += (known.empty() ? "" : ", ") + std::string(e.name);
-    throw std::invalid_argument("unknown model '" + full_name + "' (known: " + known + ")");
-  }
+  const Entry* entry = &find_entry(full_name);
+  const std::string name = entry->name;
   if (!model_args.is_null() && !model_args.is_object())
     throw std::invalid_argument(name + ": model args must be a JSON object, got " + model_args.dump());
   nlohmann::json args = nlohmann::json::parse(entry->args);

@@ -26,4 +26,12 @@ struct PretrainedConfig {
 };
 PretrainedConfig pretrained_config(const std::string& name);
 
+// What the registry knows of a name without building it; throws for an unknown name, as create_model.
+struct ModelInfo {
+  std::string family;   // "vit", "swin" or "convnext"
+  bool takes_img_size;  // false for ConvNeXt: any input size, no img_size argument
+  PretrainedConfig pretrained;
+};
+ModelInfo model_info(const std::string& name);
+
 }  // namespace frost::models

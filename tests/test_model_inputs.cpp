@@ -271,3 +271,19 @@ TEST_CASE("Swin ignores relative_position_index and attn_mask in older checkpoin
   const auto report = models::load_checkpoint(*model, path);
   CHECK(report.ignored.size() == 2);
 }
+
+TEST_CASE("the registry knows each name's family, whether it takes img_size, and its preprocessing", "[cpu][inputs]") {
+  const models::ModelInfo vit = models::model_info("vit_base_patch16_224.augreg2_in21k_ft_in1k");
+  CHECK(vit.family == "vit");
+  CHECK(vit.takes_img_size);
+  CHECK(vit.pretrained.mean[0] == 0.5f);
+  const models::ModelInfo convnext = models::model_info("convnext_tiny");
+  CHECK(convnext.family == "convnext");
+  CHECK_FALSE(convnext.takes_img_size);
+  CHECK(convnext.pretrained.crop_pct == 0.95);
+  CHECK(models::model_info("swin_tiny_patch4_window7_224").pretrained.std[2] == 0.225f);
+  CHECK_THROWS_WITH(models::model_info("vit_giant"), Catch::Contains("unknown model 'vit_giant'") && Catch::Contains("convnext_tiny"));
+  // what it says of img_size is what the builder accepts
+  CHECK_THROWS(models::create_model("convnext_tiny", {{"img_size", 64}, {"depths", {1, 1, 1, 1}}, {"dims", {8, 16, 24, 32}}}));
+  CHECK(models::create_model("vit_tiny_patch16_224", {{"img_size", 32}, {"patch_size", 8}, {"depth", 1}})->img_h == 32);
+}

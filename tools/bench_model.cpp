@@ -22,8 +22,7 @@ int bench_model(const std::vector<std::string>& args) {
   const std::string name = flags.require("model");
   nlohmann::json model_args = parse_json_flag(flags, "frost bench model", "model-args");
   const int64_t batch = flags.get_int("batch", 2), size = flags.get_int("img-size", 224), repeat = flags.get_int("repeat", 3);
-  const bool is_convnext = name.rfind("convnext", 0) == 0;  // takes any input size, has no img_size arg
-  if (!is_convnext && !model_args.contains("img_size")) model_args["img_size"] = size;
+  if (models::model_info(name).takes_img_size && !model_args.contains("img_size")) model_args["img_size"] = size;
   const auto model = models::create_model(name, model_args, 1);
   model->train(false);  // no dropout: time the arithmetic, not the randomness
   Generator gen(3);

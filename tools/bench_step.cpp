@@ -39,8 +39,7 @@ int bench_step(const std::vector<std::string>& args) {
   const DType precision = parse_precision_flag(f.get("precision", "f32"));
   nlohmann::json model_args = parse_json_flag(f, cmd, "model-args");
   const int64_t batch = f.get_int("batch", 8), steps = f.get_int("steps", 3), warmup = f.get_int("warmup", 1, 0);
-  const bool is_convnext = name.rfind("convnext", 0) == 0;
-  if (f.has("img-size") && !is_convnext) model_args["img_size"] = f.get_int("img-size", 224);
+  if (f.has("img-size") && models::model_info(name).takes_img_size) model_args["img_size"] = f.get_int("img-size", 224);
   Allocator& alloc = allocator_for(device);
   auto model = models::create_model(name, model_args, 1);
   const int64_t size = model->img_h > 0 ? model->img_h : f.get_int("img-size", 224);

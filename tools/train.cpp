@@ -35,8 +35,7 @@ namespace {
 nlohmann::json model_args_for(const TrainOptions& o, int64_t num_classes) {
   nlohmann::json args = o.model_args.is_object() ? o.model_args : nlohmann::json::object();
   args["num_classes"] = num_classes;
-  const bool sized = o.model.rfind("convnext", 0) != 0;  // ConvNeXt takes any size and has no img_size
-  if (sized && o.img_size > 0) args["img_size"] = o.img_size;
+  if (o.img_size > 0 && models::model_info(o.model).takes_img_size) args["img_size"] = o.img_size;
   if (o.drop_path >= 0) args["drop_path_rate"] = o.drop_path;
   return args;
 }
