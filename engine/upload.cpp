@@ -16,30 +16,34 @@ std::shared_ptr<void> make_ticket(const AsyncCopyOps* ops, void* ticket) {
 
 PendingUpload& PendingUpload::operator=(PendingUpload&& other) noexcept {
   if (this != &other) {
-    wait();
+    wait_quietly();
     tensor_ = std::move(other.tensor_);
     ticket_ = std::move(other.ticket_);
   }
   return *this;
 }
 
-PendingUpload::~PendingUpload() { wait(); }
+PendingUpload::~PendingUpload() { wait_quietly(); }
 
 void PendingUpload::wait() {
   if (!ticket_) return;
-  try {
-    async_copy_ops(tensor_.device())->compute_waits(ticket_.get());
-  } catch (...) {  // a destructor path: a failing device reports itself at its next call
-  }
+  async_copy_ops(tensor_.device())->compute_waits(ticket_.get());
   ticket_.reset();
+}
+
+// A destructor path: compute_waits only queues a wait, and a failing device reports itself at its
+// next synchronising call.
+void PendingUpload::wait_quietly() noexcept {
+  try {
+    wait();
+  } catch (...) {
+    ticket_.reset();
+  }
 }
 
 Tensor PendingUpload::take() {
   if (!tensor_.defined()) throw std::logic_error("PendingUpload::take: nothing staged, or already taken");
-  if (ticket_) {
-    async_copy_ops(tensor_.device())->compute_waits(ticket_.get());
-    ticket_.reset();
-  }
+  wait();
   return std::move(tensor_);
 }
 

@@ -26,7 +26,8 @@ class PendingUpload {
 
  private:
   friend class Uploader;
-  void wait();
+  void wait();  // the compute stream waits for the copy (once)
+  void wait_quietly() noexcept;
   Tensor tensor_;
   std::shared_ptr<void> ticket_;
 };
