@@ -46,53 +46,21 @@ Tensor batched_gemm(Tensor a, Tensor b) {
   out_shape.push_back(N);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   const int64_t batch = shape_numel(batch_shape);
-#ifdef FROST_HAVE_CUDA
-  if (out.device().is_cuda()) {  // one strided-batched cuBLASLt call
-    // A batch layout no single stride describes (several broadcast dims) is made contiguous.
-    auto batch_stride = [&](Tensor& t) {
-      int64_t s = 0;
-      if (!uniform_batch_stride(t, batch_shape, batch, s)) {
-        t = t.contiguous();
-        uniform_batch_stride(t, batch_shape, batch, s);
-      }
-      return s;
-    };
-    const int64_t sa = batch_stride(a), sb = batch_stride(b);
-    dispatch_float(a.dtype(), "matmul", [&](auto tag) {
-      using T = decltype(tag);
-      cuda::gemm<T>(M, N, K, acc_t<T>(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
-                    {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, acc_t<T>(0), static_cast<T*>(out.raw_data()), N,
-                    {batch, sa, sb, M * N});
-    });
-    return out;
-  }
-#endif
-  // batch element -> element offsets in a and b
-  std::vector<int64_t> a_off(static_cast<size_t>(batch)), b_off(static_cast<size_t>(batch));
-  for (int64_t i = 0; i < batch; ++i) {
-    a_off[i] = batch_offset(i, batch_shape, a.strides());
-    b_off[i] = batch_offset(i, batch_shape, b.strides());
-  }
+  // One strided batch: a batch layout no single stride describes (several broadcast dims) is made contiguous.
+  auto batch_stride = [&](Tensor& t) {
+    int64_t s = 0;
+    if (!uniform_batch_stride(t, batch_shape, batch, s)) {
+      t = t.contiguous();
+      uniform_batch_stride(t, batch_shape, batch, s);
+    }
+    return s;
+  };
+  const int64_t sa = batch_stride(a), sb = batch_stride(b);
   dispatch_float(a.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
-    const T* pa = static_cast<const T*>(a.raw_data());
-    const T* pb = static_cast<const T*>(b.raw_data());
-    T* pc = static_cast<T*>(out.raw_data());
-    const cpu::MatrixRef ar{nullptr, a.strides()[r - 2], a.strides()[r - 1]};
-    const cpu::MatrixRef br{nullptr, b.strides()[r - 2], b.strides()[r - 1]};
-    auto product = [&](int64_t i) {
-      cpu::gemm(M, N, K, acc_t<T>(1), {pa + a_off[i], ar.row_stride, ar.col_stride},
-                {pb + b_off[i], br.row_stride, br.col_stride}, acc_t<T>(0), pc + i * M * N, N);
-    };
-    // Many small products: one per thread, serial GEMMs. Few large ones: parallel GEMMs, called
-    // outside any parallel construct: inside one, even an inactive `if (false)` region, each of
-    // their parallel regions is a nested one, for which libgomp starts fresh threads (~0.6 ms).
-    if (batch > 1 && double(M) * N * K < 256.0 * 256 * 256) {
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < batch; ++i) product(i);
-    } else {
-      for (int64_t i = 0; i < batch; ++i) product(i);
-    }
+    FROST_KERNEL(out, gemm<T>)(M, N, K, acc_t<T>(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
+                               {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, acc_t<T>(0),
+                               static_cast<T*>(out.raw_data()), N, {batch, sa, sb, M * N}, nullptr);
   });
   return out;
 }
@@ -146,13 +114,7 @@ void gemm_into(Tensor& out, int64_t M, int64_t N, int64_t K, double alpha, GemmO
     using Acc = acc_t<T>;
     T* c = static_cast<T*>(out.raw_data());
     const T* pb = bias.defined() ? static_cast<const T*>(bias.raw_data()) : nullptr;
-#ifdef FROST_HAVE_CUDA
-    if (out.device().is_cuda()) {  // the bias rides in the GEMM's epilogue
-      cuda::gemm<T>(M, N, K, Acc(alpha), a, b, Acc(beta), c, N, {}, pb);
-      return;
-    }
-#endif
-    cpu::gemm(M, N, K, Acc(alpha), a, b, Acc(beta), c, N, pb);  // the bias rides in the epilogue too
+    FROST_KERNEL(out, gemm<T>)(M, N, K, Acc(alpha), a, b, Acc(beta), c, N, {}, pb);  // the bias rides in the epilogue
   });
 }
 

@@ -191,26 +191,7 @@ LoraConv2d::LoraConv2d(std::shared_ptr<Conv2d> b, int64_t r, double s, double p,
 
 AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed, bool freeze) {
   // Find every target first (wrapping changes the module tree).
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> targets;
-  std::vector<std::string> unsupported;
-  for (const auto& [path, module] : outer_modules(model)) {  // the factors of earlier wrappers are not targets
-    if (!config.target_modules.matches(path) || config.exclude_modules.matches(path)) continue;
-    const bool is_linear = bool(std::dynamic_pointer_cast<Linear>(module)), is_conv = bool(std::dynamic_pointer_cast<Conv2d>(module));
-    if (config.target_modules.kind == TargetSpec::Kind::all_linear && (!is_linear || path == model.classifier)) continue;
-    if (is_linear || is_conv) targets.emplace_back(path, module);
-    else unsupported.push_back(path + " (" + module->kind() + ")");
-  }
-  if (!unsupported.empty())
-    throw std::invalid_argument("LoRA target_modules " + config.target_modules.describe() + " match modules LoRA cannot wrap: " +
-                                list_names(unsupported) + "; only Linear and Conv2d layers can be targets");
-  if (targets.empty()) {
-    std::vector<std::string> examples;
-    for (const auto& [path, module] : model.named_modules())
-      if ((std::dynamic_pointer_cast<Linear>(module) || std::dynamic_pointer_cast<Conv2d>(module)) && examples.size() < 6)
-        examples.push_back(path);
-    throw std::invalid_argument("LoRA target_modules " + config.target_modules.describe() + " match no module of " +
-                                model.architecture + " (its layers are named like " + list_names(examples) + ")");
-  }
+  const auto targets = find_targets(model, {config.target_modules, config.exclude_modules, true, "LoRA target_modules", "LoRA"});
   if (freeze) model.set_requires_grad(false);
   AppliedAdapter applied;
   auto record = [&](const std::string& key, const Tensor& t, bool lora) {

@@ -43,13 +43,42 @@ struct MethodContext {
   int64_t block_of(const std::string& path) const;
 };
 
+// Where a method (or one of its examples) applies: a set of backbones.
+enum BackboneSet : unsigned { kViT = 1, kSwin = 2, kConvNeXt = 4, kAllBackbones = 7 };
+bool on(unsigned set, Backbone b);
+
+// A spec at small sizes that the generic tests run on each backbone of `on` (tiny models).
+struct MethodExample {
+  const char* spec;
+  unsigned on;
+  bool identity;  // the published init leaves the model's output unchanged
+};
+// A spec at published sizes and its closed-form PEFT-only parameter count on
+// vit_base_patch16_224 (1000 classes): `frost params`, the README's counts, bench/peft_memory.sh.
+struct SizedSpec {
+  const char* spec;
+  int64_t vit_base_params;
+};
+
+// One row of the method table (method_table.cpp): what the spec parser, `frost methods`, the
+// README's tables and every "for each method" test know of a method.
 struct MethodInfo {
   const char* name;
   const char* family;  // specification | reparameter | addition
   void (*apply)(MethodContext&, Options&);
-  bool mergeable;
-  const char* why_not;  // when not mergeable
-  int order;            // combinations apply in ascending order
+  int order;                  // combinations apply in ascending order (layer wrappers first)
+  const char* keys;           // its option keys with their defaults (Markdown)
+  const char* where;          // what it trains or adds, where (Markdown)
+  unsigned on;                // the backbones it applies to; elsewhere it refuses
+  const char* why_not = "";   // why it cannot be merged into the base weights ("": it can)
+  const char* alone = "";     // why it cannot be combined with other methods ("": it can)
+  // The tensors (a name substring) whose gradient is the true one when the method detaches part
+  // of its graph by design (DoRA's weight norm); "": every trainable tensor's.
+  const char* exact_grad_only = "";
+  std::vector<MethodExample> examples;  // at least one for each backbone in `on`
+  std::vector<SizedSpec> sized;         // at least one
+  bool mergeable() const { return *why_not == 0; }
+  bool combines() const { return *alone == 0; }
 };
 
 // The plain Linear layers (Conv2d too when `convs`) a `targets=` option names, by HF peft's
@@ -58,6 +87,8 @@ std::vector<std::string> find_targets(MethodContext& ctx, const Options& o, cons
 
 // Every method frost has, in the order of the survey.
 const std::vector<MethodInfo>& all_methods();
+// The table as Markdown (`frost methods`, the README): method, family, keys, where, merges.
+std::string methods_markdown();
 const MethodInfo& find_method(const std::string& name);  // throws listing the names
 
 // ---- one per method file ----

@@ -41,9 +41,8 @@ std::vector<MethodSpec> parse_spec(const std::string& spec) {
     out.push_back(std::move(m));
   }
   for (const MethodSpec& m : out)
-    if ((m.name == "full" || m.name == "linear" || m.name == "lst") && out.size() > 1)
-      throw std::invalid_argument("--peft '" + spec + "': '" + m.name + "' cannot be combined with other methods" +
-                                  (m.name == "lst" ? " (the backbone runs without a graph, so nothing in it could train)" : ""));
+    if (const MethodInfo& info = find_method(m.name); !info.combines() && out.size() > 1)
+      throw std::invalid_argument("--peft '" + spec + "': '" + m.name + "' cannot be combined with other methods (" + info.alone + ")");
   return out;
 }
 
@@ -213,7 +212,7 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
 std::vector<NamedTensor> merge_spec(models::Model& model, const AppliedSpec& applied, const std::vector<std::string>& keys) {
   for (const MethodSpec& m : applied.methods) {
     const MethodInfo& info = find_method(m.name);
-    if (!info.mergeable)
+    if (!info.mergeable())
       throw std::invalid_argument("merge: '" + m.name + "' cannot be merged into the base weights: " + info.why_not +
                                   " (use the adapter folder with --adapter instead)");
   }

@@ -5,6 +5,10 @@
 #include <regex>
 #include <stdexcept>
 
+#include "engine/layers.h"
+#include "engine/safetensors.h"
+#include "peft/wrapper.h"
+
 namespace frost::peft {
 
 namespace {
@@ -121,5 +125,31 @@ bool TargetSpec::matches(const std::string& path) const {
 }
 
 std::string TargetSpec::describe() const { return to_json().dump(); }
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> find_targets(const models::Model& model, const TargetQuery& q) {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  std::vector<std::string> unsupported, wrapped, examples;
+  const bool all_linear = q.include.kind == TargetSpec::Kind::all_linear;
+  for (const auto& [path, module] : outer_modules(model)) {
+    const bool linear = bool(std::dynamic_pointer_cast<Linear>(module));
+    const bool layer = linear || (q.convs && std::dynamic_pointer_cast<Conv2d>(module));
+    if (layer && examples.size() < 6) examples.push_back(path);
+    if (!q.include.matches(path) || q.exclude.matches(path)) continue;
+    if (all_linear && (!linear || path == model.classifier)) continue;  // HF peft: every Linear but the head
+    if (layer) out.emplace_back(path, module);
+    else if (std::dynamic_pointer_cast<Wrapper>(module)) wrapped.push_back(path + " (" + module->kind() + ")");
+    else unsupported.push_back(path + " (" + module->kind() + ")");
+  }
+  const std::string kinds = q.convs ? "Linear or Conv2d" : "Linear";
+  if (!wrapped.empty())
+    throw std::invalid_argument(q.field + " " + q.include.describe() + " are already wrapped by another method: " + list_names(wrapped));
+  if (!unsupported.empty())
+    throw std::invalid_argument(q.field + " " + q.include.describe() + " match modules " + q.method + " cannot wrap: " +
+                                list_names(unsupported) + "; only " + kinds + " layers can be targets");
+  if (out.empty())
+    throw std::invalid_argument(q.field + " " + q.include.describe() + " match no " + kinds + " layer of " + model.architecture +
+                                " (its layers are named like " + list_names(examples) + ")");
+  return out;
+}
 
 }  // namespace frost::peft

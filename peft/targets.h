@@ -4,9 +4,13 @@
 // "all-linear" is every Linear except the classifier. Methods share this so a spec means the same
 // thing everywhere.
 #pragma once
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "models/model.h"
 
 namespace frost::peft {
 
@@ -25,6 +29,20 @@ struct TargetSpec {
   bool matches(const std::string& module_path) const;
   std::string describe() const;  // for messages: ["qkv", "fc1"] or r".*\.fc\d"
 };
+
+// What a method asks of the model's layers: the one matcher every method uses.
+struct TargetQuery {
+  TargetSpec include, exclude;
+  bool convs = false;  // Conv2d layers are targets too (LoRA), not only Linear
+  std::string field;   // how messages name the setting: "LoRA target_modules", "--peft krona: targets"
+  std::string method;  // who would wrap them: "LoRA", "krona"
+};
+
+// The plain or wrapped layers among the model's outer modules (never inside another method's
+// wrapper) that `q` selects, in model order; all-linear skips the classifier head. Throws naming
+// q.field when a selected module is not a Linear (or Conv2d), when one is wrapped already, or when
+// nothing is selected (listing some of the model's layer names).
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> find_targets(const models::Model& model, const TargetQuery& q);
 
 // peft's suffix rule alone: path == name or path ends with "." + name.
 bool matches_name(const std::string& module_path, const std::string& name);

@@ -127,7 +127,7 @@ TEST_CASE("an adapter whose targets match nothing, or match what LoRA cannot wra
   r.adapter = dir;
   write_config({"query", "value"});
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("adapter_config.json") &&
-                                             Catch::Contains("target_modules [\"query\",\"value\"] match no module of vit_tiny_patch16_224"));
+                                             Catch::Contains("target_modules [\"query\",\"value\"] match no Linear or Conv2d layer of vit_tiny_patch16_224"));
   write_config({"attn"});
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("match modules LoRA cannot wrap: 'blocks.0.attn (Attention)'"));
   write_config({"proj"});  // matches attn.proj and (peft's suffix rule) patch_embed.proj, but the file holds qkv factors

@@ -16,6 +16,7 @@
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "peft/method.h"
 #include "peft/sparse.h"
 #include "peft/spec.h"
 #include "tests/helpers.h"
@@ -46,39 +47,24 @@ struct Case {
   std::string spec;
   bool identity;  // published init is the identity
   bool mergeable;
+  std::string exact_grad_only;  // MethodInfo::exact_grad_only
 };
 
-// The methods that apply to each backbone, with small sizes.
+peft::Backbone backbone_kind(const std::string& backbone) {
+  return backbone == "vit_tiny" ? peft::Backbone::vit : backbone == "swin_tiny" ? peft::Backbone::swin : peft::Backbone::convnext;
+}
+
+// Every method's examples (peft/method_table.cpp) for the backbone, then the combinations:
+// NOAH's search space with per-block sizes, and nested wrappers that merge inner first.
 std::vector<Case> cases_for(const std::string& backbone) {
-  const bool vit = backbone == "vit_tiny", convnext = backbone == "convnext_tiny";
-  const std::string attn = convnext ? "mlp.fc1" : "attn.qkv";
-  std::vector<Case> c = {
-      {"bitfit", false, true},
-      {"ln", false, true},
-      {"partial:k=1", false, true},
-      {"sparse:k=2", false, true},
-      {"lora:r=4,alpha=8,targets=" + attn, true, true},
-      {"dora:r=4,targets=" + attn + "|mlp.fc2", true, true},
-      {"krona:targets=" + attn, true, true},
-      {"glora:r=2", true, true},
-      {"repadapter:dim=4", true, true},
-      {"ssf", false, true},
-      {"adapter:mode=pfeiffer,dim=4", true, false},
-      {"adaptformer:dim=4", true, false},
-      {convnext ? "vpt:tokens=2,img_size=64" : "vpt:tokens=2", false, false},
-  };
-  if (!convnext) {
-    c.push_back({"adapter:mode=houlsby,dim=4", true, false});
-    c.push_back({"convpass:dim=4", true, false});
-    c.push_back({"prefix:tokens=3", false, false});
-  }
-  if (vit) {
-    c.push_back({"fact:mode=tt,r=4", true, true});
-    c.push_back({"fact:mode=tk,r=4", true, true});
-    c.push_back({"vpt:mode=deep,tokens=[2,3]", false, false});
-    c.push_back({"lst", true, false});
-    c.push_back({"lora:r=[4,0],targets=attn.qkv|mlp.fc1+vpt:tokens=2+adapter:dim=[0,4]", false, false});
-    c.push_back({"lora:r=2+ssf+fact:r=2", false, true});  // nested wrappers merge inner first
+  std::vector<Case> c;
+  for (const peft::MethodInfo& m : peft::all_methods())
+    for (const peft::MethodExample& e : m.examples)
+      if (peft::on(e.on, backbone_kind(backbone))) c.push_back({e.spec, e.identity, m.mergeable(), m.exact_grad_only});
+  if (backbone == "vit_tiny") {
+    c.push_back({"vpt:mode=deep,tokens=[2,3]", false, false, ""});
+    c.push_back({"lora:r=[4,0],targets=attn.qkv|mlp.fc1+vpt:tokens=2+adapter:dim=[0,4]", false, false, ""});
+    c.push_back({"lora:r=2+ssf+fact:r=2", false, true, ""});
   }
   return c;
 }
@@ -109,24 +95,42 @@ Tensor labels_for(const models::Model& model, int64_t batch) {
 
 }  // namespace
 
-TEST_CASE("peft: frost params gives the closed-form counts on vit_base_patch16_224", "[cpu][peft]") {
-  const std::vector<std::pair<std::string, int64_t>> expected = {
-      {"bitfit", 102912}, {"ln", 38400}, {"lora:r=8,targets=attn.qkv", 294912}, {"dora:r=8,targets=attn.qkv", 322560},
-      {"adapter:mode=pfeiffer,dim=8", 156768}, {"adapter:mode=houlsby,dim=8", 313536}, {"adaptformer:dim=64", 1189632},
-      {"convpass:dim=8", 327552}, {"vpt:mode=shallow,tokens=100", 76800}, {"vpt:mode=deep,tokens=10", 92160},
-      {"prefix:tokens=10", 184320}, {"ssf", 205824}, {"fact:mode=tt,r=8", 21504}, {"repadapter:dim=8", 239808},
-      {"partial:k=1", 7089408}, {"fact:mode=tk,r=16", 30976}, {"linear", 0}, {"full", 85798656}};
+TEST_CASE("peft: frost params gives each method's closed-form counts on vit_base_patch16_224", "[cpu][peft]") {
   SkipInitGuard counts_only;
-  for (const auto& [spec, count] : expected) {
-    auto model = models::create_model("vit_base_patch16_224", nlohmann::json::object());
-    peft::apply_spec(*model, spec);
-    const peft::ParamCounts c = peft::count_params(*model);
-    INFO(spec);
-    CHECK(c.peft == count);
-    CHECK(c.trainable == count + 768 * 1000 + 1000);
-    // partial-based methods train tensors the backbone has; the others add theirs to it
-    const bool partial = spec == "bitfit" || spec == "ln" || spec == "partial:k=1" || spec == "linear" || spec == "full";
-    CHECK(c.total == 86567656 + (partial ? 0 : count));
+  for (const peft::MethodInfo& m : peft::all_methods()) {
+    REQUIRE(!m.sized.empty());
+    for (const peft::SizedSpec& s : m.sized) {
+      auto model = models::create_model("vit_base_patch16_224", nlohmann::json::object());
+      peft::apply_spec(*model, s.spec);
+      const peft::ParamCounts c = peft::count_params(*model);
+      INFO(s.spec);
+      CHECK(c.peft == s.vit_base_params);
+      CHECK(c.trainable == s.vit_base_params + 768 * 1000 + 1000);
+      // specification methods train tensors the backbone has; the others add theirs to it
+      const bool own = std::string(m.family) == "specification";
+      CHECK(c.total == 86567656 + (own ? 0 : s.vit_base_params));
+    }
+  }
+}
+
+TEST_CASE("peft: the method table is whole: examples on every backbone a method claims, refusals elsewhere", "[cpu][peft]") {
+  for (const peft::MethodInfo& m : peft::all_methods()) {
+    INFO("--peft " << m.name);
+    for (const std::string& backbone : kBackbones) {
+      const peft::Backbone b = backbone_kind(backbone);
+      bool example = false;
+      for (const peft::MethodExample& e : m.examples) {
+        CHECK(peft::parse_spec(e.spec).at(0).name == m.name);
+        CHECK((e.on & ~m.on) == 0u);  // no example where the method refuses
+        example |= peft::on(e.on, b);
+      }
+      INFO(backbone);
+      CHECK(example == peft::on(m.on, b));
+      if (!peft::on(m.on, b))
+        CHECK_THROWS_WITH(peft::apply_spec(*base_model(backbone), m.name), Catch::Contains("--peft " + std::string(m.name) + ": not available on"));
+    }
+    if (!m.combines()) CHECK_THROWS_WITH(peft::parse_spec(std::string(m.name) + "+" + (m.name == std::string("ssf") ? "bitfit" : "ssf")),
+                                         Catch::Contains("cannot be combined"));
   }
 }
 
@@ -239,7 +243,6 @@ TEST_CASE("peft: finite differences in f64 of every method's tensors on a tiny m
   for (const Tiny& t : {Tiny{"vit_tiny_patch16_224", vit_args, "vit_tiny"}, Tiny{"swin_tiny_patch4_window7_224", swin_args, "swin_tiny"},
                         Tiny{"convnext_tiny", convnext_args, "convnext_tiny"}}) {
     for (Case c : cases_for(t.backbone)) {
-      if (c.spec.rfind("sparse", 0) == 0) continue;  // masked entries: zero analytic gradient by design (checked above)
       c.spec = std::regex_replace(std::regex_replace(c.spec, std::regex("dim=4"), "dim=2"), std::regex("img_size=64"), "img_size=8");
       INFO(t.name << " --peft " << c.spec);
       std::shared_ptr<models::Model> model;
@@ -252,11 +255,13 @@ TEST_CASE("peft: finite differences in f64 of every method's tensors on a tiny m
       perturb_method_tensors(*model, 21);
       std::vector<Tensor> inputs;
       for (const NamedTensor& p : model->trainable_parameters()) {
-        // DoRA detaches its weight norm on purpose (DoRA 4.3): only m gets the true gradient.
-        if (c.spec.rfind("dora", 0) == 0 && p.name.find("lora_magnitude_vector") == std::string::npos) {
+        // A method that detaches part of its graph on purpose (DoRA's norm): its exact tensors only.
+        if (!c.exact_grad_only.empty() && p.name.find(c.exact_grad_only) == std::string::npos) {
           Tensor(p.tensor).set_requires_grad(false);
           continue;
         }
+        // A gradient mask (sparse) is lifted: its masked entries get a zero gradient by design.
+        if (p.tensor.grad_mask().defined()) Tensor(p.tensor).set_grad_mask(Tensor::ones(p.tensor.shape(), p.tensor.dtype()));
         inputs.push_back(p.tensor);
       }
       const Tensor images = normal({2, 3, 8, 8}, 9);
@@ -323,7 +328,7 @@ TEST_CASE("peft: spec errors name the method, key, value or backbone", "[cpu][pe
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "loraa"), Catch::Contains("unknown method 'loraa'") && Catch::Contains("available: full"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:rank=8"), Catch::Contains("--peft lora: unknown key 'rank'") && Catch::Contains("known: targets, r, alpha"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:r=x"), Catch::Contains("--peft lora: r=x: must be an integer in [1, 4096]"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:targets=attn.qvk"), Catch::Contains("match no module") && Catch::Contains("attn.qvk"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:targets=attn.qvk"), Catch::Contains("match no Linear or Conv2d layer") && Catch::Contains("attn.qvk"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"), Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"), Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dim=[8,8,8]"), Catch::Contains("dim lists 3 values but the model has 2 blocks"));

@@ -50,6 +50,9 @@ int run_forward_command(const std::vector<std::string>& args);
 int run_train_command(const std::vector<std::string>& args);
 int run_eval_command(const std::vector<std::string>& args);
 int run_params_command(const std::vector<std::string>& args);
+int run_methods_command(const std::vector<std::string>& args);
+// The README's counts table: each method's published-size specs on ViT-B/16, Swin-T, ConvNeXt-T.
+std::string counts_markdown();
 int run_merge_command(const std::vector<std::string>& args);
 // What `frost merge` does, without the printing: returns the merged spec and the tensor count.
 struct MergeResult {

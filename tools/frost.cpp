@@ -9,12 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "peft/method.h"
 #include "tools/cli.h"
 
 namespace {
 
 void usage() {
-  std::puts(
+  std::string methods;
+  for (const frost::peft::MethodInfo& m : frost::peft::all_methods()) methods += std::string(" ") + m.name;
+  std::printf(
       "usage: frost <command> [flags]\n"
       "  demo     [--output DIR] [--data-dir DIR] [--methods full,linear,lora,...] [--epochs N] [--upstream-epochs N]\n"
       "           the transfer benchmark: a small ViT pretrained on Fashion-MNIST classes 0-4, transferred to\n"
@@ -40,11 +43,13 @@ void usage() {
       "           ms per training step, images/s, peak allocator bytes; --profile: where the time goes, per op\n"
       "  bench kernels [--family elementwise|reduce|norm|softmax|gemm|attention|conv|optim] [--batch B] [--runs N]\n"
       "           [--json]   each CUDA kernel checked against the CPU, then timed at ViT-B/Swin-T/ConvNeXt-T shapes\n"
+      "  methods  [--specs | --counts]   the PEFT methods with their keys, defaults and placement (Markdown)\n"
       "  params   --model NAME [--model-args JSON] [--peft SPEC] [--json]   total, trainable and PEFT-only counts\n"
       "  merge    --model NAME [--model-args JSON] --weights BASE --adapter DIR --out FILE\n"
       "           fold a mergeable adapter into the weights: a plain timm checkpoint\n"
-      "  --peft SPEC: NAME[:key=value,...][+NAME...]; methods: full linear partial bitfit ln sparse lora dora krona\n"
-      "           glora fact repadapter ssf adapter adaptformer convpass vpt prefix lst (see README)");
+      "  --peft SPEC: NAME[:key=value,...][+NAME...]; methods:%s\n"
+      "           (frost methods, README)\n",
+      methods.c_str());
 }
 
 // libgomp lets idle worker threads spin for 300k iterations before sleeping. On virtual machines
@@ -76,6 +81,7 @@ int main(int argc, char** argv) {
     if (command == "forward") return frost::cli::run_forward_command(rest);
     if (command == "train") return frost::cli::run_train_command(rest);
     if (command == "eval") return frost::cli::run_eval_command(rest);
+    if (command == "methods") return frost::cli::run_methods_command(rest);
     if (command == "params") return frost::cli::run_params_command(rest);
     if (command == "merge") return frost::cli::run_merge_command(rest);
     std::fprintf(stderr, "frost: unknown command '%s'\n", command.c_str());

@@ -1,4 +1,8 @@
-// peft_cli.cpp: `frost params` and `frost merge`.
+// peft_cli.cpp: `frost methods`, `frost params` and `frost merge`.
+//   frost methods [--specs | --counts]
+//     the method table (peft/method_table.cpp) as Markdown, as in the README; --specs: each
+//     method's published-size specs, one per line; --counts: their PEFT-only counts on ViT-B/16,
+//     Swin-T and ConvNeXt-T (the README's counts table).
 //   frost params --model NAME [--model-args JSON] [--peft SPEC] [--json]
 //     total, trainable and PEFT-only (trainable minus the head) parameter counts; a sparse mask
 //     counts its selected entries. The model is built without random init (counts only).
@@ -13,10 +17,61 @@
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "peft/method.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
 
 namespace frost::cli {
+
+namespace {
+std::string thousands(int64_t n) {  // 2374476 -> "2,374,476"
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+}  // namespace
+
+std::string counts_markdown() {
+  const std::vector<std::string> names = {"vit_base_patch16_224", "swin_tiny_patch4_window7_224", "convnext_tiny"};
+  std::string out = "| --peft |";
+  for (const std::string& n : names) out += " " + n + " |";
+  out += "\n|---|";
+  for (size_t i = 0; i < names.size(); ++i) out += "---:|";
+  out += "\n";
+  SkipInitGuard no_random_init;
+  for (const peft::MethodInfo& m : peft::all_methods())
+    for (const peft::SizedSpec& s : m.sized) {
+      out += "| `" + std::string(s.spec) + "` |";
+      for (const std::string& name : names) {
+        auto model = models::create_model(name, nlohmann::json::object());
+        try {
+          peft::apply_spec(*model, s.spec);
+          out += " " + thousands(peft::count_params(*model).peft) + " |";
+        } catch (const std::invalid_argument& e) {  // the two ways a spec does not apply
+          const std::string why = e.what();
+          if (why.find("not available on") != std::string::npos) out += " refused |";
+          else if (why.find("match no") != std::string::npos) out += " no target |";
+          else throw;
+        }
+      }
+      out += "\n";
+    }
+  return out;
+}
+
+int run_methods_command(const std::vector<std::string>& args) {
+  Flags f("frost methods", args, {"specs", "counts"}, {"specs", "counts"});
+  if (f.has("specs")) {
+    for (const peft::MethodInfo& m : peft::all_methods())
+      for (const peft::SizedSpec& s : m.sized) std::printf("%s\n", s.spec);
+  } else {
+    std::fputs((f.has("counts") ? counts_markdown() : peft::methods_markdown()).c_str(), stdout);
+  }
+  return 0;
+}
 
 int run_params_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost params";

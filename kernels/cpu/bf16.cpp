@@ -132,8 +132,8 @@ void layer_norm_backward<bf16>(const bf16* dy, const bf16* x, const float* mean,
 
 // ---- GEMM: C (M x N, ldc) = alpha op(A) op(B) + beta C ----
 
-void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
-          int64_t ldc, const bf16* bias) {
+void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
+               int64_t ldc, const bf16* bias) {
   Widened af(static_cast<const bf16*>(A.data), span(M, K, A));
   Widened bf(static_cast<const bf16*>(B.data), span(K, N, B));
   Widened biasf(bias, N);

@@ -568,4 +568,48 @@ void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, Matrix
   }
 }
 
+namespace {
+void gemm_one(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, float* C,
+              int64_t ldc, const float* bias) {
+  gemm_f32(M, N, K, alpha, A, B, beta, C, ldc, bias);
+}
+void gemm_one(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B, double beta, double* C,
+              int64_t ldc, const double* bias) {
+  gemm_f64(M, N, K, alpha, A, B, beta, C, ldc, bias);
+}
+void gemm_one(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
+              int64_t ldc, const bf16* bias) {
+  gemm_bf16(M, N, K, alpha, A, B, beta, C, ldc, bias);
+}
+}  // namespace
+
+template <typename T>
+void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
+          int64_t ldc, const GemmBatch& batch, const T* bias) {
+  if (bias && batch.count != 1)
+    throw std::invalid_argument("cpu::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
+  const T* a = static_cast<const T*>(A.data);
+  const T* b = static_cast<const T*>(B.data);
+  auto product = [&](int64_t i) {
+    gemm_one(M, N, K, alpha, {a + i * batch.a_stride, A.row_stride, A.col_stride},
+             {b + i * batch.b_stride, B.row_stride, B.col_stride}, beta, C + i * batch.c_stride, ldc, bias);
+  };
+  // Many small products: one per thread, serial GEMMs. Few large ones: parallel GEMMs, called
+  // outside any parallel construct: inside one, even an inactive `if (false)` region, each of
+  // their parallel regions is a nested one, for which libgomp starts fresh threads (~0.6 ms).
+  if (batch.count > 1 && double(M) * N * K < 256.0 * 256 * 256) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < batch.count; ++i) product(i);
+  } else {
+    for (int64_t i = 0; i < batch.count; ++i) product(i);
+  }
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t,
+                          const GemmBatch&, const float*);
+template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
+                           const GemmBatch&, const double*);
+template void gemm<bf16>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, bf16*, int64_t,
+                         const GemmBatch&, const bf16*);
+
 }  // namespace frost::cpu

@@ -29,7 +29,7 @@ void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const
   const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys, D = g.head_dim, Dv = g.value_dim;
   if (BH == 0 || N == 0) return;
   // S = scale q k^T
-  gemm<T>(N, M, D, acc_t<T>(g.scale), rows(q, D), transposed(k, D), acc_t<T>(0), probs, M, {BH, N * D, M * D, N * M});
+  cuda::gemm<T>(N, M, D, acc_t<T>(g.scale), rows(q, D), transposed(k, D), acc_t<T>(0), probs, M, {BH, N * D, M * D, N * M});
   if (g.bias) {
     const int64_t n = BH * N * M;
     add_bias_kernel<T><<<grid_for(n), kThreads>>>(probs, static_cast<const T*>(g.bias), g.heads, N, M,
@@ -39,7 +39,7 @@ void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const
   }
   softmax_forward<T>(probs, BH * N, M, probs);
   // O = P v
-  gemm<T>(N, Dv, M, acc_t<T>(1), rows(probs, M), rows(v, Dv), acc_t<T>(0), out, Dv, {BH, N * M, M * Dv, N * Dv});
+  cuda::gemm<T>(N, Dv, M, acc_t<T>(1), rows(probs, M), rows(v, Dv), acc_t<T>(0), out, Dv, {BH, N * M, M * Dv, N * Dv});
 }
 
 template <typename T>
@@ -48,16 +48,16 @@ void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, c
   const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys, D = g.head_dim, Dv = g.value_dim;
   if (BH == 0) return;
   // dv = P^T dO
-  if (dv) gemm<T>(M, Dv, N, acc_t<T>(1), transposed(probs, M), rows(dout, Dv), acc_t<T>(0), dv, Dv, {BH, N * M, N * Dv, M * Dv});
+  if (dv) cuda::gemm<T>(M, Dv, N, acc_t<T>(1), transposed(probs, M), rows(dout, Dv), acc_t<T>(0), dv, Dv, {BH, N * M, N * Dv, M * Dv});
   if (!dq && !dk && !dscores) return;
   Scratch local(dscores ? 0 : size_t(BH * N * M) * sizeof(T));
   T* dS = dscores ? dscores : local.as<T>();
   // dP = dO v^T, then dS = P (dP - rowsum(dP P)) in place
-  gemm<T>(N, M, Dv, acc_t<T>(1), rows(dout, Dv), transposed(v, Dv), acc_t<T>(0), dS, M, {BH, N * Dv, M * Dv, N * M});
+  cuda::gemm<T>(N, M, Dv, acc_t<T>(1), rows(dout, Dv), transposed(v, Dv), acc_t<T>(0), dS, M, {BH, N * Dv, M * Dv, N * M});
   softmax_backward<T>(probs, dS, BH * N, M, dS);
   // dq = scale dS k;  dk = scale dS^T q
-  if (dq) gemm<T>(N, D, M, acc_t<T>(g.scale), rows(dS, M), rows(k, D), acc_t<T>(0), dq, D, {BH, N * M, M * D, N * D});
-  if (dk) gemm<T>(M, D, N, acc_t<T>(g.scale), transposed(dS, M), rows(q, D), acc_t<T>(0), dk, D, {BH, N * M, N * D, M * D});
+  if (dq) cuda::gemm<T>(N, D, M, acc_t<T>(g.scale), rows(dS, M), rows(k, D), acc_t<T>(0), dq, D, {BH, N * M, M * D, N * D});
+  if (dk) cuda::gemm<T>(M, D, N, acc_t<T>(g.scale), transposed(dS, M), rows(q, D), acc_t<T>(0), dk, D, {BH, N * M, N * D, M * D});
 }
 
 #define FROST_INSTANTIATE(T)                                                                  \

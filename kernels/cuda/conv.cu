@@ -176,7 +176,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
   Scratch col(size_t(CKg * g.groups * columns) * sizeof(T)), front(size_t(g.out_channels * columns) * sizeof(T));
   unfold(g, x, col.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)
-    gemm<T>(Cg, columns, CKg, acc_t<T>(1), {w + grp * Cg * CKg, CKg, 1}, {col.as<T>() + grp * CKg * columns, columns, 1}, acc_t<T>(0),
+    cuda::gemm<T>(Cg, columns, CKg, acc_t<T>(1), {w + grp * Cg * CKg, CKg, 1}, {col.as<T>() + grp * CKg * columns, columns, 1}, acc_t<T>(0),
             front.as<T>() + grp * Cg * columns, columns);
   channels_to_back_kernel<T><<<grid_for(n), kThreads>>>(front.as<T>(), bias, g.batch, g.out_channels, P, y, n);
   FROST_LAUNCH_CHECK();
@@ -196,7 +196,7 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* 
   Scratch front(size_t(g.out_channels * columns) * sizeof(T)), dcol(size_t(CKg * g.groups * columns) * sizeof(T));
   to_front(g, dy, front.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)  // dcol_g = W_g^T dy'_g
-    gemm<T>(CKg, columns, Cg, acc_t<T>(1), {w + grp * Cg * CKg, 1, CKg}, {front.as<T>() + grp * Cg * columns, columns, 1},
+    cuda::gemm<T>(CKg, columns, Cg, acc_t<T>(1), {w + grp * Cg * CKg, 1, CKg}, {front.as<T>() + grp * Cg * columns, columns, 1},
             acc_t<T>(0), dcol.as<T>() + grp * CKg * columns, columns);
   col2im_kernel<T><<<grid_for(n), kThreads>>>(g, dcol.as<T>(), dx, n);
   FROST_LAUNCH_CHECK();
@@ -225,7 +225,7 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
   Scratch col(size_t(CKg * g.groups * columns) * sizeof(T));
   unfold(g, x, col.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)  // dW_g = dy'_g col_g^T
-    gemm<T>(Cg, CKg, columns, acc_t<T>(1), {front.as<T>() + grp * Cg * columns, columns, 1},
+    cuda::gemm<T>(Cg, CKg, columns, acc_t<T>(1), {front.as<T>() + grp * Cg * columns, columns, 1},
             {col.as<T>() + grp * CKg * columns, 1, columns}, acc_t<T>(0), dw + grp * Cg * CKg, CKg);
 }
 

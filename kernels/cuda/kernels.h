@@ -24,6 +24,7 @@ using cpu::AttentionGeometry;
 using cpu::BinaryOp;
 using cpu::Conv2dGeometry;
 using cpu::Dims;
+using cpu::GemmBatch;
 using cpu::MatrixRef;
 using cpu::UnaryOp;
 
@@ -79,12 +80,9 @@ void cross_entropy_backward(const T* logits, const double* lse, const int64_t* l
                             int64_t rows, int64_t C, T* dlogits);
 
 // ---- gemm.cu (cuBLASLt) ----
-// C = alpha op(A) op(B) + beta C as cpu::gemm (for bf16 too: tensor cores, f32 accumulation), plus a strided batch (element strides between
-// consecutive matrices; 0 broadcasts A or B) and an optional bias[N] added to every row of C by
-// the GEMM's epilogue (beta must then be 0).
-struct GemmBatch {
-  int64_t count = 1, a_stride = 0, b_stride = 0, c_stride = 0;
-};
+// C = alpha op(A) op(B) + beta C as cpu::gemm (for bf16 too: tensor cores, f32 accumulation), a
+// strided batch of them (cpu::GemmBatch) and an optional bias[N] added to every row of C by the
+// GEMM's epilogue (beta must then be 0).
 template <typename T>
 void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
           int64_t ldc, const GemmBatch& batch = {}, const T* bias = nullptr);
