@@ -9,9 +9,7 @@ model=${1:-vit_base_patch16_224}
 batch=${2:-8}
 steps=${3:-1}
 frost=build/tools/frost
-specs=(full linear "partial:k=1" bitfit ln "sparse:k=1" "lora:r=8,targets=attn.qkv" "dora:r=8,targets=attn.qkv" krona "glora:r=8"
-  "fact:mode=tt,r=8" "fact:mode=tk,r=16" "repadapter:dim=8" ssf "adapter:mode=pfeiffer,dim=8" "adapter:mode=houlsby,dim=8"
-  "adaptformer:dim=64" "convpass:dim=8" "vpt:mode=shallow,tokens=100" "vpt:mode=deep,tokens=10" "prefix:tokens=10" lst)
+mapfile -t specs < <($frost methods --specs)  # every method at its published sizes (peft/method_table.cpp)
 echo "| --peft | peft params | ms/step | images/s | peak MiB | peak / full |"
 echo "|---|---:|---:|---:|---:|---:|"
 full_peak=""

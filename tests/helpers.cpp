@@ -198,6 +198,14 @@ std::string make_color_dataset() {
   return dir.string();
 }
 
+std::vector<std::string> method_examples(peft::Backbone backbone) {
+  std::vector<std::string> out;
+  for (const peft::MethodInfo& m : peft::all_methods())
+    for (const peft::MethodExample& e : m.examples)
+      if (peft::on(e.on, backbone)) out.push_back(e.spec);
+  return out;
+}
+
 cli::TrainOptions tiny_train_options(const std::string& output) {
   cli::TrainOptions o;
   o.model = "vit_tiny_patch16_224";

@@ -7,6 +7,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "peft/method.h"
 #include "tools/train.h"
 
 namespace frost::test {
@@ -40,6 +41,9 @@ std::string make_color_dataset();
 // A small ViT trained for 3 epochs of 7 steps on make_color_dataset(), augmentation and drop-path
 // on, writing to `output`.
 cli::TrainOptions tiny_train_options(const std::string& output);
+// Every method's example specs for a backbone (peft/method_table.cpp), in table order: what a
+// "for each method" test loops over.
+std::vector<std::string> method_examples(peft::Backbone backbone);
 
 // Directory of the parity fixtures: tests/fixtures (-Dfixtures at set-up, FROST_FIXTURES at run time override).
 std::string fixtures_dir();

@@ -13,6 +13,7 @@
 #include "engine/optim.h"
 #include "kernels/caching_allocator.h"
 #include "models/registry.h"
+#include "engine/safetensors.h"
 #include "peft/spec.h"
 #include "tests/helpers.h"
 #include "tests/op_cases.h"
@@ -155,10 +156,9 @@ TEST_CASE("frost train --precision bf16 learns and resumes to identical results"
 TEST_CASE("every PEFT method trains in bf16: trainable f32 masters, frozen bf16 weights", "[cpu][precision][peft]") {
   namespace fs = std::filesystem;
   // Through the trainer on the tiny ViT (sparse calibrates in f32 first, then goes to bf16).
-  for (const std::string spec : {"lora:r=4,alpha=8,targets=qkv|fc1", "dora:r=2", "bitfit", "ln", "partial:k=1", "sparse:k=2,batches=2",
-                                 "krona", "glora:r=2", "fact:r=2", "fact:mode=tk,r=2", "repadapter:dim=2", "ssf", "adapter:mode=houlsby,dim=2",
-                                 "adaptformer:dim=2", "convpass:dim=2", "vpt:mode=deep,tokens=2", "prefix:tokens=2", "lst:reduction=4",
-                                 "lora:r=2+vpt:tokens=1+adapter:dim=2", "full", "linear"}) {
+  std::vector<std::string> specs = test::method_examples(peft::Backbone::vit);
+  specs.push_back("lora:r=2+vpt:tokens=1+adapter:dim=2");
+  for (const std::string& spec : specs) {
     INFO("--peft " << spec << " --precision bf16");
     cli::TrainOptions o = test::tiny_train_options(test::temp_path("bf16_peft"));
     fs::remove_all(o.output);
@@ -176,16 +176,15 @@ TEST_CASE("every PEFT method trains in bf16: trainable f32 masters, frozen bf16 
     REQUIRE(meta_file.good());
     const nlohmann::json meta = nlohmann::json::parse(meta_file);
     const bool swin = std::string(name) == "swin_tiny";
-    for (const std::string spec : {swin ? "lora:r=2,targets=qkv" : "lora:r=2,targets=fc1|fc2", "bitfit", "ssf", "adapter:dim=2", "vpt:tokens=2",
-                                   "full", swin ? "krona" : "krona:targets=fc1", "glora:r=2"}) {
-      if (!swin && spec.rfind("vpt", 0) == 0) continue;  // ConvNeXt has no tokens to prompt
+    const int64_t side = SafetensorsFile::open(test::fixtures_dir() + "/timm/" + name + ".io.safetensors").get("input").size(-1);
+    for (const std::string& spec : test::method_examples(swin ? peft::Backbone::swin : peft::Backbone::convnext)) {
       INFO(name << " --peft " << spec << " in bf16");
       auto model = models::create_model(meta.at("architecture"), meta.at("model_args"), 1);
       peft::apply_spec(*model, spec, 3);
       model->set_precision(DType::bf16);
       model->train(true);
       AdamW opt(model->trainable_parameters(), AdamWOptions{});
-      const Tensor images = test::normal({2, 3, 32, 32}, 5, DType::f32);
+      const Tensor images = test::normal({2, 3, side, side}, 5, DType::f32);
       const Tensor labels = Tensor::from_vector({1, 7}, {2}, DType::i64);
       for (int step = 0; step < 2; ++step) {
         const Tensor loss = cross_entropy(model->forward(images), labels);

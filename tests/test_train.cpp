@@ -98,10 +98,9 @@ TEST_CASE("training refuses another run's checkpoint, stops on a NaN loss, survi
 
 TEST_CASE("every PEFT method trains end to end; its adapter folder evaluates to the run's accuracy", "[cpu][train]") {
   // LoRA writes HF peft's layout, the others frost's; sparse calibrates its masks first.
-  for (const std::string spec : {"lora:r=4,alpha=8,targets=qkv|fc1", "dora:r=2", "bitfit", "ln", "partial:k=1", "sparse:k=2,batches=2",
-                                 "krona", "glora:r=2", "fact:r=2", "fact:mode=tk,r=2", "repadapter:dim=2", "ssf", "adapter:mode=houlsby,dim=2",
-                                 "adaptformer:dim=2", "convpass:dim=2", "vpt:mode=deep,tokens=2", "prefix:tokens=2", "lst:reduction=4",
-                                 "lora:r=2+vpt:tokens=1+adapter:dim=2"}) {
+  std::vector<std::string> specs = test::method_examples(peft::Backbone::vit);
+  specs.push_back("lora:r=2+vpt:tokens=1+adapter:dim=2");
+  for (const std::string& spec : specs) {
     INFO("--peft " << spec);
     const std::string dir = temp_path("run_peft");
     fs::remove_all(dir);
