@@ -6,13 +6,13 @@
 // why not), and the order in which a combination applies them (layer wrappers first).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "models/model.h"
-#include "peft/lora.h"
 #include "peft/options.h"
 
 namespace frost::peft {
@@ -21,18 +21,37 @@ enum class Backbone { vit, swin, convnext };
 Backbone backbone_of(const models::Model& model);
 const char* backbone_name(Backbone b);
 
+// What a method keeps of its application for its hooks (LoRA: its config and factors; sparse:
+// k and the calibration batches). A method without hooks keeps nothing.
+struct MethodState {
+  virtual ~MethodState() = default;
+};
+
+// A method's own adapter folder layout (LoRA and DoRA: HF peft's), written when a spec is that
+// method alone and read wherever its marker file is; every other spec uses frost's (spec.h).
+struct FolderLayout {
+  const char* name;    // for messages: "HF peft"
+  const char* marker;  // the file that identifies the layout, e.g. "adapter_config.json"
+  void (*save)(const std::string& dir, const MethodState& state);
+  // Applies the folder's config to the model and fills its tensors (checked before any is
+  // written); returns the spec it amounts to and the method's state.
+  std::pair<MethodSpec, std::shared_ptr<MethodState>> (*load)(models::Model& model, const std::string& dir);
+  // The name a trainable model tensor has in the folder.
+  std::string (*key)(const MethodState& state, const std::string& model_key);
+};
+
+// Before training, a method may look at data (sparse: GPS's gradient-picked masks):
+// accumulate(b) runs one forward and backward of batch b.
+using Accumulate = std::function<void(int64_t batch)>;
+using Calibrate = void (*)(Module& model, const MethodState& state, const Accumulate& accumulate);
+
 struct MethodContext {
   models::Model& model;
   Backbone backbone;
   uint64_t seed;
   std::string method;
   std::vector<std::pair<std::string, std::shared_ptr<models::Block>>> blocks;  // forward order
-  // What some methods report back to the spec: a LoRA/DoRA config (adapter folders in peft's
-  // layout) and the calibration batches `sparse` wants before training.
-  bool has_lora = false;
-  LoraConfig lora;
-  AppliedAdapter lora_adapter;
-  int64_t sparse_k = 0, sparse_batches = 0;
+  std::shared_ptr<MethodState> state;  // what the method's hooks will need, if it has any
 
   MethodContext(models::Model& m, const std::string& name, uint64_t s);
   uint64_t next_seed() { return seed += 7919; }
@@ -77,6 +96,9 @@ struct MethodInfo {
   const char* exact_grad_only = "";
   std::vector<MethodExample> examples;  // at least one for each backbone in `on`
   std::vector<SizedSpec> sized;         // at least one
+  // Optional hooks: a folder layout of its own, a look at data before training.
+  const FolderLayout* layout = nullptr;
+  Calibrate calibrate = nullptr;
   bool mergeable() const { return *why_not == 0; }
   bool combines() const { return *alone == 0; }
 };

@@ -4,7 +4,9 @@
 // all of them by adding its row here and its apply_<name> in a file of its own.
 #include <string>
 
+#include "peft/lora_folder.h"
 #include "peft/method.h"
+#include "peft/sparse.h"
 
 namespace frost::peft {
 
@@ -28,19 +30,20 @@ const std::vector<MethodInfo>& all_methods() {
       {.name = "sparse", .family = "specification", .apply = apply_sparse, .order = 0, .keys = "`k` (1), `batches` (8)",
        .where = "GPS: k entries per row of every block Linear, by accumulated \\|grad\\| over `batches` batches (by \\|W\\| "
                 "until calibrated), trained through gradient masks",
-       .on = kAllBackbones, .examples = {{"sparse:k=2,batches=2", kAllBackbones, true}}, .sized = {{"sparse:k=1", 82944}}},
+       .on = kAllBackbones, .examples = {{"sparse:k=2,batches=2", kAllBackbones, true}}, .sized = {{"sparse:k=1", 82944}},
+       .calibrate = calibrate_sparse_state},
 
       // ---- reparameter tuning: layer wrappers that fold into the weights; plain-layer wrappers first
       {.name = "lora", .family = "reparameter", .apply = apply_lora_method, .order = 1,
        .keys = "`r` (8), `alpha` (r), `dropout` (0), `rslora` (false), `targets` (attn.qkv)",
        .where = "HF peft's LoRA on Linear / Conv2d targets", .on = kAllBackbones,
        .examples = {{"lora:r=4,alpha=8,targets=attn.qkv", kViT | kSwin, true}, {"lora:r=4,alpha=8,targets=mlp.fc1", kConvNeXt, true}},
-       .sized = {{"lora:r=8,targets=attn.qkv", 294912}, {"lora:r=8,targets=mlp.fc1", 368640}}},
+       .sized = {{"lora:r=8,targets=attn.qkv", 294912}, {"lora:r=8,targets=mlp.fc1", 368640}}, .layout = &kHfPeftLayout},
       {.name = "dora", .family = "reparameter", .apply = apply_dora, .order = 1, .keys = "as lora",
        .where = "LoRA + magnitude vector, norm detached (HF peft's DoRA)", .on = kAllBackbones,
        .exact_grad_only = "lora_magnitude_vector",
        .examples = {{"dora:r=4,targets=attn.qkv|mlp.fc2", kViT | kSwin, true}, {"dora:r=4,targets=mlp.fc1|mlp.fc2", kConvNeXt, true}},
-       .sized = {{"dora:r=8,targets=attn.qkv", 322560}}},
+       .sized = {{"dora:r=8,targets=attn.qkv", 322560}}, .layout = &kHfPeftLayout},
       {.name = "krona", .family = "reparameter", .apply = apply_krona, .order = 1, .keys = "`targets` (attn.qkv), `scale` (1)",
        .where = "Kronecker A (x) B, LoKr factors (w1 = 0, w2 kaiming)", .on = kAllBackbones,
        .examples = {{"krona:targets=attn.qkv", kViT | kSwin, true}, {"krona:targets=mlp.fc1", kConvNeXt, true}},

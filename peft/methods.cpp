@@ -7,6 +7,7 @@
 #include "models/swin.h"
 #include "models/vit.h"
 #include "peft/method.h"
+#include "peft/targets.h"
 #include "peft/wrapper.h"
 
 namespace frost::peft {

@@ -35,9 +35,11 @@ std::vector<NamedTensor> sparse_tensors(const Module& model) {
 }
 
 void apply_sparse(MethodContext& ctx, Options& o) {
-  const int64_t k = ctx.sparse_k = o.integer("k", 1, 1);
-  ctx.sparse_batches = o.integer("batches", 8, 1);
+  auto state = std::make_shared<SparseState>();
+  const int64_t k = state->k = o.integer("k", 1, 1);
+  state->batches = o.integer("batches", 8, 1);
   o.finish();
+  ctx.state = std::move(state);
   int64_t found = 0;
   for (const auto& [path, module] : ctx.model.named_modules()) {
     auto linear = std::dynamic_pointer_cast<Linear>(module);
@@ -71,6 +73,11 @@ void calibrate_sparse(Module& model, int64_t k, int64_t batches, const std::func
   }
   for (size_t i = 0; i < masked.size(); ++i) masked[i].tensor.set_grad_mask(top_k_rows(score[i], k));
   for (const NamedTensor& p : model.trainable_parameters()) Tensor(p.tensor).zero_grad();
+}
+
+void calibrate_sparse_state(Module& model, const MethodState& state, const Accumulate& accumulate) {
+  const auto& s = dynamic_cast<const SparseState&>(state);
+  calibrate_sparse(model, s.k, s.batches, accumulate);
 }
 
 }  // namespace frost::peft

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/module.h"
+#include "peft/method.h"
 
 namespace frost::peft {
 
@@ -21,6 +22,12 @@ std::vector<NamedTensor> sparse_tensors(const Module& model);
 // every masked weight (its mask lifted meanwhile) and re-picks the top `k` entries per row. Other
 // gradients are dropped afterwards.
 void calibrate_sparse(Module& model, int64_t k, int64_t batches, const std::function<void(int64_t batch)>& accumulate);
+
+// What `sparse` keeps for its calibration hook, and the hook (calibrate_sparse with them).
+struct SparseState : MethodState {
+  int64_t k = 1, batches = 8;
+};
+void calibrate_sparse_state(Module& model, const MethodState& state, const Accumulate& accumulate);
 
 // The k largest entries per row of `score` (rows = dim 0) as a 0/1 mask of score's shape.
 Tensor top_k_rows(const Tensor& score, int64_t k);

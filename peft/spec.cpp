@@ -11,7 +11,6 @@
 #include "engine/autograd.h"
 #include "engine/json_file.h"
 #include "engine/safetensors.h"
-#include "peft/adapter.h"
 #include "peft/method.h"
 #include "peft/wrapper.h"
 
@@ -61,29 +60,45 @@ AppliedSpec apply_spec(models::Model& model, const std::string& spec, uint64_t s
   AppliedSpec applied;
   applied.methods = parse_spec(spec);
   applied.spec = format_spec(applied.methods);
-  std::vector<MethodSpec> ordered = applied.methods;
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const MethodSpec& a, const MethodSpec& b) { return find_method(a.name).order < find_method(b.name).order; });
+  const std::vector<MethodSpec> ordered = [&] {
+    std::vector<MethodSpec> v = applied.methods;
+    std::stable_sort(v.begin(), v.end(), [](const MethodSpec& a, const MethodSpec& b) { return find_method(a.name).order < find_method(b.name).order; });
+    return v;
+  }();
   model.set_requires_grad(false);
+  applied.states.resize(applied.methods.size());
   uint64_t n = 0;
   for (const MethodSpec& m : ordered) {
     MethodContext ctx(model, m.name, seed + 1000003 * ++n);
     Options o(m);
     find_method(m.name).apply(ctx, o);
     o.finish();
-    if (ctx.has_lora) {
-      applied.lora = ctx.lora;
-      applied.lora_tensors = ctx.lora_adapter;
-    }
-    if (ctx.sparse_batches) {
-      applied.sparse_k = ctx.sparse_k;
-      applied.sparse_batches = ctx.sparse_batches;
-    }
+    for (size_t i = 0; i < applied.methods.size(); ++i)
+      if (applied.methods[i].name == m.name) applied.states[i] = ctx.state;
   }
-  applied.has_lora = applied.methods.size() == 1 && (applied.methods[0].name == "lora" || applied.methods[0].name == "dora");
   if (auto head = model.find(model.classifier)) head->set_requires_grad(true);
   applied.trainable = model.trainable_parameters();
   return applied;
+}
+
+const FolderLayout* AppliedSpec::layout() const {
+  return methods.size() == 1 && states.size() == 1 && states[0] ? find_method(methods[0].name).layout : nullptr;
+}
+
+std::string AppliedSpec::folder_key(const std::string& model_key) const {
+  const FolderLayout* own = layout();
+  return own ? own->key(*states[0], model_key) : model_key;
+}
+
+bool AppliedSpec::calibrates() const {
+  for (size_t i = 0; i < methods.size(); ++i)
+    if (find_method(methods[i].name).calibrate && states.at(i)) return true;
+  return false;
+}
+
+void AppliedSpec::calibrate(Module& model, const Accumulate& accumulate) const {
+  for (size_t i = 0; i < methods.size(); ++i)
+    if (const Calibrate c = find_method(methods[i].name).calibrate; c && states.at(i)) c(model, *states[i], accumulate);
 }
 
 ParamCounts count_params(const models::Model& model) {
@@ -97,8 +112,8 @@ ParamCounts count_params(const models::Model& model) {
 }
 
 void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const models::Model& model) {
-  if (applied.has_lora) {
-    save_adapter(dir, applied.lora, applied.lora_tensors);
+  if (const FolderLayout* own = applied.layout()) {
+    own->save(dir, *applied.states[0]);
     return;
   }
   fs::create_directories(dir);
@@ -131,17 +146,23 @@ void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const
 
 AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
   if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": not an adapter folder (no such directory)");
-  if (fs::exists(fs::path(dir) / "adapter_config.json")) {
-    AppliedSpec applied;
-    applied.lora_tensors = load_adapter(model, dir, &applied.lora);
-    applied.has_lora = true;
-    applied.methods = {MethodSpec{applied.lora.use_dora ? "dora" : "lora", {{"r", std::to_string(applied.lora.r)}}}};
-    applied.spec = format_spec(applied.methods);
-    applied.trainable = model.trainable_parameters();
-    return applied;
-  }
+  for (const MethodInfo& m : all_methods())
+    if (m.layout && fs::exists(fs::path(dir) / m.layout->marker)) {
+      AppliedSpec applied;
+      auto [spec, state] = m.layout->load(model, dir);
+      applied.methods = {std::move(spec)};
+      applied.states = {std::move(state)};
+      applied.spec = format_spec(applied.methods);
+      applied.trainable = model.trainable_parameters();
+      return applied;
+    }
   const std::string json_path = (fs::path(dir) / "frost_peft.json").string(), weights = (fs::path(dir) / "adapter.safetensors").string();
-  if (!fs::exists(json_path)) throw std::runtime_error(dir + ": neither adapter_config.json (HF peft) nor frost_peft.json (frost) is there");
+  if (!fs::exists(json_path)) {
+    std::string markers;
+    for (const MethodInfo& m : all_methods())
+      if (m.layout && markers.find(m.layout->marker) == std::string::npos) markers += std::string(m.layout->marker) + " (" + m.layout->name + ") ";
+    throw std::runtime_error(dir + ": neither " + markers + "nor frost_peft.json (frost) is there");
+  }
   const JsonFields j(read_json_file(json_path, "frost's adapter layout"), json_path);
   if (j.has("format") && j.string("format") != "frost-peft") j.fail("format", "is not \"frost-peft\"");
   const std::string spec = j.string("peft");

@@ -4,9 +4,9 @@
 // method (peft/method.h) in a fixed order, make the classifier head trainable, and then count,
 // save, load and merge the result.
 //
-// Adapter folders: a spec that is exactly `lora` or `dora` is written in HF peft's layout
-// (adapter_config.json + adapter_model.safetensors, the head as modules_to_save), which peft's
-// PeftModel.from_pretrained reads. Every other spec is written in frost's layout:
+// Adapter folders: a spec that is one method with a layout of its own is written in it (`lora` or
+// `dora`: HF peft's adapter_config.json + adapter_model.safetensors, the head as modules_to_save,
+// which peft's PeftModel.from_pretrained reads; lora_folder.h). Every other spec is written in frost's layout:
 //   frost_peft.json      {"format": "frost-peft", "version": 1, "peft": SPEC, "architecture": ...}
 //   adapter.safetensors  every trainable tensor under its model key; a sparse-masked weight as
 //                        "<key>.sparse_index" (i64 flat indices) + "<key>.sparse_values"
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "models/model.h"
-#include "peft/lora.h"
+#include "peft/method.h"
 #include "peft/options.h"
 
 namespace frost::peft {
@@ -29,11 +29,16 @@ std::string format_spec(const std::vector<MethodSpec>& methods);  // canonical t
 struct AppliedSpec {
   std::string spec;  // canonical
   std::vector<MethodSpec> methods;
-  bool has_lora = false;  // exactly one lora/dora method: the folder is HF peft's
-  LoraConfig lora;
-  AppliedAdapter lora_tensors;
-  int64_t sparse_k = 0, sparse_batches = 0;  // `sparse`: calibrate before training
-  std::vector<NamedTensor> trainable;        // model keys
+  std::vector<std::shared_ptr<MethodState>> states;  // per method: what its hooks need (or null)
+  std::vector<NamedTensor> trainable;                 // model keys
+
+  // The layout of the spec's one method when it has its own (LoRA, DoRA: HF peft's); null: frost's.
+  const FolderLayout* layout() const;
+  // A trainable tensor's name in the adapter folder (the model key, but for a layout's own keys).
+  std::string folder_key(const std::string& model_key) const;
+  // Whether a method wants to look at data before training, and that look (in spec order).
+  bool calibrates() const;
+  void calibrate(Module& model, const Accumulate& accumulate) const;
 };
 
 AppliedSpec apply_spec(models::Model& model, const std::string& spec, uint64_t seed = 0);

@@ -1,5 +1,5 @@
 // test_hooks.cpp: the hook points PEFT methods build on (models/model.h), each checked against an
-// independent computation, and LoRA in HF peft's form (peft/lora.h, peft/adapter.h).
+// independent computation, and LoRA in HF peft's form (peft/lora.h, peft/lora_folder.h).
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +9,7 @@
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "models/vit.h"
-#include "peft/adapter.h"
+#include "peft/lora_folder.h"
 #include "tests/helpers.h"
 
 using namespace frost;

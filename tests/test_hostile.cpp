@@ -18,7 +18,7 @@
 #include "engine/json_file.h"
 #include "engine/safetensors.h"
 #include "models/registry.h"
-#include "peft/adapter.h"
+#include "peft/lora_folder.h"
 #include "peft/spec.h"
 #include "tests/helpers.h"
 #include "tools/train_state.h"

@@ -194,8 +194,8 @@ TEST_CASE("peft: identity at init, only the method trains, save/load, merge", "[
       const std::string dir = temp_path("adapter_" + backbone + "_" + std::to_string(std::hash<std::string>{}(c.spec)));
       fs::remove_all(dir);
       peft::save_spec_adapter(dir, applied, *model);
-      CHECK(fs::exists(dir + (applied.has_lora ? "/adapter_config.json" : "/frost_peft.json")));
-      if (!applied.has_lora) {
+      CHECK(fs::exists(dir + "/" + (applied.layout() ? applied.layout()->marker : "frost_peft.json")));
+      if (!applied.layout()) {
         const SafetensorsFile file = SafetensorsFile::open(dir + "/adapter.safetensors");
         CHECK(file.entries().size() == applied.trainable.size() + peft::sparse_tensors(*model).size());
       }
@@ -305,13 +305,15 @@ TEST_CASE("peft: 50 AdamW steps on a fixed batch drive the loss down, bit-identi
 TEST_CASE("peft: sparse calibration picks the largest accumulated gradients per row", "[cpu][peft]") {
   auto model = base_model("vit_tiny");
   const peft::AppliedSpec applied = peft::apply_spec(*model, "sparse:k=3,batches=2");
-  CHECK(applied.sparse_k == 3);
-  CHECK(applied.sparse_batches == 2);
+  REQUIRE(applied.calibrates());
+  const auto& state = dynamic_cast<const peft::SparseState&>(*applied.states.at(0));
+  CHECK(state.k == 3);
+  CHECK(state.batches == 2);
   const Tensor x = input_of("vit_tiny");
   const Tensor labels = labels_for(*model, x.size(0));
   Tensor w = std::dynamic_pointer_cast<Linear>(model->find("blocks.0.mlp.fc2"))->weight;
   Tensor score;
-  peft::calibrate_sparse(*model, 3, 2, [&](int64_t b) {
+  applied.calibrate(*model, [&](int64_t b) {
     Tensor loss = cross_entropy(model->forward(x.narrow(0, b, 1)), labels.narrow(0, b, 1));
     loss.backward();
     const Tensor g = sqrt(mul(w.grad(), w.grad()));

@@ -108,8 +108,8 @@ TEST_CASE("every PEFT method trains end to end; its adapter folder evaluates to 
     o.epochs = 1;
     o.peft = spec;
     const cli::TrainResult r = cli::run_train(o);
-    const bool hf = spec.rfind("lora:r=4", 0) == 0 || spec.rfind("dora", 0) == 0;
-    CHECK(fs::exists(dir + (hf ? "/adapter/adapter_config.json" : "/adapter/frost_peft.json")));
+    const peft::FolderLayout* own = peft::parse_spec(spec).size() == 1 ? peft::find_method(peft::parse_spec(spec)[0].name).layout : nullptr;
+    CHECK(fs::exists(dir + "/adapter/" + (own ? own->marker : "frost_peft.json")));
     auto model = models::create_model(o.model, nlohmann::json::parse(text(dir + "/args.json")).at("model_args"), o.seed);
     peft::load_spec_adapter(*model, dir + "/adapter");  // the base weights are the seeded init (no --weights)
     model->train(false);

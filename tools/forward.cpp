@@ -97,12 +97,8 @@ ForwardResult run_forward(const ForwardRequest& request) {
   loss.backward();
   auto grad_of = [](const Tensor& t) { return t.grad().defined() ? t.grad() : Tensor::zeros(t.shape(), t.dtype()); };
   output("grad.input", grad_of(input));
-  if (with_adapter && adapter.has_lora) {  // HF peft's keys for LoRA factors, model keys for the rest
-    const peft::AppliedAdapter& a = adapter.lora_tensors;
-    for (size_t i = 0; i < a.adapter_tensors.size(); ++i)
-      output("grad." + (a.is_lora[i] ? a.adapter_tensors[i].name : a.model_keys[i]), grad_of(a.adapter_tensors[i].tensor));
-  } else if (with_adapter) {
-    for (const NamedTensor& p : adapter.trainable) output("grad." + p.name, grad_of(p.tensor));
+  if (with_adapter) {  // named as in the adapter folder (HF peft's keys for LoRA factors)
+    for (const NamedTensor& p : adapter.trainable) output("grad." + adapter.folder_key(p.name), grad_of(p.tensor));
   } else {
     for (const NamedTensor& p : model->named_parameters()) output("grad." + p.name, grad_of(p.tensor));
   }

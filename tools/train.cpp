@@ -20,7 +20,6 @@
 #include "models/args.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
-#include "peft/sparse.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
 #include "tools/train_state.h"
@@ -264,18 +263,18 @@ TrainResult run_train(const TrainOptions& o_in) {
   lo.seed = o.seed;
   lo.workers = o.workers;
   data::DataLoader loader(train_set, train_tf, lo);
-  if (applied.sparse_batches > 0) {
-    // GPS: pick each row's k weights by gradient magnitude over a few batches of epoch 0 (seeded,
-    // so a resumed run picks the same masks before its checkpoint is loaded).
+  if (applied.calibrates()) {
+    // A method that looks at data first (GPS picks each row's k weights by gradient magnitude)
+    // sees batches of epoch 0 (seeded, so a resumed run calibrates alike before its checkpoint loads).
     loader.start(0, 0);
     model->train(true);
-    peft::calibrate_sparse(*model, applied.sparse_k, applied.sparse_batches, [&](int64_t) {
+    applied.calibrate(*model, [&](int64_t) {
       data::Batch b;
       if (!loader.next(b) || b.size == 0) return;
       cross_entropy(model->forward(batch_images(b, device)), batch_labels(b, device), o.smoothing).backward();
     });
   }
-  model->set_precision(precision);  // after GPS picked its masks: what trains is decided
+  model->set_precision(precision);  // after any calibration: what trains is decided
   const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
   const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
   const std::function<double(int64_t)> lr_at = [&](int64_t step) -> double {

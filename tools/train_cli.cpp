@@ -7,7 +7,6 @@
 
 #include "models/checkpoint.h"
 #include "models/registry.h"
-#include "peft/adapter.h"
 #include "peft/spec.h"
 #include "engine/json_file.h"
 #include "tools/cli.h"
