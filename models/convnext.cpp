@@ -27,6 +27,7 @@ void ConvNeXtConfig::validate() const {
 
 ConvNeXtBlock::ConvNeXtBlock(const ConvNeXtConfig& c, int64_t dim, double dpr, uint64_t seed) {
   drop_path_rate = dpr;
+  width = dim;
   if (c.ls_init_value != 0.0) gamma = register_parameter("gamma", Tensor::full({dim}, c.ls_init_value));
   conv_dw = std::make_shared<Conv2d>(dim, dim, 7, Conv2dOptions{1, 1, 3, 3, dim}, true, seed + 1);
   norm = std::make_shared<LayerNorm>(dim, c.eps);
@@ -37,13 +38,13 @@ ConvNeXtBlock::ConvNeXtBlock(const ConvNeXtConfig& c, int64_t dim, double dpr, u
 }
 
 Tensor ConvNeXtBlock::forward(const Tensor& input) const {
-  Tensor x = enter(input);
+  Tensor x = apply_token_hooks(input);
   x = add(x, run_branch(Branch::mlp, x, [this](const Tensor& h) {
             Tensor y = mlp->forward(norm->forward(conv_dw->forward(h).permute({0, 2, 3, 1})));  // (B, H, W, C)
             if (gamma.defined()) y = mul(y, gamma);
             return drop_path(y.permute({0, 3, 1, 2}));
           }));
-  return leave(x);
+  return run_taps(x);
 }
 
 ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t seed) : config(c) {

@@ -2,7 +2,7 @@
 #include "models/model.h"
 
 #include "engine/layers.h"
-#include "models/layers.h"
+#include "models/transformer.h"
 
 #include <stdexcept>
 
@@ -30,13 +30,13 @@ Tensor Block::run_branch(Branch branch, const Tensor& x, const BranchFn& base) c
   return f(x);
 }
 
-Tensor Block::enter(const Tensor& x) const {
+Tensor Block::apply_token_hooks(const Tensor& x) const {
   Tensor y = x;
   for (const auto& hook : token_hooks_) y = hook->forward(y);
   return y;
 }
 
-const Tensor& Block::leave(const Tensor& y) const {
+const Tensor& Block::run_taps(const Tensor& y) const {
   for (const BlockTap& tap : taps_) tap(y);
   return y;
 }

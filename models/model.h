@@ -10,7 +10,7 @@
 //   - tokens: TokenHooks edit the tensor entering the block (ViT (B, N, C), Swin (B, H, W, C),
 //     ConvNeXt (B, C, H, W)), e.g. to insert or replace prompt tokens.
 //   - taps: read-only callbacks that see each block's output (side networks).
-//   - inside attention (models/layers.h): extra key/value rows (prefixes), and every Linear,
+//   - inside attention (models/transformer.h): extra key/value rows (prefixes), and every Linear,
 //     Conv2d and LayerNorm is a slot that Module::replace swaps by its timm name.
 #pragma once
 #include <functional>
@@ -61,12 +61,14 @@ class Block : public Module {
 
  protected:
   Tensor run_branch(Branch branch, const Tensor& x, const BranchFn& base) const;
-  Tensor enter(const Tensor& x) const;   // token hooks
-  const Tensor& leave(const Tensor& y) const;  // taps
+  // A block's forward starts with apply_token_hooks(input) and ends with run_taps(output).
+  Tensor apply_token_hooks(const Tensor& x) const;
+  const Tensor& run_taps(const Tensor& y) const;
   // Stochastic depth for this block's branches (active only in training mode).
   Tensor drop_path(const Tensor& branch_output) const;
 
  public:
+  int64_t width = 0;  // C, the channels of the block's residual stream (what its hooks see)
   double drop_path_rate = 0.0;
   std::shared_ptr<Generator> rng;  // shared with the model
 
@@ -119,7 +121,7 @@ class Model : public Module {
   void add_classifier(const std::string& path, uint64_t seed);
   // Dropout (training only) and the head on pooled features (B, num_features).
   Tensor classify(const Tensor& pooled) const;
-  // The end of every constructor: timm's weight init (models/layers.h) and the blocks' rng.
+  // The end of every constructor: timm's weight init (models/transformer.h) and the blocks' rng.
   void finish_construction(Generator& gen, bool init_convs);
 
  private:

@@ -100,6 +100,7 @@ Tensor shift_mask(int64_t H, int64_t W, int64_t w, int64_t s) {
 SwinBlock::SwinBlock(const SwinConfig& c, int64_t dim, int64_t heads, int64_t res_h, int64_t res_w, int64_t target_shift,
                      double dpr, uint64_t seed) {
   drop_path_rate = dpr;
+  width = dim;
   // timm's _calc_window_shift: a stage that fits in one window uses its size and never shifts.
   const int64_t res = std::min(res_h, res_w);
   window = res <= c.window_size ? res : c.window_size;
@@ -130,10 +131,10 @@ Tensor SwinBlock::window_attention(const Tensor& input) const {
 }
 
 Tensor SwinBlock::forward(const Tensor& input) const {
-  Tensor x = enter(input);
+  Tensor x = apply_token_hooks(input);
   x = add(x, run_branch(Branch::attention, x, [this](const Tensor& h) { return drop_path(window_attention(norm1->forward(h))); }));
   x = add(x, run_branch(Branch::mlp, x, [this](const Tensor& h) { return drop_path(mlp->forward(norm2->forward(h))); }));
-  return leave(x);
+  return run_taps(x);
 }
 
 PatchMerging::PatchMerging(int64_t dim, int64_t out_dim, double eps, uint64_t seed) {

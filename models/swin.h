@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "models/args.h"
-#include "models/layers.h"
+#include "models/transformer.h"
 #include "models/model.h"
 
 namespace frost::models {

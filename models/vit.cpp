@@ -49,7 +49,7 @@ void ViTConfig::validate() const {
 
 ViTBlock::ViTBlock(const ViTConfig& c, double dpr, uint64_t seed) {
   drop_path_rate = dpr;
-  const int64_t C = c.embed_dim;
+  const int64_t C = width = c.embed_dim;
   norm1 = std::make_shared<LayerNorm>(C, c.eps);
   attn = std::make_shared<Attention>(C, c.num_heads, c.qkv_bias, seed + 10);
   norm2 = std::make_shared<LayerNorm>(C, c.eps);
@@ -69,7 +69,7 @@ ViTBlock::ViTBlock(const ViTConfig& c, double dpr, uint64_t seed) {
 }
 
 Tensor ViTBlock::forward(const Tensor& input) const {
-  Tensor x = enter(input);
+  Tensor x = apply_token_hooks(input);
   x = add(x, run_branch(Branch::attention, x, [this](const Tensor& h) {
             Tensor y = attn->forward(norm1->forward(h));
             return drop_path(ls1 ? ls1->forward(y) : y);
@@ -78,7 +78,7 @@ Tensor ViTBlock::forward(const Tensor& input) const {
             Tensor y = mlp->forward(norm2->forward(h));
             return drop_path(ls2 ? ls2->forward(y) : y);
           }));
-  return leave(x);
+  return run_taps(x);
 }
 
 VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c, uint64_t seed) : config(c) {

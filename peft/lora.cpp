@@ -14,7 +14,7 @@
 
 namespace frost::peft {
 
-AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed, bool freeze) {
+AppliedAdapter apply_lora_config(models::Model& model, const LoraConfig& config, uint64_t seed, bool freeze) {
   // Find every target first (wrapping changes the module tree).
   const auto targets = find_targets(model, {config.target_modules, config.exclude_modules, true, "LoRA target_modules", "LoRA"});
   if (freeze) model.set_requires_grad(false);
@@ -111,12 +111,12 @@ namespace {
 void apply_lora_or_dora(MethodContext& ctx, Options& o, bool dora) {
   auto state = std::make_shared<LoraState>();
   state->config = lora_config_from_options(ctx, o, dora);
-  state->adapter = apply_lora(ctx.model, state->config, ctx.next_seed(), /*freeze=*/false);
+  state->adapter = apply_lora_config(ctx.model, state->config, ctx.next_seed(), /*freeze=*/false);
   ctx.state = std::move(state);
 }
 }  // namespace
 
-void apply_lora_method(MethodContext& ctx, Options& o) { apply_lora_or_dora(ctx, o, false); }
+void apply_lora(MethodContext& ctx, Options& o) { apply_lora_or_dora(ctx, o, false); }
 void apply_dora(MethodContext& ctx, Options& o) { apply_lora_or_dora(ctx, o, true); }
 
 }  // namespace frost::peft

@@ -90,7 +90,7 @@ inline const char* kPeftPrefix = "base_model.model.";
 // the modules_to_save (and biases, for bias != "none") trainable. Throws when a target matches
 // nothing or matches a module LoRA cannot wrap, naming it.
 // With freeze = false the rest of the model keeps its trainable flags (a --peft combination).
-AppliedAdapter apply_lora(models::Model& model, const LoraConfig& config, uint64_t seed = 0, bool freeze = true);
+AppliedAdapter apply_lora_config(models::Model& model, const LoraConfig& config, uint64_t seed = 0, bool freeze = true);
 
 // DoRA's forward for a LoRA layer with a magnitude (dora.cpp): x the (dropped-out) input.
 Tensor dora_forward(const LoraLayer& layer, const Tensor& x, const Tensor& base_out);

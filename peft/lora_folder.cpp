@@ -44,7 +44,7 @@ AppliedAdapter load_adapter(models::Model& model, const std::string& dir, LoraCo
   if (lora_a == 0) throw std::runtime_error(weights_path + ": holds no '" + prefix + "<module>" + a_suffix + "' tensor, so it is no LoRA adapter");
   AppliedAdapter applied;
   try {
-    applied = apply_lora(model, config);
+    applied = apply_lora_config(model, config);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(config_path + ": " + e.what());
   }

@@ -1,7 +1,7 @@
 // lora_folder.h: HF peft adapter folders. A folder holds adapter_config.json (peft's LoraConfig as
 // JSON) and adapter_model.safetensors, whose keys are "base_model.model.<module>.lora_A.weight"
 // (r, in), "...lora_B.weight" (out, r) and the modules_to_save tensors as
-// "base_model.model.<module>.<param>". Loading applies the config to the model (apply_lora) and
+// "base_model.model.<module>.<param>". Loading applies the config to the model (apply_lora_config) and
 // then fills every adapter tensor, checking all of them before writing any; saving writes a folder
 // peft's PeftModel.from_pretrained reads.
 #pragma once

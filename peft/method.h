@@ -120,7 +120,7 @@ void apply_partial(MethodContext&, Options&);
 void apply_bitfit(MethodContext&, Options&);
 void apply_ln(MethodContext&, Options&);
 void apply_sparse(MethodContext&, Options&);
-void apply_lora_method(MethodContext&, Options&);
+void apply_lora(MethodContext&, Options&);
 void apply_dora(MethodContext&, Options&);
 void apply_ssf(MethodContext&, Options&);
 void apply_fact(MethodContext&, Options&);

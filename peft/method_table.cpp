@@ -34,7 +34,7 @@ const std::vector<MethodInfo>& all_methods() {
        .calibrate = calibrate_sparse_state},
 
       // ---- reparameter tuning: layer wrappers that fold into the weights; plain-layer wrappers first
-      {.name = "lora", .family = "reparameter", .apply = apply_lora_method, .order = 1,
+      {.name = "lora", .family = "reparameter", .apply = apply_lora, .order = 1,
        .keys = "`r` (8), `alpha` (r), `dropout` (0), `rslora` (false), `targets` (attn.qkv)",
        .where = "HF peft's LoRA on Linear / Conv2d targets", .on = kAllBackbones,
        .examples = {{"lora:r=4,alpha=8,targets=attn.qkv", kViT | kSwin, true}, {"lora:r=4,alpha=8,targets=mlp.fc1", kConvNeXt, true}},

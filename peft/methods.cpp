@@ -36,9 +36,7 @@ void MethodContext::refuse(const std::string& why) const {
 }
 
 int64_t MethodContext::block_dim(size_t block) const {
-  const auto& b = blocks.at(block).second;
-  auto norm = std::dynamic_pointer_cast<Layer>(b->find(backbone == Backbone::convnext ? "norm" : "norm1"));
-  return weight_of(*innermost(norm)).size(0);
+  return blocks.at(block).second->width;
 }
 
 int64_t MethodContext::block_of(const std::string& path) const {

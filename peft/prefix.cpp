@@ -6,7 +6,7 @@
 // ConvNeXt has no attention: refused.
 // Options: tokens (10, or a per-block list). Keys: "<block>.attn.prefix.{keys,values}" (l, D).
 #include "engine/autograd.h"
-#include "models/layers.h"
+#include "models/transformer.h"
 #include "peft/method.h"
 
 namespace frost::peft {

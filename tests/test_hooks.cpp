@@ -183,7 +183,7 @@ TEST_CASE("LoRA: a fresh adapter is a no-op, freezes the base, merges, and round
   config.target_modules.kind = peft::TargetSpec::Kind::names;
   config.target_modules.names = {"qkv", "fc2"};
   config.modules_to_save = {"head"};
-  const peft::AppliedAdapter applied = peft::apply_lora(*model, config, 3);
+  const peft::AppliedAdapter applied = peft::apply_lora_config(*model, config, 3);
   CHECK(applied.lora_modules == std::vector<std::string>{"blocks.0.attn.qkv", "blocks.0.mlp.fc2", "blocks.1.attn.qkv", "blocks.1.mlp.fc2"});
   // r (in + out) per target + the head: 2 * 4 * (48 + 144) + 2 * 4 * (192 + 48) + 480 + 10
   CHECK(model->parameter_count(true) == 2 * 4 * (48 + 144) + 2 * 4 * (192 + 48) + 490);
@@ -225,7 +225,7 @@ TEST_CASE("LoRA on convolutions, rsLoRA scaling and rank_pattern", "[cpu][lora]"
   config.use_rslora = true;
   config.rank_pattern = {{"stages\\.3\\.downsample\\.1", 3}};
   config.target_modules = peft::TargetSpec::from_json({"downsample.1", "stem.0"}, "target_modules");
-  const peft::AppliedAdapter applied = peft::apply_lora(*model, config);
+  const peft::AppliedAdapter applied = peft::apply_lora_config(*model, config);
   CHECK(applied.lora_modules.size() == 4);
   auto conv = std::dynamic_pointer_cast<peft::LoraConv2d>(model->find("stages.3.downsample.1"));
   REQUIRE(conv);
@@ -238,8 +238,8 @@ TEST_CASE("LoRA on convolutions, rsLoRA scaling and rank_pattern", "[cpu][lora]"
   NoGradGuard no_grad;  // merged: conv with W + scaling * B A
   CHECK(rel_error(conv2d(x, add(conv->base_weight, conv->delta_weight()), base->bias, base->options), conv->forward(x)) <= 1e-6);
   config.target_modules = peft::TargetSpec::from_json({"conv_dw"}, "target_modules");
-  CHECK_THROWS_WITH(peft::apply_lora(*fixture_model("convnext_tiny"), config), Catch::Contains("is a grouped convolution"));
+  CHECK_THROWS_WITH(peft::apply_lora_config(*fixture_model("convnext_tiny"), config), Catch::Contains("is a grouped convolution"));
   config.target_modules = peft::TargetSpec::from_json("all-linear", "target_modules");
-  const peft::AppliedAdapter all = peft::apply_lora(*fixture_model("convnext_tiny"), config);
+  const peft::AppliedAdapter all = peft::apply_lora_config(*fixture_model("convnext_tiny"), config);
   CHECK(all.lora_modules.size() == 10);  // fc1 and fc2 of 5 blocks; not the head
 }

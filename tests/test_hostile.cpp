@@ -263,7 +263,7 @@ TEST_CASE("adapters: absurd ranks and sizes are refused before anything is alloc
   config.r = 4;
   config.target_modules = peft::TargetSpec::from_json(json::array({"qkv"}), "target_modules");
   auto lora_model = tiny_vit();
-  const peft::AppliedAdapter lora = peft::apply_lora(*lora_model, config);
+  const peft::AppliedAdapter lora = peft::apply_lora_config(*lora_model, config);
   peft::save_adapter(dir, config, lora);
   json cfg = read_json_file(dir + "/adapter_config.json", "");
   for (const auto& [r, fragment] : std::vector<std::pair<json, std::string>>{

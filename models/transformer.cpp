@@ -1,5 +1,5 @@
-// layers.cpp: see layers.h.
-#include "models/layers.h"
+// transformer.cpp: see transformer.h.
+#include "models/transformer.h"
 
 #include <stdexcept>
 

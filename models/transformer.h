@@ -1,4 +1,4 @@
-// layers.h: the transformer pieces ViT and Swin share, written as timm writes them so that their
+// transformer.h: the transformer pieces ViT and Swin share, written as timm writes them so that their
 // parameter paths are timm's: Attention (qkv, proj), Mlp (fc1, GELU, fc2) and LayerScale (gamma).
 // qkv, proj, fc1 and fc2 are slots (see Module::replace), so a PEFT method can wrap any of them.
 #pragma once
