@@ -89,19 +89,18 @@ double median_ms(int runs, int copies, Fn&& launch_copy) {
 void gemm_abt(const Tensor& a, const Tensor& b, const Tensor& c) {
   const int64_t M = a.size(0), K = a.size(1), N = b.size(0);
   const cpu::MatrixRef A{a.raw_data(), K, 1}, B{b.raw_data(), 1, K};
-  if (c.dtype() == DType::bf16) {
-    if (c.device().is_cuda()) cuda::gemm<bf16>(M, N, K, 1.0f, A, B, 0.0f, H16(c), N);
-    else cpu::gemm(M, N, K, 1.0f, A, B, 0.0f, H16(c), N);
-  } else {
-    if (c.device().is_cuda()) cuda::gemm<float>(M, N, K, 1.0f, A, B, 0.0f, F(c), N);
-    else cpu::gemm(M, N, K, 1.0f, A, B, 0.0f, F(c), N);
-  }
+  dispatch_float(c.dtype(), "gemm", [&](auto tag) {
+    using T = decltype(tag);
+    FROST_KERNEL(c, gemm<T>)(M, N, K, acc_t<T>(1), A, B, acc_t<T>(0), static_cast<T*>(c.raw_data()), N, {}, nullptr);
+  });
 }
 
-std::vector<KernelBench> benches() {
+// ViT-B/16 at 224 px: tokens, width, heads, head dim, MLP hidden width.
+constexpr int64_t T = 197, C = 768, H = 12, D = 64, Hid = 3072;
+
+// elementwise: unary ops on the MLP activations, broadcast add, dropout.
+void add_elementwise_benches(std::vector<KernelBench>& b) {
   using cpu::UnaryOp;
-  const int64_t T = 197, C = 768, H = 12, D = 64, Hid = 3072;
-  std::vector<KernelBench> b;
   auto elementwise = [&](const std::string& name, UnaryOp op, bool backward) {
     b.push_back({"elementwise", name, "B*197x3072",
                  [=](int64_t n) { return backward ? std::vector<Spec>{{{n * T * Hid}}, {{n * T * Hid}}} : std::vector<Spec>{{{n * T * Hid}}}; },
@@ -121,14 +120,6 @@ std::vector<KernelBench> benches() {
                  FROST_KERNEL(o[0], unary_forward<bf16>)(UnaryOp::gelu_erf, H16(i[0]), H16(o[0]), o[0].numel());
                },
                [=](int64_t n) { return double(n * T * Hid) * 2 * 2; }, [](int64_t) { return 0.0; }, 1e-2});
-  b.push_back({"norm", "layer_norm forward bf16", "B*197x768",
-               [=](int64_t n) { return std::vector<Spec>{{{n * T, C}, kB}, {{C}, kB}, {{C}, kB}}; },
-               [=](int64_t n) { return std::vector<Spec>{{{n * T, C}, kB}, {{n * T}}, {{n * T}}}; },
-               [](const Tensors& i, const Tensors& o) {
-                 FROST_KERNEL(o[0], layer_norm_forward<bf16>)(H16(i[0]), H16(i[1]), H16(i[2]), i[0].size(0), i[0].size(1), 1e-6, H16(o[0]),
-                                                              F(o[1]), F(o[2]));
-               },
-               [=](int64_t n) { return double(n * T * C) * 4; }, [](int64_t) { return 0.0; }, 1e-2});
   b.push_back({"elementwise", "add bias (broadcast)", "B*197x3072 + 3072", [=](int64_t n) { return std::vector<Spec>{{{n * T, Hid}}, {{Hid}}}; },
                [=](int64_t n) { return std::vector<Spec>{{{n * T, Hid}}}; },
                [](const Tensors& i, const Tensors& o) {
@@ -139,10 +130,18 @@ std::vector<KernelBench> benches() {
                [=](int64_t n) { return std::vector<Spec>{{{n * T * C}}}; },
                [](const Tensors& i, const Tensors& o) { FROST_KERNEL(o[0], dropout_apply<float>)(F(i[0]), F(o[0]), o[0].numel(), 0.1, 7, 3); },
                [=](int64_t n) { return double(n * T * C) * 8; }, [](int64_t) { return 0.0; }});
-  b.push_back({"reduce", "sum rows (bias gradient)", "B*197x768 -> 768", [=](int64_t n) { return std::vector<Spec>{{{n * T, C}}}; },
-               [=](int64_t) { return std::vector<Spec>{{{C}}}; },
-               [](const Tensors& i, const Tensors& o) { FROST_KERNEL(o[0], sum_middle<float>)(F(i[0]), 1, i[0].size(0), i[0].size(1), F(o[0])); },
-               [=](int64_t n) { return double(n * T * C) * 4; }, [](int64_t) { return 0.0; }});
+}
+
+// norm: layer norm forward and backward on the token rows.
+void add_norm_benches(std::vector<KernelBench>& b) {
+  b.push_back({"norm", "layer_norm forward bf16", "B*197x768",
+               [=](int64_t n) { return std::vector<Spec>{{{n * T, C}, kB}, {{C}, kB}, {{C}, kB}}; },
+               [=](int64_t n) { return std::vector<Spec>{{{n * T, C}, kB}, {{n * T}}, {{n * T}}}; },
+               [](const Tensors& i, const Tensors& o) {
+                 FROST_KERNEL(o[0], layer_norm_forward<bf16>)(H16(i[0]), H16(i[1]), H16(i[2]), i[0].size(0), i[0].size(1), 1e-6, H16(o[0]),
+                                                              F(o[1]), F(o[2]));
+               },
+               [=](int64_t n) { return double(n * T * C) * 4; }, [](int64_t) { return 0.0; }, 1e-2});
   b.push_back({"norm", "layer_norm forward", "B*197x768", [=](int64_t n) { return std::vector<Spec>{{{n * T, C}}, {{C}}, {{C}}}; },
                [=](int64_t n) { return std::vector<Spec>{{{n * T, C}}, {{n * T}}, {{n * T}}}; },
                [](const Tensors& i, const Tensors& o) {
@@ -157,6 +156,18 @@ std::vector<KernelBench> benches() {
                                                                 F(o[1]), F(o[2]));
                },
                [=](int64_t n) { return double(n * T * C) * 12; }, [](int64_t) { return 0.0; }});
+}
+
+// reduce: row sums (a bias gradient).
+void add_reduce_benches(std::vector<KernelBench>& b) {
+  b.push_back({"reduce", "sum rows (bias gradient)", "B*197x768 -> 768", [=](int64_t n) { return std::vector<Spec>{{{n * T, C}}}; },
+               [=](int64_t) { return std::vector<Spec>{{{C}}}; },
+               [](const Tensors& i, const Tensors& o) { FROST_KERNEL(o[0], sum_middle<float>)(F(i[0]), 1, i[0].size(0), i[0].size(1), F(o[0])); },
+               [=](int64_t n) { return double(n * T * C) * 4; }, [](int64_t) { return 0.0; }});
+}
+
+// softmax: attention-row softmax and the loss.
+void add_softmax_benches(std::vector<KernelBench>& b) {
   b.push_back({"softmax", "softmax (attention rows)", "B*12*197x197", [=](int64_t n) { return std::vector<Spec>{{{n * H * T, T}}}; },
                [=](int64_t n) { return std::vector<Spec>{{{n * H * T, T}}}; },
                [](const Tensors& i, const Tensors& o) { FROST_KERNEL(o[0], softmax_forward<float>)(F(i[0]), i[0].size(0), i[0].size(1), F(o[0])); },
@@ -168,6 +179,10 @@ std::vector<KernelBench> benches() {
                                                                   F(o[0]), o[1].typed_data<double>());
                },
                [](int64_t n) { return double(n * 1000) * 4; }, [](int64_t) { return 0.0; }});
+}
+
+// gemm: the linear layers of a ViT-B block, f32 and bf16.
+void add_gemm_benches(std::vector<KernelBench>& b) {
   auto linear = [&](const std::string& name, int64_t out, int64_t in, DType dt) {
     b.push_back({"gemm", name, "B*197x" + std::to_string(in) + " -> " + std::to_string(out),
                  [=](int64_t n) { return std::vector<Spec>{{{n * T, in}, dt}, {{out, in}, dt}}; },
@@ -182,6 +197,10 @@ std::vector<KernelBench> benches() {
   linear("linear qkv bf16 (tensor cores)", 3 * C, C, kB);
   linear("linear fc1 bf16 (tensor cores)", Hid, C, kB);
   linear("linear fc2 bf16 (tensor cores)", C, Hid, kB);
+}
+
+// attention: ViT-B attention and Swin-T window attention.
+void add_attention_benches(std::vector<KernelBench>& b) {
   auto attention = [&](const std::string& name, const std::string& shape, int64_t bh_per_image, int64_t heads, int64_t N, int64_t Dh,
                        bool bias, bool backward) {
     b.push_back({"attention", name, shape,
@@ -217,6 +236,10 @@ std::vector<KernelBench> benches() {
   attention("attention forward (ViT-B)", "B*12 heads, 197x64", H, H, T, D, false, false);
   attention("attention backward (ViT-B)", "B*12 heads, 197x64", H, H, T, D, false, true);
   attention("window attention + bias (Swin-T stage 1)", "B*64 windows*3 heads, 49x32", 64 * 3, 3, 49, 32, true, false);
+}
+
+// conv: the patch embedding and ConvNeXt-T depthwise convolutions.
+void add_conv_benches(std::vector<KernelBench>& b) {
   auto conv = [&](const std::string& name, const std::string& shape, int64_t cin, int64_t hw, int64_t cout, int64_t k, int64_t stride,
                   int64_t pad, int64_t groups, int part) {  // part 0 forward, 1 dx, 2 dW
     auto geometry = [=](int64_t n) { return cpu::Conv2dGeometry{n, cin, hw, hw, cout, k, k, stride, stride, pad, pad, groups}; };
@@ -250,6 +273,10 @@ std::vector<KernelBench> benches() {
   conv("depthwise 7x7 forward (ConvNeXt-T stage 1)", "Bx96x56x56", 96, 56, 96, 7, 1, 3, 96, 0);
   conv("depthwise 7x7 dx (ConvNeXt-T stage 1)", "Bx96x56x56", 96, 56, 96, 7, 1, 3, 96, 1);
   conv("depthwise 7x7 dW (ConvNeXt-T stage 1)", "Bx96x56x56", 96, 56, 96, 7, 1, 3, 96, 2);
+}
+
+// optim: one AdamW step over all of ViT-B.
+void add_optim_benches(std::vector<KernelBench>& b) {
   const int64_t vit_b_params = 86'567'656;
   b.push_back({"optim", "AdamW step (ViT-B, all parameters)", "86.6M", [=](int64_t n) {
                  const Shape p{vit_b_params * n / 64};
@@ -261,6 +288,14 @@ std::vector<KernelBench> benches() {
                  FROST_KERNEL(i[0], adamw_update<float>)(u, F(i[0]), F(i[1]), nullptr, F(i[2]), F(i[3]), i[0].numel());
                },
                [=](int64_t n) { return double(vit_b_params * n / 64) * 4 * 7; }, [](int64_t) { return 0.0; }});
+}
+
+// Every family, in the order the table prints them.
+std::vector<KernelBench> benches() {
+  std::vector<KernelBench> b;
+  for (auto add : {&add_elementwise_benches, &add_norm_benches, &add_reduce_benches, &add_softmax_benches, &add_gemm_benches,
+                   &add_attention_benches, &add_conv_benches, &add_optim_benches})
+    add(b);
   return b;
 }
 
