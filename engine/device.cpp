@@ -1,6 +1,8 @@
-// device.cpp: device parsing, the CPU allocator (64-byte aligned, for AVX-512 loads) and the
-// registry of per-device allocators and copy routines.
+// device.cpp: the CPU allocator (64-byte aligned, for AVX-512 loads) and the registry: the CUDA
+// backend's devices (kernels/cuda/backend.h) when the build has one.
 #include "engine/device.h"
+
+#include "engine/dispatch.h"
 
 #ifdef FROST_HAVE_CUDA
 #include "kernels/cuda/backend.h"
@@ -16,41 +18,6 @@
 #include <vector>
 
 namespace frost {
-
-Device Device::parse(const std::string& text) {
-  if (text == "cpu") return cpu();
-  if (text == "cuda") return cuda(0);
-  if (text.rfind("cuda:", 0) == 0 && text.size() > 5) {
-    size_t used = 0;
-    int index = -1;
-    try {
-      index = std::stoi(text.substr(5), &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == text.size() - 5 && index >= 0) return cuda(index);
-  }
-  throw std::invalid_argument("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
-}
-
-std::string Device::str() const {
-  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
-}
-
-void* Allocator::allocate(size_t bytes) {
-  void* ptr = raw_allocate(bytes);
-  size_t live = live_.fetch_add(bytes) + bytes;
-  total_.fetch_add(bytes, std::memory_order_relaxed);
-  size_t peak = peak_.load();
-  while (live > peak && !peak_.compare_exchange_weak(peak, live)) {
-  }
-  return ptr;
-}
-
-void Allocator::release(void* ptr, size_t bytes) {
-  raw_release(ptr, bytes);
-  live_.fetch_sub(bytes);
-}
 
 namespace {
 
@@ -73,16 +40,14 @@ class CpuAllocator final : public Allocator {
   void raw_release(void* ptr, size_t) override { std::free(ptr); }
 };
 
-struct Registry {
-  std::mutex mutex;
-  std::vector<Allocator*> cuda_allocators;
-  CopyFn cuda_copy = nullptr;
-  AsyncCopyOps cuda_async;
-};
-
-Registry& registry() {
-  static Registry r;
-  return r;
+// The CUDA backend's devices, asked for once (none without CUDA in the build or without a GPU).
+const BackendDevices& cuda_devices() {
+#ifdef FROST_HAVE_CUDA
+  return cuda::backend_devices();
+#else
+  static const BackendDevices none;
+  return none;
+#endif
 }
 
 }  // namespace
@@ -90,61 +55,24 @@ Registry& registry() {
 Allocator& allocator_for(Device device) {
   static CpuAllocator cpu_allocator;
   if (device.is_cpu()) return cpu_allocator;
-#ifdef FROST_HAVE_CUDA
-  cuda::register_backend();
-#endif
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.cuda_allocators.empty()) {
-#ifdef FROST_HAVE_CUDA
-    throw std::runtime_error("device " + device.str() + ": no CUDA device is visible (no driver or no GPU on this machine)");
-#else
+  const std::vector<Allocator*>& all = cuda_devices().allocators;
+  if (all.empty())
     throw std::runtime_error("device " + device.str() +
-                             ": this build of frost has no CUDA backend (rebuild with -Dcuda=enabled)");
-#endif
-  }
-  if (device.index < 0 || size_t(device.index) >= r.cuda_allocators.size() ||
-      !r.cuda_allocators[device.index])
-    throw std::runtime_error("device " + device.str() + ": no such device (" +
-                             std::to_string(r.cuda_allocators.size()) + " CUDA devices visible)");
-  return *r.cuda_allocators[device.index];
-}
-
-void register_allocator(Device device, Allocator* allocator) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (device.is_cpu()) throw std::logic_error("the CPU allocator is built in");
-  if (r.cuda_allocators.size() <= size_t(device.index)) r.cuda_allocators.resize(device.index + 1);
-  r.cuda_allocators[device.index] = allocator;
-}
-
-void register_copy(DeviceType type, CopyFn fn) {
-  if (type == DeviceType::cuda) registry().cuda_copy = fn;
-}
-
-void register_async_copy(DeviceType type, const AsyncCopyOps& ops) {
-  if (type == DeviceType::cuda) registry().cuda_async = ops;
+                             (kCudaBuild ? ": no CUDA device is visible (no driver or no GPU on this machine)"
+                                         : ": this build of frost has no CUDA backend (rebuild with -Dcuda=enabled)"));
+  if (device.index < 0 || size_t(device.index) >= all.size() || !all[size_t(device.index)])
+    throw std::runtime_error("device " + device.str() + ": no such device (" + std::to_string(all.size()) + " CUDA devices visible)");
+  return *all[size_t(device.index)];
 }
 
 const AsyncCopyOps* async_copy_ops(Device device) {
   if (device.is_cpu()) return nullptr;
-  allocator_for(device);  // brings the backend up; throws naming a device that is not there
-  const AsyncCopyOps& ops = registry().cuda_async;
+  allocator_for(device);  // throws naming a device that is not there
+  const AsyncCopyOps& ops = cuda_devices().async;
   return ops.queue ? &ops : nullptr;
 }
 
-namespace {
-Allocator* g_pinned = nullptr;
-}
-
-Allocator* pinned_host_allocator() {
-#ifdef FROST_HAVE_CUDA
-  cuda::register_backend();
-#endif
-  return g_pinned;
-}
-
-void register_pinned_allocator(Allocator* allocator) { g_pinned = allocator; }
+Allocator* pinned_host_allocator() { return cuda_devices().pinned; }
 
 void select_device(Device device) {
   if (device.is_cpu()) return;
@@ -182,10 +110,7 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
     std::memcpy(dst, src, bytes);
     return;
   }
-#ifdef FROST_HAVE_CUDA
-  cuda::register_backend();
-#endif
-  CopyFn fn = registry().cuda_copy;
+  const CopyFn fn = cuda_devices().copy;
   if (!fn)
     throw std::runtime_error("copy " + src_device.str() + " -> " + dst_device.str() +
                              ": this build of frost has no CUDA backend");

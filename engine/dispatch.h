@@ -46,13 +46,6 @@ inline bool kernel_device(Device d) {
 }
 #endif
 
-// Scalar element access through double (integers beyond 2^53 are copied exactly by
-// convert_value's integer path).
-double load_value(const void* base, DType dtype, int64_t index);
-void store_value(void* base, DType dtype, int64_t index, double value);
-void convert_value(const void* src, DType src_type, int64_t src_index, void* dst, DType dst_type,
-                   int64_t dst_index);
-
 // A contiguous copy of `src` converted to `dtype`, on src's device. Not differentiable.
 Tensor copy_contiguous(const Tensor& src, DType dtype);
 

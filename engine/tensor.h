@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/device.h"
-#include "engine/dtype.h"
+#include "kernels/dtype.h"
 
 namespace frost {
 

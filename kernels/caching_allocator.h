@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/device.h"
+#include "kernels/device.h"
 
 namespace frost {
 

@@ -49,7 +49,9 @@ std::string counts_markdown() {
         auto model = models::create_model(name, nlohmann::json::object());
         try {
           peft::apply_spec(*model, s.spec);
-          out += " " + thousands(peft::count_params(*model).peft) + " |";
+          out += ' ';
+          out += thousands(peft::count_params(*model).peft);
+          out += " |";
         } catch (const std::invalid_argument& e) {  // the two ways a spec does not apply
           const std::string why = e.what();
           if (why.find("not available on") != std::string::npos) out += " refused |";

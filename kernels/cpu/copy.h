@@ -1,11 +1,11 @@
 // copy.h: strided copies with dtype conversion and fills, the CPU twins of kernels/cuda's
 // copy_strided and fill (same signatures: the engine dispatches them with FROST_KERNEL).
-// Conversions go through double (engine/dispatch.h convert_value), so both devices round alike;
+// Conversions go through double (kernels/dtype.h convert_value), so both devices round alike;
 // same-type copies move the bits.
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "kernels/dtype.h"
 #include "kernels/cpu/strided.h"
 
 namespace frost::cpu {

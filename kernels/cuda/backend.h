@@ -2,12 +2,17 @@
 #pragma once
 #include <string>
 
+#include "kernels/device.h"
+
 namespace frost::cuda {
 
-// Registers an allocator and the copy routine for every visible device; idempotent. Returns the
-// number of devices (0 when no driver or GPU is present: then cuda:N tensors throw clearly).
-int register_backend();
+// Every visible device's allocator, the copy routine, uploads and pinned host memory, set up on
+// the first call (no allocators when no driver or GPU is present: then cuda:N tensors throw
+// clearly). The engine's registry (engine/device.cpp) asks for them.
+const BackendDevices& backend_devices();
 int device_count();
+// The caching allocator of device `index` (kernels' scratch: counted in its live and peak bytes).
+Allocator& device_allocator(int index);
 // Makes device `index` current unless it already is (cudaSetDevice, checked). Every op's kernel
 // call goes through it (FROST_KERNEL): kernels launch on the current device, which must be the
 // one that holds the operands.

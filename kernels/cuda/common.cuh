@@ -13,8 +13,8 @@
 #include <string>
 #include <type_traits>
 
-#include "engine/device.h"
-#include "engine/dtype.h"
+#include "kernels/cuda/backend.h"
+#include "kernels/dtype.h"
 #include "kernels/cpu/strided.h"
 #include "kernels/cuda/check.h"
 
@@ -130,7 +130,7 @@ inline int current_device() {
 class Scratch {
  public:
   explicit Scratch(size_t bytes)
-      : allocator_(&allocator_for(Device::cuda(current_device()))), bytes_(bytes),
+      : allocator_(&device_allocator(current_device())), bytes_(bytes),
         ptr_(bytes ? allocator_->allocate(bytes) : nullptr) {}
   ~Scratch() {
     if (ptr_) allocator_->release(ptr_, bytes_);

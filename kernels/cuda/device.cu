@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.h"
 #include "kernels/caching_allocator.h"
 #include "kernels/cuda/backend.h"
 #include "kernels/cuda/check.h"
@@ -124,37 +123,40 @@ void compute_waits(void* ticket) {
 void host_waits(void* ticket) { FROST_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(ticket))); }
 void release_ticket(void* ticket) { cudaEventDestroy(static_cast<cudaEvent_t>(ticket)); }  // never throws
 
-int g_count = 0;
-
 }  // namespace
 
-int register_backend() {
-  static std::once_flag once;
-  std::call_once(once, [] {
+const BackendDevices& backend_devices() {
+  static const BackendDevices devices = [] {
+    BackendDevices d;
     int count = 0;
     if (cudaGetDeviceCount(&count) != cudaSuccess) count = 0;
     static std::vector<std::unique_ptr<CudaAllocator>> allocators;
     for (int i = 0; i < count; ++i) {
       allocators.push_back(std::make_unique<CudaAllocator>(i));
-      register_allocator(Device::cuda(i), allocators.back().get());
+      d.allocators.push_back(allocators.back().get());
     }
-    register_copy(DeviceType::cuda, cuda_copy);
-    register_async_copy(DeviceType::cuda, AsyncCopyOps{queue_upload, compute_waits, host_waits, release_ticket});
+    d.copy = cuda_copy;
+    d.async = AsyncCopyOps{queue_upload, compute_waits, host_waits, release_ticket};
     if (count > 0) {
       static PinnedAllocator pinned;
-      register_pinned_allocator(&pinned);
-    }
-    if (count > 0) {  // cuBLASLt must come up wherever a device does
-      cublasLtHandle_t handle;
+      d.pinned = &pinned;
+      cublasLtHandle_t handle;  // cuBLASLt must come up wherever a device does
       FROST_CUBLAS_CHECK(cublasLtCreate(&handle));
       FROST_CUBLAS_CHECK(cublasLtDestroy(handle));
     }
-    g_count = count;
-  });
-  return g_count;
+    return d;
+  }();
+  return devices;
 }
 
-int device_count() { return register_backend(); }
+int device_count() { return int(backend_devices().allocators.size()); }
+
+Allocator& device_allocator(int index) {
+  const std::vector<Allocator*>& all = backend_devices().allocators;
+  if (index < 0 || size_t(index) >= all.size())
+    throw std::runtime_error("cuda:" + std::to_string(index) + ": no such device (" + std::to_string(all.size()) + " visible)");
+  return *all[size_t(index)];
+}
 
 void set_device(int index) {
   int current = -1;

@@ -36,7 +36,7 @@ LtContext& lt_context() {
   LtContext& ctx = contexts[device];
   if (!ctx.handle) {
     FROST_CUBLAS_CHECK(cublasLtCreate(&ctx.handle));
-    ctx.workspace = allocator_for(Device::cuda(device)).allocate(kWorkspaceBytes);
+    ctx.workspace = device_allocator(device).allocate(kWorkspaceBytes);
   }
   return ctx;
 }

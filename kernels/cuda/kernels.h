@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "kernels/dtype.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/elementwise.h"

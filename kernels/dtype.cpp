@@ -1,5 +1,5 @@
-// dtype.cpp: dtype tables and the IEEE half-precision conversions.
-#include "engine/dtype.h"
+// dtype.cpp: dtype tables, the IEEE half-precision conversions and scalar element access.
+#include "kernels/dtype.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -81,6 +81,43 @@ uint16_t f32_to_f16(float f) {
   uint32_t rounding = 0xfffu + ((abs_bits >> 13) & 1u);
   abs_bits += rounding;
   return sign | uint16_t((abs_bits - (112u << 23)) >> 13);
+}
+
+double load_value(const void* base, DType dtype, int64_t i) {
+  switch (dtype) {
+    case DType::f32: return static_cast<const float*>(base)[i];
+    case DType::f64: return static_cast<const double*>(base)[i];
+    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(base)[i]);
+    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(base)[i]);
+    case DType::i64: return double(static_cast<const int64_t*>(base)[i]);
+    case DType::u8: return static_cast<const uint8_t*>(base)[i];
+    case DType::boolean: return static_cast<const uint8_t*>(base)[i] ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+void store_value(void* base, DType dtype, int64_t i, double v) {
+  switch (dtype) {
+    case DType::f32: static_cast<float*>(base)[i] = float(v); break;
+    case DType::f64: static_cast<double*>(base)[i] = v; break;
+    case DType::bf16: static_cast<uint16_t*>(base)[i] = f32_to_bf16(float(v)); break;
+    case DType::f16: static_cast<uint16_t*>(base)[i] = f32_to_f16(float(v)); break;
+    case DType::i64: static_cast<int64_t*>(base)[i] = int64_t(v); break;
+    case DType::u8: static_cast<uint8_t*>(base)[i] = uint8_t(v); break;
+    case DType::boolean: static_cast<uint8_t*>(base)[i] = v != 0.0; break;
+  }
+}
+
+void convert_value(const void* src, DType st, int64_t si, void* dst, DType dt, int64_t di) {
+  if (st == DType::i64 && dt == DType::i64) {
+    static_cast<int64_t*>(dst)[di] = static_cast<const int64_t*>(src)[si];
+    return;
+  }
+  if (st == dt && dtype_size(st) == 2) {  // bf16 -> bf16, f16 -> f16: bit copy (keeps NaN payloads)
+    static_cast<uint16_t*>(dst)[di] = static_cast<const uint16_t*>(src)[si];
+    return;
+  }
+  store_value(dst, dt, di, load_value(src, st, si));
 }
 
 }  // namespace frost

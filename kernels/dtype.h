@@ -26,4 +26,11 @@ inline uint16_t f32_to_bf16(float f) { return bf16::round(f); }
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 
+// Scalar element access on raw buffers, through double (integers beyond 2^53 are copied exactly
+// by convert_value's integer path).
+double load_value(const void* base, DType dtype, int64_t index);
+void store_value(void* base, DType dtype, int64_t index, double value);
+void convert_value(const void* src, DType src_type, int64_t src_index, void* dst, DType dst_type,
+                   int64_t dst_index);
+
 }  // namespace frost
