@@ -45,15 +45,7 @@ struct AttentionGeometry {
   }
 };
 
-// probs [B*H, N, M] is written (kept for the backward). The CUDA and bf16 paths take contiguous
-// layouts only (g.contiguous()).
-template <typename T>
-void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const T* v, T* out,
-                       T* probs);
-// Any of dq, dk, dv, dscores ([B*H, N, M], the bias gradient before broadcasting) may be null.
-template <typename T>
-void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, const T* k,
-                        const T* v, const T* probs, T* dq, T* dk, T* dv, T* dscores);
+#include "kernels/api/attention.inc"
 
 // bf16: f32 arithmetic (the bias too), in kernels/cpu/bf16.cpp.
 template <>

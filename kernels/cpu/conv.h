@@ -27,13 +27,7 @@ struct Conv2dGeometry {
   double flops() const { return 2.0 * double(output_numel()) * double((in_channels / groups) * kernel_h * kernel_w); }
 };
 
-template <typename T>
-void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y);
-template <typename T>
-void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* dx);
-// dw and db may be null; both are overwritten.
-template <typename T>
-void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* dw, T* db);
+#include "kernels/api/conv.inc"
 
 // bf16: f32 arithmetic, in kernels/cpu/bf16.cpp.
 template <>

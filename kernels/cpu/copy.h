@@ -10,10 +10,6 @@
 
 namespace frost::cpu {
 
-// dst (strided, dst_type) = src (strided, src_type) over `shape`.
-void copy_strided(const Dims& shape, void* dst, DType dst_type, const Dims& dst_strides, const void* src, DType src_type,
-                  const Dims& src_strides);
-// n elements of `type` set to value.
-void fill(void* dst, DType type, int64_t n, double value);
+#include "kernels/api/copy.inc"
 
 }  // namespace frost::cpu

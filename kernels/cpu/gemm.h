@@ -35,18 +35,13 @@ const char* gemm_f32_kernel_name();
 // benchmarks; throws std::invalid_argument if the CPU lacks it.
 void gemm_f32_force_kernel(const char* name);
 
-
 // A strided batch of products: matrix i of A, B and C starts i * a_stride, i * b_stride and
 // i * c_stride elements after matrix 0 (a stride of 0 broadcasts that operand).
 struct GemmBatch {
   int64_t count = 1, a_stride = 0, b_stride = 0, c_stride = 0;
 };
-// The entry the engine and the drivers call, with cuda::gemm's signature: each of batch.count
-// products as gemm_f32 / gemm_f64 / gemm_bf16 (storage bf16, f32 arithmetic). A bias needs a
-// batch of one (the CUDA epilogue's contract). Many small products run one per thread.
-template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
-          int64_t ldc, const GemmBatch& batch = {}, const T* bias = nullptr);
+#include "kernels/api/gemm.inc"
+
 // bf16 operands, result and bias, f32 arithmetic (kernels/cpu/bf16.cpp).
 void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
                int64_t ldc, const bf16* bias = nullptr);

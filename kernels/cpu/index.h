@@ -13,11 +13,7 @@
 
 namespace frost::cpu {
 
-template <typename T>
-void gather_offsets(const T* src, const int64_t* offsets, int64_t n, T* dst);
-// n destinations; starts has n + 1 entries.
-template <typename T>
-void scatter_sum(const T* src, const int64_t* starts, const int64_t* sources, int64_t n, T* dst);
+#include "kernels/api/index.inc"
 
 // The CSR inverse of offsets (values in [0, n_dst)): starts (n_dst + 1) and sources, each
 // destination's sources in increasing order (so sums run in a fixed order).

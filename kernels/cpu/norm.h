@@ -10,14 +10,8 @@
 
 namespace frost::cpu {
 
-// w and b may be null (no affine). mean and rstd: [rows], may be null when not needed later.
-template <typename T>
-void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
-                        T* y, acc_t<T>* mean, acc_t<T>* rstd);
-// Any of dx, dw, db may be null (that gradient is not needed). dw and db are overwritten.
-template <typename T>
-void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w,
-                         int64_t rows, int64_t C, T* dx, T* dw, T* db);
+#include "kernels/api/norm.inc"
+
 // bf16: f32 arithmetic and statistics, in kernels/cpu/bf16.cpp.
 template <>
 void layer_norm_forward<bf16>(const bf16* x, const bf16* w, const bf16* b, int64_t rows, int64_t C, double eps,

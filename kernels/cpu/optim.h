@@ -44,17 +44,8 @@ FROST_HOST_DEVICE inline void adamw_element(const AdamWUpdate& u, T& w, T grad, 
   w = T(wj - u.lr * (mj / u.bias_correction1) / (::sqrt(vj / u.bias_correction2) + u.eps));
 }
 
-// *acc += the sum of x[j]^2 over n elements, in double, in an order fixed by n alone (the same on
-// every thread count): kSquarePartials partial sums over equal slices, added in order. scratch
-// holds kSquarePartials doubles on the kernel's device (the CPU needs none: may be null).
-constexpr int kSquarePartials = 256;
-template <typename T>
-void sum_squares(const T* x, int64_t n, double* scratch, double* acc);
+constexpr int kSquarePartials = 256;  // the partial sums of sum_squares (kernels/api/optim.inc)
 
-// mask and momentum_buffer may be null.
-template <typename T>
-void sgd_update(const SGDUpdate& u, T* w, const T* grad, const T* mask, T* momentum_buffer, int64_t n);
-template <typename T>
-void adamw_update(const AdamWUpdate& u, T* w, const T* grad, const T* mask, T* m, T* v, int64_t n);
+#include "kernels/api/optim.inc"
 
 }  // namespace frost::cpu

@@ -9,25 +9,6 @@
 
 namespace frost::cpu {
 
-template <typename T>
-void softmax_forward(const T* x, int64_t rows, int64_t C, T* y);
-template <typename T>
-void softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* dx);
-template <typename T>
-void log_softmax_forward(const T* x, int64_t rows, int64_t C, T* y);
-template <typename T>
-void log_softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* dx);
-
-// Either labels ([rows], in [0, C)) or soft_targets ([rows, C]) is non-null.
-// Writes loss[rows] and lse[rows] (log-sum-exp in double whatever T is: for logits ~1e3 an f32
-// lse would lose the loss's digits; kept for the backward).
-template <typename T>
-void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft_targets,
-                           double smoothing, int64_t rows, int64_t C, T* loss, double* lse);
-// row_grad[r]: d(total)/d(loss_r).
-template <typename T>
-void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels,
-                            const T* soft_targets, double smoothing, const T* row_grad,
-                            int64_t rows, int64_t C, T* dlogits);
+#include "kernels/api/softmax.inc"
 
 }  // namespace frost::cpu
