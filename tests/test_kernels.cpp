@@ -91,8 +91,9 @@ TEST_CASE("vectorised f32 activations match <cmath> to f32 precision", "[cpu][ke
 }
 
 TEST_CASE("f32 ops agree with their f64 evaluation", "[cpu][kernels]") {
-  // Each op in f32 vs the same op in f64 (the reference loops): relative error of a few f32 ulps
-  // accumulated over the reduction length.
+  // Each op in f32 vs the same op in f64 through the engine: relative error of a few f32 ulps
+  // accumulated over the reduction length (test_reference.cpp checks the kernels against the
+  // plain loops of kernels/cpu/reference.h).
   const Tensor x = normal({4, 33, 40}, 11);
   auto check = [&](const char* what, auto op, double tol) {
     INFO(what);
