@@ -1,4 +1,4 @@
-// device.cpp: the CPU allocator (64-byte aligned, for AVX-512 loads) and the registry: the CUDA
+// device.cpp: the registry of devices: the CPU's allocator (kernels/device.h) and the CUDA
 // backend's devices (kernels/cuda/backend.h) when the build has one.
 #include "engine/device.h"
 
@@ -7,8 +7,6 @@
 #ifdef FROST_HAVE_CUDA
 #include "kernels/cuda/backend.h"
 #endif
-
-#include <malloc.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -20,25 +18,6 @@
 namespace frost {
 
 namespace {
-
-class CpuAllocator final : public Allocator {
- public:
-  // Keep freed blocks in the heap instead of returning them to the kernel: tensors of the same
-  // sizes come and go every step, and a fresh mmap costs a page fault per 4 KiB touched.
-  CpuAllocator() {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  }
-
- protected:
-  void* raw_allocate(size_t bytes) override {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    void* ptr = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (!ptr) throw std::bad_alloc();
-    return ptr;
-  }
-  void raw_release(void* ptr, size_t) override { std::free(ptr); }
-};
 
 // The CUDA backend's devices, asked for once (none without CUDA in the build or without a GPU).
 const BackendDevices& cuda_devices() {
@@ -53,8 +32,7 @@ const BackendDevices& cuda_devices() {
 }  // namespace
 
 Allocator& allocator_for(Device device) {
-  static CpuAllocator cpu_allocator;
-  if (device.is_cpu()) return cpu_allocator;
+  if (device.is_cpu()) return cpu_allocator();
   const std::vector<Allocator*>& all = cuda_devices().allocators;
   if (all.empty())
     throw std::runtime_error("device " + device.str() +

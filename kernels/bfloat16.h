@@ -36,8 +36,8 @@ struct bf16 {
     uint32_t u;
     std::memcpy(&u, &f, 4);
 #endif
-    if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40);
-    return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    const uint32_t nearest = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16, quiet_nan = (u >> 16) | 0x40u;
+    return uint16_t((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : nearest);  // a select: vectorises
   }
 };
 static_assert(sizeof(bf16) == 2, "bf16 is two bytes, as the dtype");

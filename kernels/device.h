@@ -50,6 +50,9 @@ class Allocator {
   std::atomic<size_t> total_{0};
 };
 
+// The CPU's allocator: host tensors and the CPU kernels' scratch (so its peak counts both).
+Allocator& cpu_allocator();
+
 // dst <- src, `bytes` bytes, between any two devices of the backend (and the host).
 using CopyFn = void (*)(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 

@@ -2,7 +2,9 @@
 // kernels/unary_math.h, shared with CUDA) as vectorised loops, and broadcasting binary arithmetic.
 #include "kernels/cpu/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/cpu/vmath.h"
 #include "kernels/unary_math.h"
@@ -86,6 +88,50 @@ FROST_CLONES void backward_loop(UnaryOp op, const T* x, const T* y, const T* dy,
 #undef FROST_FOR_EACH_UNARY
 
 constexpr int64_t kChunk = 1 << 14;  // elements per parallel chunk
+constexpr int64_t kTile = 1024;      // bf16: elements widened to f32 per step, on the stack
+
+// bf16 storage, f32 arithmetic: a chunk is widened tile by tile, run through the f32 loop and
+// rounded once where it is stored.
+void widen(const bf16* in, int64_t n, float* out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = float(in[i]);
+}
+void round_into(const float* in, int64_t n, bf16* out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = bf16(in[i]);
+}
+
+template <typename T>
+void forward_chunk(UnaryOp op, const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, bf16>) {
+    float xf[kTile], yf[kTile];
+    for (int64_t s = 0; s < n; s += kTile) {
+      const int64_t m = std::min(kTile, n - s);
+      widen(x + s, m, xf);
+      forward_loop<float>(op, xf, yf, m);
+      round_into(yf, m, y + s);
+    }
+  } else {
+    forward_loop(op, x, y, n);
+  }
+}
+
+// x or y is null (the one the op's derivative does not read).
+template <typename T>
+void backward_chunk(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+  if constexpr (std::is_same_v<T, bf16>) {
+    float in[kTile], dyf[kTile], dxf[kTile];
+    for (int64_t s = 0; s < n; s += kTile) {
+      const int64_t m = std::min(kTile, n - s);
+      widen((x ? x : y) + s, m, in);
+      widen(dy + s, m, dyf);
+      backward_loop<float>(op, x ? in : nullptr, x ? nullptr : in, dyf, dxf, m);
+      round_into(dxf, m, dx + s);
+    }
+  } else {
+    backward_loop(op, x, y, dy, dx, n);
+  }
+}
 
 }  // namespace
 
@@ -100,7 +146,7 @@ template <typename T>
 void unary_forward(UnaryOp op, const T* x, T* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 4 * kChunk)
   for (int64_t start = 0; start < n; start += kChunk)
-    forward_loop(op, x + start, y + start, std::min(kChunk, n - start));
+    forward_chunk(op, x + start, y + start, std::min(kChunk, n - start));
 }
 
 template <typename T>
@@ -108,7 +154,7 @@ void unary_backward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int6
   const bool from_y = unary_backward_reads_output(op);
 #pragma omp parallel for schedule(static) if (n > 4 * kChunk)
   for (int64_t start = 0; start < n; start += kChunk)
-    backward_loop(op, from_y ? nullptr : x + start, from_y ? y + start : nullptr, dy + start,
+    backward_chunk(op, from_y ? nullptr : x + start, from_y ? y + start : nullptr, dy + start,
                   dx + start, std::min(kChunk, n - start));
 }
 
@@ -160,10 +206,7 @@ void scale_shift(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift) 
   template void scale_shift<T>(const T*, T*, int64_t, acc_t<T>, acc_t<T>);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
-// bf16: binary ops and scale/shift are generic; the unary loops run through kernels/cpu/bf16.cpp.
-template void binary_forward<bf16>(BinaryOp, const Dims&, const bf16*, const Dims&, const bf16*, const Dims&,
-                                   bf16*);
-template void scale_shift<bf16>(const bf16*, bf16*, int64_t, float, float);
+FROST_INSTANTIATE(bf16)
 #undef FROST_INSTANTIATE
 
 }  // namespace frost::cpu

@@ -1,11 +1,13 @@
 // norm.cpp: layer norm, one row per iteration, rows split across threads; the parameter
 // gradients are reduced per thread into a private [C] buffer and summed at the end, so the
-// result does not depend on scheduling beyond the fixed static partition.
+// result does not depend on scheduling beyond the fixed static partition. bf16 rows compute in f32
+// (RowBuffer), statistics in f32.
 #include "kernels/cpu/norm.h"
 
 #include <omp.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/vmath.h"
@@ -72,23 +74,71 @@ FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, co
   }
 }
 
+// The acc_t<T> view of T rows: for f32 and f64 the buffer itself; for bf16 a row of the
+// thread's own, widened to f32 where it is read and rounded once where it is written, so the row
+// loops above run in f32 (and vectorise) whatever the storage.
+template <typename T>
+class RowBuffer {
+  using A = acc_t<T>;
+  static constexpr bool kSame = std::is_same_v<T, A>;
+
+ public:
+  explicit RowBuffer(int64_t C) : row_(kSame ? 0 : size_t(C)) {}
+  const A* read(const T* p) {
+    if constexpr (kSame) {
+      return p;
+    } else {
+      if (!p) return nullptr;
+#pragma omp simd
+      for (size_t i = 0; i < row_.size(); ++i) row_[i] = A(p[i]);
+      return row_.data();
+    }
+  }
+  A* target(T* p) {
+    if constexpr (kSame) return p;
+    else return p ? row_.data() : nullptr;
+  }
+  void write(T* p) const {
+    if constexpr (!kSame) {
+      if (!p) return;
+#pragma omp simd
+      for (size_t i = 0; i < row_.size(); ++i) p[i] = T(row_[i]);
+    }
+  }
+
+ private:
+  std::vector<A> row_;
+};
+
 }  // namespace
 
 template <typename T>
 void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
                         T* y, acc_t<T>* mean, acc_t<T>* rstd) {
-#pragma omp parallel for schedule(static) if (rows * C > (1 << 14))
-  for (int64_t r = 0; r < rows; ++r) {
-    T m, s;
-    normalize_row<T>(x + r * C, w, b, C, eps, y + r * C, m, s);
-    if (mean) mean[r] = m;
-    if (rstd) rstd[r] = s;
+  using A = acc_t<T>;
+  RowBuffer<T> w_row(C), b_row(C);
+  const A* wa = w_row.read(w);
+  const A* ba = b_row.read(b);
+#pragma omp parallel if (rows * C > (1 << 14))
+  {
+    RowBuffer<T> in(C), out(C);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      A m, s;
+      normalize_row<A>(in.read(x + r * C), wa, ba, C, eps, out.target(y + r * C), m, s);
+      out.write(y + r * C);
+      if (mean) mean[r] = m;
+      if (rstd) rstd[r] = s;
+    }
   }
 }
 
 template <typename T>
 void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w,
                          int64_t rows, int64_t C, T* dx, T* dw, T* db) {
+  using A = acc_t<T>;
+  RowBuffer<T> w_row(C);
+  const A* wa = w_row.read(w);
   const int threads = rows * C > (1 << 14) ? omp_get_max_threads() : 1;
   std::vector<double> dw_part(dw ? size_t(threads) * C : 0), db_part(db ? size_t(threads) * C : 0);
 #pragma omp parallel num_threads(threads)
@@ -96,11 +146,13 @@ void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const ac
     const int t = omp_get_thread_num();
     double* dw_t = dw ? dw_part.data() + size_t(t) * C : nullptr;
     double* db_t = db ? db_part.data() + size_t(t) * C : nullptr;
+    RowBuffer<T> dy_row(C), x_row(C), dx_row(C);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = x + r * C;
-      const T* dyr = dy + r * C;
-      normalize_row_backward<T>(dyr, xr, mean[r], rstd[r], w, C, dx ? dx + r * C : nullptr, dw_t, db_t);
+      T* dxr = dx ? dx + r * C : nullptr;
+      normalize_row_backward<A>(dy_row.read(dy + r * C), x_row.read(x + r * C), mean[r], rstd[r], wa, C, dx_row.target(dxr),
+                                dw_t, db_t);
+      dx_row.write(dxr);
     }
   }
   for (int64_t c = 0; c < C; ++c) {
@@ -109,17 +161,18 @@ void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const ac
       if (dw) dw_sum += dw_part[size_t(t) * C + c];
       if (db) db_sum += db_part[size_t(t) * C + c];
     }
-    if (dw) dw[c] = T(dw_sum);
-    if (db) db[c] = T(db_sum);
+    if (dw) dw[c] = T(A(dw_sum));
+    if (db) db[c] = T(A(db_sum));
   }
 }
 
 #define FROST_INSTANTIATE(T)                                                                   \
   template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double,  \
-                                      T*, T*, T*);                                             \
-  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*,       \
-                                       int64_t, int64_t, T*, T*, T*);
+                                      T*, acc_t<T>*, acc_t<T>*);                               \
+  template void layer_norm_backward<T>(const T*, const T*, const acc_t<T>*, const acc_t<T>*,   \
+                                       const T*, int64_t, int64_t, T*, T*, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+FROST_INSTANTIATE(bf16)
 
 }  // namespace frost::cpu

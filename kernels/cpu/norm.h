@@ -3,6 +3,7 @@
 // Backward reads x, mean and rstd (x is usually alive anyway: it is the residual stream):
 //   xhat = (x - mean) rstd, g = dy w, dx = rstd (g - mean(g) - xhat mean(g xhat)),
 //   dw = sum_rows dy xhat, db = sum_rows dy.
+// bf16 storage computes in f32 (acc_t) inside the kernel, statistics in f32 as well.
 #pragma once
 #include <cstdint>
 
@@ -11,13 +12,5 @@
 namespace frost::cpu {
 
 #include "kernels/api/norm.inc"
-
-// bf16: f32 arithmetic and statistics, in kernels/cpu/bf16.cpp.
-template <>
-void layer_norm_forward<bf16>(const bf16* x, const bf16* w, const bf16* b, int64_t rows, int64_t C, double eps,
-                              bf16* y, float* mean, float* rstd);
-template <>
-void layer_norm_backward<bf16>(const bf16* dy, const bf16* x, const float* mean, const float* rstd, const bf16* w,
-                               int64_t rows, int64_t C, bf16* dx, bf16* dw, bf16* db);
 
 }  // namespace frost::cpu

@@ -1,5 +1,6 @@
 // reduce.cpp: sum and max over the middle dim of [outer, R, inner]. inner == 1 is a row
 // reduction (vectorised along R); otherwise rows of `inner` are accumulated (vectorised along i).
+// Every type sums in double; bf16 storage is widened where it is read and rounded once.
 #include "kernels/cpu/reduce.h"
 
 #include <omp.h>
@@ -20,7 +21,7 @@ FROST_CLONES void add_rows(const T* x, int64_t rows, int64_t ld, int64_t len, do
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = x + r * ld;
 #pragma omp simd
-    for (int64_t i = 0; i < len; ++i) acc[i] += double(row[i]);
+    for (int64_t i = 0; i < len; ++i) acc[i] += double(acc_t<T>(row[i]));
   }
 }
 
@@ -34,8 +35,8 @@ void sum_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out) {
       const T* row = x + o * R;
       double acc = 0;
 #pragma omp simd reduction(+ : acc)
-      for (int64_t r = 0; r < R; ++r) acc += double(row[r]);
-      out[o] = T(acc);
+      for (int64_t r = 0; r < R; ++r) acc += double(acc_t<T>(row[r]));
+      out[o] = T(acc_t<T>(acc));
     }
     return;
   }
@@ -58,7 +59,7 @@ void sum_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out) {
   for (int64_t j = 0; j < outer * inner; ++j) {
     double sum = 0;
     for (int64_t part = 0; part < parts; ++part) sum += partial[size_t(part * outer * inner + j)];
-    out[j] = T(sum);
+    out[j] = T(acc_t<T>(sum));
   }
 }
 
@@ -68,16 +69,16 @@ void max_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out, int
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       const T* col = x + o * R * inner + i;
-      T best = col[0];
+      acc_t<T> best = col[0];
       int64_t best_r = 0;
       for (int64_t r = 1; r < R && !std::isnan(best); ++r) {
-        T v = col[r * inner];
+        const acc_t<T> v = col[r * inner];
         if (v > best || std::isnan(v)) {
           best = v;
           best_r = r;
         }
       }
-      out[o * inner + i] = best;
+      out[o * inner + i] = T(best);  // exact: best is one of the inputs
       argmax[o * inner + i] = best_r;
     }
 }
@@ -98,5 +99,6 @@ void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int6
   template void max_middle_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
+FROST_INSTANTIATE(bf16)
 
 }  // namespace frost::cpu

@@ -9,13 +9,4 @@ namespace frost::cpu {
 
 #include "kernels/api/reduce.inc"
 
-// bf16: f32 arithmetic, in kernels/cpu/bf16.cpp.
-template <>
-void sum_middle<bf16>(const bf16* x, int64_t outer, int64_t R, int64_t inner, bf16* out);
-template <>
-void max_middle<bf16>(const bf16* x, int64_t outer, int64_t R, int64_t inner, bf16* out, int64_t* argmax);
-template <>
-void max_middle_backward<bf16>(const bf16* dy, const int64_t* argmax, int64_t outer, int64_t R, int64_t inner,
-                               bf16* dx);
-
 }  // namespace frost::cpu
