@@ -46,10 +46,12 @@ std::shared_ptr<ArrayDataset> cifar(const std::string& root, bool hundred, bool 
   const char* sub = hundred ? "cifar-100-binary" : "cifar-10-batches-bin";
   const fs::path dir = fs::is_directory(fs::path(root) / sub) ? fs::path(root) / sub : fs::path(root);
   std::vector<fs::path> files;
-  if (hundred) files.push_back(dir / (train ? "train.bin" : "test.bin"));
+  if (hundred)
+    files.push_back(dir / (train ? "train.bin" : "test.bin"));
   else if (train)
     for (int i = 1; i <= 5; ++i) files.push_back(dir / ("data_batch_" + std::to_string(i) + ".bin"));
-  else files.push_back(dir / "test_batch.bin");
+  else
+    files.push_back(dir / "test_batch.bin");
   const size_t record = hundred ? 3074 : 3073, label_offset = hundred ? 1 : 0;  // CIFAR-100: fine label
   const int64_t classes = hundred ? 100 : 10;
   auto d = std::make_shared<ArrayDataset>();
@@ -65,8 +67,8 @@ std::shared_ptr<ArrayDataset> cifar(const std::string& root, bool hundred, bool 
     for (size_t r = 0; r < n; ++r) {
       const uint8_t* rec = bytes.data() + r * record;
       if (rec[label_offset] >= classes)
-        throw std::runtime_error(f.string() + ": record " + std::to_string(r) + " has label " + std::to_string(rec[label_offset]) +
-                                 ", outside [0, " + std::to_string(classes) + ")");
+        throw std::runtime_error(f.string() + ": record " + std::to_string(r) + " has label " +
+                                 std::to_string(rec[label_offset]) + ", outside [0, " + std::to_string(classes) + ")");
       d->labels.push_back(rec[label_offset]);
       const uint8_t* planes = rec + record - 3072;
       uint8_t* dst = d->pixels.data() + (base + r) * 3072;
@@ -100,12 +102,15 @@ std::shared_ptr<ArrayDataset> idx_dataset(const std::string& images_file, const 
   if (labels.size() < 8 || big_endian(labels, 0) != 0x00000801)
     throw std::runtime_error(labels_file + ": not an IDX label file (magic 0x00000801)");
   const uint64_t n = big_endian(images, 4), h = big_endian(images, 8), w = big_endian(images, 12);
-  if (h == 0 || w == 0) throw std::runtime_error(images_file + ": IDX header gives images of " + std::to_string(h) + "x" + std::to_string(w) + " pixels");
+  if (h == 0 || w == 0)
+    throw std::runtime_error(images_file + ": IDX header gives images of " + std::to_string(h) + "x" + std::to_string(w) +
+                             " pixels");
   // h, w < 2^32 each, so h * w cannot wrap; n * (h * w) can, and is checked.
   uint64_t pixels = 0;
   if (__builtin_mul_overflow(n, h * w, &pixels) || pixels != images.size() - 16)
-    throw std::runtime_error(images_file + ": " + std::to_string(images.size()) + " bytes for " + std::to_string(n) + " images of " +
-                             std::to_string(h) + "x" + std::to_string(w) + " (the IDX header does not match the file's size)");
+    throw std::runtime_error(images_file + ": " + std::to_string(images.size()) + " bytes for " + std::to_string(n) +
+                             " images of " + std::to_string(h) + "x" + std::to_string(w) +
+                             " (the IDX header does not match the file's size)");
   if (big_endian(labels, 4) != n || labels.size() != 8 + n)
     throw std::runtime_error(labels_file + ": " + std::to_string(big_endian(labels, 4)) + " labels for " + std::to_string(n) +
                              " images in " + images_file);

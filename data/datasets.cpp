@@ -58,7 +58,8 @@ std::shared_ptr<FileDataset> image_folder(const std::string& root) {
   if (!fs::is_directory(root)) throw std::runtime_error(root + ": no such directory");
   auto d = std::make_shared<FileDataset>();
   for (const auto& entry : fs::directory_iterator(root))
-    if (entry.is_directory() && entry.path().filename().string()[0] != '.') d->class_names.push_back(entry.path().filename().string());
+    if (entry.is_directory() && entry.path().filename().string()[0] != '.')
+      d->class_names.push_back(entry.path().filename().string());
   std::sort(d->class_names.begin(), d->class_names.end());
   if (d->class_names.empty()) throw std::runtime_error(root + ": no class folders (expected <root>/<class>/<image>)");
   for (size_t c = 0; c < d->class_names.size(); ++c) {
@@ -79,7 +80,8 @@ std::shared_ptr<FileDataset> image_folder(const std::string& root) {
 
 std::shared_ptr<FileDataset> vtab_split(const std::string& task_dir, const std::string& split) {
   const std::string list = (fs::path(task_dir) / (split + ".txt")).string();
-  if (!fs::exists(list)) throw std::runtime_error(list + ": cannot open (VTAB-1k splits are <task>/{train800,val200,train800val200,test}.txt)");
+  if (!fs::exists(list))
+    throw std::runtime_error(list + ": cannot open (VTAB-1k splits are <task>/{train800,val200,train800val200,test}.txt)");
   std::istringstream in(read_text_file(list, kMaxJsonFileBytes, "a VTAB split list"));
   auto d = std::make_shared<FileDataset>();
   std::string line;
@@ -95,7 +97,8 @@ std::shared_ptr<FileDataset> vtab_split(const std::string& task_dir, const std::
       throw std::runtime_error(list + ":" + std::to_string(number) + ": label " + std::to_string(label) + " is outside [0, " +
                                std::to_string(kMaxLabel) + "]");
     const fs::path full = fs::path(task_dir) / path;
-    if (!fs::exists(full)) throw std::runtime_error(list + ":" + std::to_string(number) + ": " + full.string() + " does not exist");
+    if (!fs::exists(full))
+      throw std::runtime_error(list + ":" + std::to_string(number) + ": " + full.string() + " does not exist");
     d->paths.push_back(full.string());
     d->labels.push_back(label);
   }
@@ -109,7 +112,8 @@ std::shared_ptr<FileDataset> fgvc_split(const std::string& root, const std::stri
     const nlohmann::json j = read_json_file(path, "FGVC splits are <root>/{train,val,test}.json");
     if (!j.is_object()) throw std::runtime_error(path + ": expected an object {\"<image path>\": <class id>}");
     for (const auto& [key, value] : j.items())
-      if (!value.is_number_integer()) throw std::runtime_error(path + ": '" + key + "' has a non-integer class id " + value.dump());
+      if (!value.is_number_integer())
+        throw std::runtime_error(path + ": '" + key + "' has a non-integer class id " + value.dump());
     return j;
   };
   const std::string split_path = (fs::path(root) / (split + ".json")).string();
@@ -144,12 +148,15 @@ std::shared_ptr<Dataset> open_dataset(const std::string& kind, const std::string
   const bool train = split == "train" || split == "training";
   if (kind == "folder") {
     std::vector<std::string> names{split};
-    if (train) names = {"train", "training"};
-    else if (split == "val" || split == "validation") names = {"validation", "val", "valid", "eval", "evaluation"};
+    if (train)
+      names = {"train", "training"};
+    else if (split == "val" || split == "validation")
+      names = {"validation", "val", "valid", "eval", "evaluation"};
     std::string dir;
     for (const std::string& n : names)
       if (dir.empty() && fs::is_directory(fs::path(root) / n)) dir = (fs::path(root) / n).string();
-    if (dir.empty()) throw std::runtime_error(root + ": no split folder for '" + split + "' (looked for " + names.front() + "/ and aliases)");
+    if (dir.empty())
+      throw std::runtime_error(root + ": no split folder for '" + split + "' (looked for " + names.front() + "/ and aliases)");
     d = image_folder(dir);
   } else if (kind == "vtab") {
     d = vtab_split(root, split == "train" ? "train800val200" : split);
@@ -183,7 +190,8 @@ SubsetDataset::SubsetDataset(std::shared_ptr<Dataset> base, std::vector<int64_t>
   for (int64_t m : map_) num_classes = std::max(num_classes, m + 1);
 }
 
-std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const std::vector<int64_t>& classes, int64_t per_class) {
+std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const std::vector<int64_t>& classes,
+                                            int64_t per_class) {
   std::vector<int64_t> map(size_t(std::max<int64_t>(base->num_classes, 1)), -1), taken(classes.size(), 0), indices;
   for (size_t c = 0; c < classes.size(); ++c) {
     if (classes[c] < 0 || classes[c] >= int64_t(map.size()))

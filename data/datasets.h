@@ -75,7 +75,8 @@ class SubsetDataset : public Dataset {
 };
 // The images of `classes` (relabelled 0..k-1 in that order), at most `per_class` of each (0: all),
 // the first ones in the base's order.
-std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const std::vector<int64_t>& classes, int64_t per_class = 0);
+std::shared_ptr<SubsetDataset> class_subset(std::shared_ptr<Dataset> base, const std::vector<int64_t>& classes,
+                                            int64_t per_class = 0);
 
 // By name ("folder", "vtab", "fgvc", "cifar10", "cifar100", "mnist", "fmnist") and split; for
 // folder, `root/split` when that directory exists (timm's layout), else root/<split aliases>.

@@ -60,11 +60,12 @@ std::string decode_failure(const std::vector<uint8_t>& bytes) {
     char head[64];
     std::snprintf(head, sizeof head, "%02x %02x %02x %02x", bytes.size() > 0 ? bytes[0] : 0, bytes.size() > 1 ? bytes[1] : 0,
                   bytes.size() > 2 ? bytes[2] : 0, bytes.size() > 3 ? bytes[3] : 0);
-    return std::string("not an image frost reads (JPEG, PNG, BMP or PNM)") + (format ? std::string(": it looks like ") + format : "") +
-           ", first bytes " + head;
+    return std::string("not an image frost reads (JPEG, PNG, BMP or PNM)") +
+           (format ? std::string(": it looks like ") + format : "") + ", first bytes " + head;
   }
   if (code == "outofmem") return std::string("decoding this ") + (format ? format : "image") + " needs more memory than allowed";
-  return std::string(format ? format : "image") + " data is corrupt or uses a feature stb_image does not read (stb_image: " + code + ")";
+  return std::string(format ? format : "image") +
+         " data is corrupt or uses a feature stb_image does not read (stb_image: " + code + ")";
 }
 
 // A PNM header's numbers (width, height, maximum value) must have at most 8 digits: stb_image
@@ -75,11 +76,13 @@ void check_pnm_header(const std::vector<uint8_t>& b, const std::string& name) {
     while (i < b.size() && (std::isspace(b[i]) || b[i] == '#')) {
       if (b[i] == '#')
         while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
-      else ++i;
+      else
+        ++i;
     }
     size_t digits = 0;
     while (i < b.size() && std::isdigit(b[i])) ++i, ++digits;
-    if (digits > 8) throw std::runtime_error(name + ": PNM header number with " + std::to_string(digits) + " digits: the file is corrupt");
+    if (digits > 8)
+      throw std::runtime_error(name + ": PNM header number with " + std::to_string(digits) + " digits: the file is corrupt");
     if (digits == 0) return;  // malformed: stb_image reports it
   }
 }
@@ -109,8 +112,8 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
       unsigned codes = 0;
       for (size_t k = 1; k <= 16; ++k) codes += at(t + k);
       if (codes > 256)
-        throw std::runtime_error(name + ": cannot decode image: JPEG data is corrupt (a Huffman table lists " + std::to_string(codes) +
-                                 " codes; at most 256 exist)");
+        throw std::runtime_error(name + ": cannot decode image: JPEG data is corrupt (a Huffman table lists " +
+                                 std::to_string(codes) + " codes; at most 256 exist)");
       t += 17 + codes;
     }
     i = std::max(end, i + 2);
@@ -134,23 +137,25 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   int w = 0, h = 0, channels = 0;
   const int64_t limit = g_max_image_pixels;
   if (stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels) && limit > 0 && int64_t(w) * int64_t(h) > limit)
-    throw std::runtime_error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " = " + std::to_string(int64_t(w) * h) +
-                             " pixels, above the limit of " + std::to_string(limit) +
+    throw std::runtime_error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " = " +
+                             std::to_string(int64_t(w) * h) + " pixels, above the limit of " + std::to_string(limit) +
                              " (a decompression bomb?); raise it with --max-image-pixels if the image is genuine");
   // stb_image 2.27 reads 16-bit PNM samples in the wrong byte order, and its conversion of them
   // to 3 channels overruns its buffer (found by fuzzing, tests/fuzz/corpus/image): refused.
   if (pnm && stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())))
-    throw std::runtime_error(name + ": 16-bit PNM (maximum value above 255) is not read (stb_image misreads it); convert it to 8 bits or PNG");
+    throw std::runtime_error(
+        name + ": 16-bit PNM (maximum value above 255) is not read (stb_image misreads it); convert it to 8 bits or PNG");
   // What decoding can really need: the compressed stream (at most the file), the image inflated
   // at 16 bits in 4 channels plus PNG's filter bytes, and stb's output; a chunk length or size
   // field claiming more is a lie, and its allocation fails into an error.
   const size_t pixels = size_t(std::max(w, 1)) * size_t(std::max(h, 1));
   const StbBudget budget(2 * bytes.size() + 8 * pixels + size_t(std::max(h, 1)) + (size_t(1) << 20));
   // Decoded in the file's own channel count and made RGB here, without stb_image's conversion.
-  std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels, 0), stbi_image_free);
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels, 0),
+                                                 stbi_image_free);
   if (!data) throw std::runtime_error(name + ": cannot decode image: " + decode_failure(bytes));
-  if (channels < 1 || channels > 4) throw std::runtime_error(name + ": cannot decode image: " + std::to_string(channels) + " channels");
+  if (channels < 1 || channels > 4)
+    throw std::runtime_error(name + ": cannot decode image: " + std::to_string(channels) + " channels");
   Image img;
   img.height = h;
   img.width = w;
@@ -200,7 +205,8 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& b, const std::string& na
                                                    int(std::min<uint32_t>(std::max<uint32_t>(size, 1), 64u << 20)), &got, 0),
       stbi_image_free);  // the trailer may be read ahead
   if (!inflated || uint32_t(got) != size)
-    throw fail("corrupt gzip data (" + std::string(inflated ? "inflated length differs from the trailer's" : "inflate failed") + ")");
+    throw fail("corrupt gzip data (" + std::string(inflated ? "inflated length differs from the trailer's" : "inflate failed") +
+               ")");
   std::vector<uint8_t> out(inflated.get(), inflated.get() + got);
   if (crc32(out.data(), out.size()) != want_crc) throw fail("gzip CRC-32 mismatch: the file is corrupt");
   return out;

@@ -24,7 +24,7 @@ struct Image {
 // decoded image as floats (12 bytes a pixel), so its limit keeps one image near 300 MB.
 constexpr int64_t kDefaultMaxImagePixels = 25'000'000;
 constexpr uint64_t kMaxDataFileBytes = uint64_t(4) << 30;  // one image, IDX or CIFAR file
-void set_max_image_pixels(int64_t pixels);  // 0: no limit (`--max-image-pixels`)
+void set_max_image_pixels(int64_t pixels);                 // 0: no limit (`--max-image-pixels`)
 int64_t max_image_pixels();
 
 std::vector<uint8_t> read_file(const std::string& path);  // regular files only, at most kMaxDataFileBytes

@@ -23,9 +23,9 @@ namespace frost::data {
 struct Batch {
   int64_t epoch = 0, index = 0;  // batch index within the epoch
   int64_t size = 0, height = 0, width = 0;
-  std::vector<float> images;     // (size, 3, height, width)
-  std::vector<int64_t> labels;   // (size)
-  std::vector<int64_t> samples;  // dataset indices
+  std::vector<float> images;         // (size, 3, height, width)
+  std::vector<int64_t> labels;       // (size)
+  std::vector<int64_t> samples;      // dataset indices
   std::vector<std::string> skipped;  // "<file>: <why>" for each unreadable image left out
 };
 

@@ -14,7 +14,8 @@ Interpolation parse_interpolation(const std::string& name) {
 }
 
 Image resize(const Image& img, int64_t height, int64_t width, Interpolation interp) {
-  if (height < 1 || width < 1) throw std::invalid_argument("resize: target " + std::to_string(height) + "x" + std::to_string(width));
+  if (height < 1 || width < 1)
+    throw std::invalid_argument("resize: target " + std::to_string(height) + "x" + std::to_string(width));
   Image out;
   out.height = height;
   out.width = width;
@@ -87,8 +88,7 @@ uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c) {
   return r.next();
 }
 
-CropBox random_resized_crop_box(int64_t H, int64_t W, std::array<double, 2> scale, std::array<double, 2> ratio,
-                                SampleRng& rng) {
+CropBox random_resized_crop_box(int64_t H, int64_t W, std::array<double, 2> scale, std::array<double, 2> ratio, SampleRng& rng) {
   const double area = double(H) * double(W);
   const double log_lo = std::log(ratio[0]), log_hi = std::log(ratio[1]);
   for (int attempt = 0; attempt < 10; ++attempt) {
@@ -103,8 +103,10 @@ CropBox random_resized_crop_box(int64_t H, int64_t W, std::array<double, 2> scal
   }
   const double in_ratio = double(W) / double(H);  // fallback: central crop at the closest allowed ratio
   int64_t w = W, h = H;
-  if (in_ratio < ratio[0]) h = int64_t(std::lround(double(W) / ratio[0]));
-  else if (in_ratio > ratio[1]) w = int64_t(std::lround(double(H) * ratio[1]));
+  if (in_ratio < ratio[0])
+    h = int64_t(std::lround(double(W) / ratio[0]));
+  else if (in_ratio > ratio[1])
+    w = int64_t(std::lround(double(H) * ratio[1]));
   return {(H - h) / 2, (W - w) / 2, h, w};
 }
 

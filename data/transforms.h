@@ -49,7 +49,7 @@ CropBox random_resized_crop_box(int64_t height, int64_t width, std::array<double
 
 struct TransformOptions {
   int64_t size = 224;
-  double crop_pct = 0.875;  // eval: resize to floor(size / crop_pct), then center crop
+  double crop_pct = 0.875;     // eval: resize to floor(size / crop_pct), then center crop
   bool direct_resize = false;  // eval: resize straight to (size, size)
   Interpolation interpolation = Interpolation::bicubic;
   std::array<float, 3> mean = {0.485f, 0.456f, 0.406f}, std = {0.229f, 0.224f, 0.225f};

@@ -68,9 +68,8 @@ void accumulate_into_leaf(AutogradMeta& leaf, Tensor grad) {
   profile::Scope scope("accumulate_grad", {&grad});
   if (leaf.grad_mask.defined()) grad = mul(grad, leaf.grad_mask);
   if (!leaf.grad.defined()) {
-    const bool owned = grad.is_contiguous() && grad.offset() == 0 &&
-                       grad.storage().use_count() == 1 &&
-                       grad.storage()->bytes == grad.nbytes();
+    const bool owned =
+        grad.is_contiguous() && grad.offset() == 0 && grad.storage().use_count() == 1 && grad.storage()->bytes == grad.nbytes();
     leaf.grad = owned ? grad.detach() : grad.clone();
     return;
   }
@@ -86,12 +85,10 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
   Tensor seed = grad_output;
   if (!seed.defined()) {
     if (root.numel() != 1)
-      throw std::invalid_argument("backward(): a gradient is needed for non-scalar output " +
-                                  root.describe());
+      throw std::invalid_argument("backward(): a gradient is needed for non-scalar output " + root.describe());
     seed = Tensor::ones(root.shape(), root.dtype(), root.device());
   } else if (seed.shape() != root.shape()) {
-    throw std::invalid_argument("backward(): gradient " + seed.describe() +
-                                " does not match output " + root.describe());
+    throw std::invalid_argument("backward(): gradient " + seed.describe() + " does not match output " + root.describe());
   }
   NoGradGuard no_grad;
   if (!root.grad_fn()) {
@@ -112,13 +109,12 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
     if (node->released)
-      throw std::logic_error("backward(): node " + node->name() +
-                             " already ran; its saved tensors are released");
+      throw std::logic_error("backward(): node " + node->name() + " already ran; its saved tensors are released");
     Tensor g = std::move(grads[node.get()]);
     grads.erase(node.get());
     if (g.shape() != node->output_shape)
-      throw std::logic_error("backward(): " + node->name() + " got gradient " + g.describe() +
-                             ", expected shape " + shape_str(node->output_shape));
+      throw std::logic_error("backward(): " + node->name() + " got gradient " + g.describe() + ", expected shape " +
+                             shape_str(node->output_shape));
     std::vector<Tensor> input_grads;
     {
       profile::Scope scope(node->name(), {&g});
@@ -132,8 +128,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
       const Edge& e = node->inputs()[i];
       if (!e.valid()) continue;
       if (i >= input_grads.size() || !input_grads[i].defined())
-        throw std::logic_error("backward(): " + node->name() + " gave no gradient for input " +
-                               std::to_string(i));
+        throw std::logic_error("backward(): " + node->name() + " gave no gradient for input " + std::to_string(i));
       if (e.leaf) {
         accumulate_into_leaf(*e.leaf, std::move(input_grads[i]));
         continue;
@@ -164,8 +159,7 @@ Tensor& Tensor::set_requires_grad(bool value) {
     throw std::invalid_argument("set_requires_grad(): " + describe() +
                                 " is the result of an op; only leaves can be made trainable");
   if (value && !dtype_is_float(dtype()))
-    throw std::invalid_argument("set_requires_grad(): dtype " + std::string(dtype_name(dtype())) +
-                                " cannot have gradients");
+    throw std::invalid_argument("set_requires_grad(): dtype " + std::string(dtype_name(dtype())) + " cannot have gradients");
   ensure_meta().requires_grad = value;
   if (!value) meta_->grad = Tensor();
   return *this;
@@ -181,12 +175,10 @@ void Tensor::set_grad_mask(const Tensor& mask) {
     return;
   }
   if (mask.shape() != shape_)
-    throw std::invalid_argument("set_grad_mask(): mask " + mask.describe() +
-                                " does not match parameter " + describe());
+    throw std::invalid_argument("set_grad_mask(): mask " + mask.describe() + " does not match parameter " + describe());
   for (double v : mask.to_doubles())
     if (v != 0.0 && v != 1.0)
-      throw std::invalid_argument("set_grad_mask(): mask values must be 0 or 1, got " +
-                                  std::to_string(v));
+      throw std::invalid_argument("set_grad_mask(): mask values must be 0 or 1, got " + std::to_string(v));
   ensure_meta().grad_mask = copy_contiguous(mask.to(device()), dtype());
 }
 

@@ -18,10 +18,10 @@ class Node;
 
 // Per-tensor autograd identity, shared by all copies of one Tensor handle.
 struct AutogradMeta {
-  bool requires_grad = false;    // leaves only: set by the user
+  bool requires_grad = false;     // leaves only: set by the user
   std::shared_ptr<Node> grad_fn;  // non-leaves: the node that produced this tensor
-  Tensor grad;                   // leaves: accumulated gradient (created on first backward)
-  Tensor grad_mask;              // leaves: optional 0/1 mask, same shape and dtype
+  Tensor grad;                    // leaves: accumulated gradient (created on first backward)
+  Tensor grad_mask;               // leaves: optional 0/1 mask, same shape and dtype
 };
 
 // Where an input's gradient goes: into another node, or into a leaf's .grad.

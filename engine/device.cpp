@@ -39,7 +39,8 @@ Allocator& allocator_for(Device device) {
                              (kCudaBuild ? ": no CUDA device is visible (no driver or no GPU on this machine)"
                                          : ": this build of frost has no CUDA backend (rebuild with -Dcuda=enabled)"));
   if (device.index < 0 || size_t(device.index) >= all.size() || !all[size_t(device.index)])
-    throw std::runtime_error("device " + device.str() + ": no such device (" + std::to_string(all.size()) + " CUDA devices visible)");
+    throw std::runtime_error("device " + device.str() + ": no such device (" + std::to_string(all.size()) +
+                             " CUDA devices visible)");
   return *all[size_t(device.index)];
 }
 

@@ -5,8 +5,8 @@ namespace frost {
 
 void check_device(const char* op, const Tensor& t) {
   if (t.device().is_cpu() || (kCudaBuild && t.device().is_cuda())) return;
-  throw std::invalid_argument(std::string(op) + ": no " + t.device().str() +
-                              " kernel in this build (tensor " + t.describe() + ")");
+  throw std::invalid_argument(std::string(op) + ": no " + t.device().str() + " kernel in this build (tensor " + t.describe() +
+                              ")");
 }
 
 void check_float_operands(const char* op, const std::vector<const Tensor*>& tensors) {
@@ -20,11 +20,10 @@ void check_float_operands(const char* op, const std::vector<const Tensor*>& tens
         throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(t->dtype()) +
                                     " is not supported by the op kernels (convert to f32, f64 or bf16)");
     } else if (t->device() != first->device()) {
-      throw std::invalid_argument(std::string(op) + ": operands on different devices: " +
-                                  first->describe() + " and " + t->describe());
+      throw std::invalid_argument(std::string(op) + ": operands on different devices: " + first->describe() + " and " +
+                                  t->describe());
     } else if (t->dtype() != first->dtype()) {
-      throw std::invalid_argument(std::string(op) + ": mixed dtypes " + first->describe() +
-                                  " and " + t->describe());
+      throw std::invalid_argument(std::string(op) + ": mixed dtypes " + first->describe() + " and " + t->describe());
     }
   }
 }
@@ -52,11 +51,10 @@ DType promote_float_operands(const char* op, const std::vector<const Tensor*>& t
     if (!t || !t->defined()) continue;
     check_device(op, *t);
     if (t->device() != first->device())
-      throw std::invalid_argument(std::string(op) + ": operands on different devices: " + first->describe() +
-                                  " and " + t->describe());
-    if (t->dtype() != DType::f32 && t->dtype() != DType::bf16)
-      throw std::invalid_argument(std::string(op) + ": mixed dtypes " + first->describe() + " and " +
+      throw std::invalid_argument(std::string(op) + ": operands on different devices: " + first->describe() + " and " +
                                   t->describe());
+    if (t->dtype() != DType::f32 && t->dtype() != DType::bf16)
+      throw std::invalid_argument(std::string(op) + ": mixed dtypes " + first->describe() + " and " + t->describe());
   }
   return DType::bf16;
 }

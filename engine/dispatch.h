@@ -29,8 +29,7 @@
 // either fits one type), so a CUDA kernel that drifts from its CPU twin does not compile.
 // For a cuda:N tensor it first makes device N current, so the kernel launches where its operands live.
 #ifdef FROST_HAVE_CUDA
-#define FROST_KERNEL(t, fn) \
-  (::frost::kernel_device((t).device()) ? &::frost::cuda::fn : &::frost::cpu::fn)
+#define FROST_KERNEL(t, fn) (::frost::kernel_device((t).device()) ? &::frost::cuda::fn : &::frost::cpu::fn)
 #else
 #define FROST_KERNEL(t, fn) (&::frost::cpu::fn)
 #endif
@@ -73,9 +72,12 @@ void check_device(const char* op, const Tensor& t);
 template <typename Fn>
 decltype(auto) dispatch_float(DType dtype, const char* op, Fn&& fn) {
   switch (dtype) {
-    case DType::f32: return fn(float{});
-    case DType::f64: return fn(double{});
-    case DType::bf16: return fn(bf16{});
+    case DType::f32:
+      return fn(float{});
+    case DType::f64:
+      return fn(double{});
+    case DType::bf16:
+      return fn(bf16{});
     default:
       throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(dtype) +
                                   " is not supported by the op kernels (convert to f32, f64 or bf16)");
@@ -87,11 +89,12 @@ decltype(auto) dispatch_float(DType dtype, const char* op, Fn&& fn) {
 template <typename Fn>
 decltype(auto) dispatch_f32_f64(DType dtype, const char* op, Fn&& fn) {
   switch (dtype) {
-    case DType::f32: return fn(float{});
-    case DType::f64: return fn(double{});
+    case DType::f32:
+      return fn(float{});
+    case DType::f64:
+      return fn(double{});
     default:
-      throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(dtype) +
-                                  " is not supported here (f32 or f64 only)");
+      throw std::invalid_argument(std::string(op) + ": dtype " + dtype_name(dtype) + " is not supported here (f32 or f64 only)");
   }
 }
 

@@ -161,8 +161,8 @@ uint32_t crc32(const void* data, size_t n, uint32_t crc) {
   crc = ~crc;
   for (; n >= 8; n -= 8, p += 8) {
     const uint32_t lo = crc ^ (uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
-    crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
-          table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
+    crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^ table[3][p[4]] ^
+          table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
   }
   for (; n > 0; --n, ++p) crc = table[0][(crc ^ *p) & 0xff] ^ (crc >> 8);
   return ~crc;

@@ -102,7 +102,8 @@ json read_json_file(const std::string& path, const std::string& hint_when_missin
 void write_json_file(const std::string& path, const json& value) { write_file_atomic(path, value.dump(2) + "\n"); }
 
 JsonFields::JsonFields(const json& object, std::string origin) : object_(object), origin_(std::move(origin)) {
-  if (!object_.is_object()) throw std::runtime_error(origin_ + ": expected a JSON object, got " + std::string(object_.type_name()));
+  if (!object_.is_object())
+    throw std::runtime_error(origin_ + ": expected a JSON object, got " + std::string(object_.type_name()));
 }
 
 void JsonFields::fail(const std::string& key, const std::string& what) const {

@@ -14,8 +14,10 @@ thread_local bool skip_init = false;
 bool zero_instead(Tensor& t) {
   if (!skip_init) return false;
   NoGradGuard no_grad;
-  if (t.is_contiguous() && t.device().is_cpu()) std::memset(t.raw_data(), 0, t.nbytes());
-  else copy_into(t, Tensor::zeros(t.shape(), t.dtype()));
+  if (t.is_contiguous() && t.device().is_cpu())
+    std::memset(t.raw_data(), 0, t.nbytes());
+  else
+    copy_into(t, Tensor::zeros(t.shape(), t.dtype()));
   return true;
 }
 }  // namespace
@@ -48,8 +50,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, uint64
 
 Tensor Linear::forward(const Tensor& x) const { return linear(x, weight, bias); }
 
-Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, const Conv2dOptions& o, bool with_bias,
-               uint64_t seed)
+Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, const Conv2dOptions& o, bool with_bias, uint64_t seed)
     : options(o) {
   Generator gen(seed);
   const double bound = 1.0 / std::sqrt(double(in_channels / o.groups * kernel * kernel));

@@ -24,8 +24,7 @@ class Linear : public Layer {
 // weight (out, in/groups, k, k); same init rule as Linear with fan_in = in/groups * k * k.
 class Conv2d : public Layer {
  public:
-  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, const Conv2dOptions& options, bool bias,
-         uint64_t seed);
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, const Conv2dOptions& options, bool bias, uint64_t seed);
   std::string kind() const override { return "Conv2d"; }
   Tensor forward(const Tensor& x) const override;  // (B, in, H, W) -> (B, out, H', W')
   Conv2dOptions options;

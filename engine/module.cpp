@@ -96,8 +96,8 @@ void Module::replace_at(const std::string& path, const std::string& full, std::s
     if (path == name) {
       if (!setters_[i]) throw std::invalid_argument("module '" + full + "' is not replaceable");
       if (!setters_[i](module))
-        throw std::invalid_argument("module '" + full + "' (a " + children_[i].second->kind() +
-                                    ") cannot be replaced by a " + module->kind());
+        throw std::invalid_argument("module '" + full + "' (a " + children_[i].second->kind() + ") cannot be replaced by a " +
+                                    module->kind());
       children_[i].second = std::move(module);
       return;
     }
@@ -122,8 +122,10 @@ void Module::set_requires_grad(bool trainable) {
 int64_t Module::parameter_count(bool trainable_only) const {
   int64_t n = 0;
   for (const NamedTensor& p : named_parameters()) {
-    if (!trainable_only) n += p.tensor.numel();
-    else if (p.tensor.requires_grad() && !p.tensor.grad_mask().defined()) n += p.tensor.numel();
+    if (!trainable_only)
+      n += p.tensor.numel();
+    else if (p.tensor.requires_grad() && !p.tensor.grad_mask().defined())
+      n += p.tensor.numel();
     else if (p.tensor.requires_grad())
       for (double v : p.tensor.grad_mask().to_doubles()) n += v != 0.0;
   }

@@ -28,7 +28,7 @@ Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);  // timm/nn.GELU: erf form
-Tensor quick_gelu(const Tensor& x);                               // x * sigmoid(1.702 x)
+Tensor quick_gelu(const Tensor& x);                             // x * sigmoid(1.702 x)
 // In place, outside autograd (gradient accumulation, optimizers): dst += src (src broadcasts).
 void add_(Tensor& dst, const Tensor& src);
 // t converted to dtype, differentiably (the gradient comes back in t's dtype); t itself when it
@@ -66,23 +66,20 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 // linear(x, weight, bias) + scale * linear(linear(x, a), b) in one op (ops_low_rank.cpp): LoRA's
 // update accumulates into the base layer's output. a (r, in), b (out, r).
-Tensor linear_low_rank(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& a, const Tensor& b,
-                       double scale);
+Tensor linear_low_rank(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& a, const Tensor& b, double scale);
 
 // ---- convolution (ops_conv.cpp) ----
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, groups = 1;
 };
 // x (B, Cin, H, W), weight (Cout, Cin/groups, kh, kw), bias (Cout) or undefined
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
-              const Conv2dOptions& options = {});
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {});
 
 // ---- normalisation (ops_norm.cpp) ----
 // Over the last dim; weight/bias (C) may be undefined.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
 // Over channels of (B, C, H, W) (timm's LayerNorm2d).
-Tensor layer_norm_channels_first(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                 double eps);
+Tensor layer_norm_channels_first(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
 
 // ---- softmax and loss (ops_softmax.cpp) ----
 Tensor softmax(const Tensor& x, int64_t dim = -1);
@@ -93,8 +90,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 // ---- attention (ops_attention.cpp) ----
 // q (B, H, N, D), k (B, H, M, D), v (B, H, M, Dv); bias broadcastable to (B, H, N, M) or
 // undefined (it may require grad: a relative-position table). scale <= 0 means 1/sqrt(D).
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                    const Tensor& bias = Tensor(), double scale = 0.0);
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = Tensor(),
+                                    double scale = 0.0);
 // The same over a fused projection's output: qkv (B, N, 3 C) with C = heads x D laid out as
 // (3, heads, D) on its last axis (timm's qkv Linear); returns (B, N, C), the heads side by side.
 // On the CPU in f32/f64 nothing is copied either way; elsewhere it runs through views and the op above.
@@ -123,8 +120,7 @@ class IndexTable {
   int64_t numel() const;
   // Output element (o, j, i) of [outer, J, inner] reads source (o, k, i) of [outer, D, inner],
   // k = value (o * J + j) * inner + i (per_position: gather) or value j (index_select).
-  std::shared_ptr<const Plan> plan(Device device, int64_t outer, int64_t D, int64_t J, int64_t inner,
-                                   bool per_position) const;
+  std::shared_ptr<const Plan> plan(Device device, int64_t outer, int64_t D, int64_t J, int64_t inner, bool per_position) const;
   // Throws naming op and the first value outside [0, limit), if there is one.
   void check_range(int64_t limit, const char* op) const;
 
@@ -134,8 +130,8 @@ class IndexTable {
 };
 Tensor index_select(const Tensor& x, int64_t dim, const IndexTable& index);  // index: 1-d
 Tensor gather(const Tensor& x, int64_t dim, const IndexTable& index);        // index: x's rank
-Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);  // index: i64 (n)
-Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);        // index: same rank
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);      // index: i64 (n)
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);            // index: same rank
 
 // ---- randomness (ops_random.cpp) ----
 // A counter-based stream: values depend only on (seed, offset), and each call takes a new offset.

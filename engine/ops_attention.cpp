@@ -31,13 +31,12 @@ Tensor bind_bias(cpu::AttentionGeometry& g, const Tensor& bias, const char* op) 
 }
 
 // q, k, v point at the operands' first elements (inside one packed qkv, or three tensors).
-void run_forward(const cpu::AttentionGeometry& g, const void* q, const void* k, const void* v, Tensor& out,
-                 Tensor& probs) {
+void run_forward(const cpu::AttentionGeometry& g, const void* q, const void* k, const void* v, Tensor& out, Tensor& probs) {
   dispatch_float(out.dtype(), kOp, [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, attention_forward<T>)(g, static_cast<const T*>(q), static_cast<const T*>(k),
-                                            static_cast<const T*>(v), static_cast<T*>(out.raw_data()),
-                                            static_cast<T*>(probs.raw_data()));
+    FROST_KERNEL(out, attention_forward<T>)
+    (g, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(out.raw_data()),
+     static_cast<T*>(probs.raw_data()));
   });
 }
 
@@ -57,8 +56,8 @@ void run_backward(const cpu::AttentionGeometry& g, const Tensor& like, const Bac
     using T = decltype(tag);
     auto in = [](const void* p) { return static_cast<const T*>(p); };
     auto out = [](void* p) { return static_cast<T*>(p); };
-    FROST_KERNEL(like, attention_backward<T>)(g, in(b.dout), in(b.q), in(b.k), in(b.v), in(b.probs), out(b.dq), out(b.dk),
-                                              out(b.dv), out(b.dscores));
+    FROST_KERNEL(like, attention_backward<T>)
+    (g, in(b.dout), in(b.q), in(b.k), in(b.v), in(b.probs), out(b.dq), out(b.dk), out(b.dv), out(b.dscores));
   });
 }
 
@@ -82,8 +81,9 @@ struct AttentionBackward : Node {
     if (needs(1)) dk = Tensor::empty({G.batch, G.heads, G.keys, G.head_dim}, g.dtype(), g.device());
     if (needs(2)) dv = Tensor::empty({G.batch, G.heads, G.keys, G.value_dim}, g.dtype(), g.device());
     if (needs(3)) dscores = Tensor::empty({G.batch, G.heads, G.queries, G.keys}, g.dtype(), g.device());
-    run_backward(G, gc, {gc.raw_data(), data_or_null(q), data_or_null(k), data_or_null(v), probs.raw_data(),
-                         data_or_null(dq), data_or_null(dk), data_or_null(dv), data_or_null(dscores)});
+    run_backward(G, gc,
+                 {gc.raw_data(), data_or_null(q), data_or_null(k), data_or_null(v), probs.raw_data(), data_or_null(dq),
+                  data_or_null(dk), data_or_null(dv), data_or_null(dscores)});
     Tensor dbias = dscores.defined() ? sum_to_shape(dscores, bias_shape) : Tensor();
     return {dq, dk, dv, dbias};
   }
@@ -106,8 +106,9 @@ struct PackedAttentionBackward : Node {
     const int64_t C = G.heads * G.head_dim;
     auto part = [C](const Tensor& t, int64_t i) { return qkv_part(t, i, C); };
     const bool any = dqkv.defined() || dscores.defined();  // dbias needs dS, which reads q, k, v
-    run_backward(G, gc, {gc.raw_data(), any ? part(qkv, 0) : nullptr, any ? part(qkv, 1) : nullptr, part(qkv, 2),
-                         probs.raw_data(), part(dqkv, 0), part(dqkv, 1), part(dqkv, 2), data_or_null(dscores)});
+    run_backward(G, gc,
+                 {gc.raw_data(), any ? part(qkv, 0) : nullptr, any ? part(qkv, 1) : nullptr, part(qkv, 2), probs.raw_data(),
+                  part(dqkv, 0), part(dqkv, 1), part(dqkv, 2), data_or_null(dscores)});
     Tensor dbias = dscores.defined() ? sum_to_shape(dscores, bias_shape) : Tensor();
     return {dqkv, dbias};
   }
@@ -120,27 +121,25 @@ struct PackedAttentionBackward : Node {
 Tensor packed_attention_composite(const Tensor& qkv, int64_t heads, const Tensor& bias, double scale) {
   const int64_t B = qkv.size(0), N = qkv.size(1), C = qkv.size(2) / 3, D = C / heads;
   const Tensor parts = qkv.reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
-  const Tensor q = parts.narrow(0, 0, 1).squeeze(0), k = parts.narrow(0, 1, 1).squeeze(0),
-               v = parts.narrow(0, 2, 1).squeeze(0);
+  const Tensor q = parts.narrow(0, 0, 1).squeeze(0), k = parts.narrow(0, 1, 1).squeeze(0), v = parts.narrow(0, 2, 1).squeeze(0);
   return scaled_dot_product_attention(q, k, v, bias, scale).transpose(1, 2).reshape({B, N, C});
 }
 
 }  // namespace
 
-Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
-                                    const Tensor& bias_in, double scale) {
+Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Tensor& bias_in,
+                                    double scale) {
   profile::Scope scope(kOp, {&q_in, &k_in, &v_in, &bias_in});
   const char* op = kOp;
   const DType dt = promote_float_operands(op, {&q_in, &k_in, &v_in, &bias_in});  // an f32 bias table meets bf16
   const Tensor q = cast_to(q_in, dt), k = cast_to(k_in, dt), v = cast_to(v_in, dt), bias = cast_to(bias_in, dt);
   if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4)
-    throw std::invalid_argument(std::string(op) + ": q, k, v must be (B, H, N, D); got " +
-                                q.describe() + ", " + k.describe() + ", " + v.describe());
+    throw std::invalid_argument(std::string(op) + ": q, k, v must be (B, H, N, D); got " + q.describe() + ", " + k.describe() +
+                                ", " + v.describe());
   const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3), M = k.size(2);
-  if (k.size(0) != B || k.size(1) != H || k.size(3) != D || v.size(0) != B || v.size(1) != H ||
-      v.size(2) != M)
-    throw std::invalid_argument(std::string(op) + ": shapes do not agree: q " + q.describe() +
-                                ", k " + k.describe() + ", v " + v.describe());
+  if (k.size(0) != B || k.size(1) != H || k.size(3) != D || v.size(0) != B || v.size(1) != H || v.size(2) != M)
+    throw std::invalid_argument(std::string(op) + ": shapes do not agree: q " + q.describe() + ", k " + k.describe() + ", v " +
+                                v.describe());
   cpu::AttentionGeometry g{B, H, N, M, D, v.size(3), scale > 0 ? scale : 1.0 / std::sqrt(double(D))};
   scope.add_flops(g.flops());
   const Tensor bias_view = bind_bias(g, bias, op);
@@ -163,8 +162,8 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
 Tensor packed_qkv_attention(const Tensor& qkv_in, int64_t heads, const Tensor& bias_in, double scale) {
   const char* op = "packed_qkv_attention";
   if (qkv_in.dim() != 3 || heads <= 0 || qkv_in.size(2) % (3 * heads) != 0)
-    throw std::invalid_argument(std::string(op) + ": qkv " + qkv_in.describe() + " is not (B, N, 3 x " +
-                                std::to_string(heads) + " heads x head_dim)");
+    throw std::invalid_argument(std::string(op) + ": qkv " + qkv_in.describe() + " is not (B, N, 3 x " + std::to_string(heads) +
+                                " heads x head_dim)");
   const DType dt = promote_float_operands(op, {&qkv_in, &bias_in});
   if (qkv_in.device().is_cuda() || dt == DType::bf16) return packed_attention_composite(qkv_in, heads, bias_in, scale);
   profile::Scope scope(kOp, {&qkv_in, &bias_in});
@@ -173,7 +172,7 @@ Tensor packed_qkv_attention(const Tensor& qkv_in, int64_t heads, const Tensor& b
   const int64_t B = qkv.size(0), N = qkv.size(1), C = qkv.size(2) / 3, D = C / heads;
   cpu::AttentionGeometry g{B, heads, N, N, D, D, scale > 0 ? scale : 1.0 / std::sqrt(double(D))};
   g.q_rows = g.k_rows = g.v_rows = {N * 3 * C, D, 3 * C};  // (B, N, 3, H, D): q at 0, k at C, v at 2C
-  g.out_rows = {N * C, D, C};                             // (B, N, H, D)
+  g.out_rows = {N * C, D, C};                              // (B, N, H, D)
   scope.add_flops(g.flops());
   const Tensor bias_view = bind_bias(g, bias, op);
   Tensor out = Tensor::empty({B, N, C}, qkv.dtype(), qkv.device());

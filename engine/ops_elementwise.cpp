@@ -23,8 +23,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1)
-      throw std::invalid_argument(std::string(op) + ": shapes " + shape_str(a) + " and " +
-                                  shape_str(b) + " do not broadcast");
+      throw std::invalid_argument(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) + " do not broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -42,9 +41,9 @@ Tensor binary_raw(BinaryOp op, const Tensor& a, const Tensor& b, const char* nam
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, binary_forward<T>)(op, shape, static_cast<const T*>(ae.raw_data()), ae.strides(),
-                           static_cast<const T*>(be.raw_data()), be.strides(),
-                           static_cast<T*>(out.raw_data()));
+    FROST_KERNEL(out, binary_forward<T>)
+    (op, shape, static_cast<const T*>(ae.raw_data()), ae.strides(), static_cast<const T*>(be.raw_data()), be.strides(),
+     static_cast<T*>(out.raw_data()));
   });
   return out;
 }
@@ -105,9 +104,7 @@ Tensor binary(BinaryOp op, const Tensor& a_in, const Tensor& b_in, const char* n
 struct AffineScalarBackward : Node {
   double scale;
   explicit AffineScalarBackward(double s) : Node("affine_scalar"), scale(s) {}
-  std::vector<Tensor> backward(const Tensor& g) override {
-    return {scale == 1.0 ? g : mul(g, scale)};
-  }
+  std::vector<Tensor> backward(const Tensor& g) override { return {scale == 1.0 ? g : mul(g, scale)}; }
 };
 
 Tensor affine_scalar(const Tensor& x, double scale, double shift, const char* name) {
@@ -117,8 +114,8 @@ Tensor affine_scalar(const Tensor& x, double scale, double shift, const char* na
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, scale_shift<T>)(static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()),
-                        x.numel(), acc_t<T>(scale), acc_t<T>(shift));
+    FROST_KERNEL(out, scale_shift<T>)
+    (static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()), x.numel(), acc_t<T>(scale), acc_t<T>(shift));
   });
   if (auto node = record<AffineScalarBackward>({&x}, scale)) attach(out, node);
   return out;
@@ -135,9 +132,9 @@ struct UnaryBackward : Node {
     dispatch_float(gc.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
       const T* s = static_cast<const T*>(saved.raw_data());
-      FROST_KERNEL(dx, unary_backward<T>)(op, from_y ? nullptr : s, from_y ? s : nullptr,
-                             static_cast<const T*>(gc.raw_data()), static_cast<T*>(dx.raw_data()),
-                             gc.numel());
+      FROST_KERNEL(dx, unary_backward<T>)
+      (op, from_y ? nullptr : s, from_y ? s : nullptr, static_cast<const T*>(gc.raw_data()), static_cast<T*>(dx.raw_data()),
+       gc.numel());
     });
     return {dx};
   }
@@ -151,8 +148,7 @@ Tensor unary(UnaryOp op, const Tensor& x, const char* name) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, unary_forward<T>)(op, static_cast<const T*>(xc.raw_data()),
-                          static_cast<T*>(out.raw_data()), x.numel());
+    FROST_KERNEL(out, unary_forward<T>)(op, static_cast<const T*>(xc.raw_data()), static_cast<T*>(out.raw_data()), x.numel());
   });
   if (op == UnaryOp::neg) {  // linear: no saved tensor
     if (auto node = record<AffineScalarBackward>({&x}, -1.0)) attach(out, node);
@@ -181,18 +177,15 @@ Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x, "tanh"); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, "relu"); }
 Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::sigmoid, x, "sigmoid"); }
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
-  return tanh_approximation ? unary(UnaryOp::gelu_tanh, x, "gelu_tanh")
-                            : unary(UnaryOp::gelu_erf, x, "gelu");
+  return tanh_approximation ? unary(UnaryOp::gelu_tanh, x, "gelu_tanh") : unary(UnaryOp::gelu_erf, x, "gelu");
 }
 Tensor quick_gelu(const Tensor& x) { return unary(UnaryOp::quick_gelu, x, "quick_gelu"); }
 
 void add_(Tensor& dst, const Tensor& src) {
-  if (!dst.is_contiguous())
-    throw std::invalid_argument("add_: destination " + dst.describe() + " must be contiguous");
+  if (!dst.is_contiguous()) throw std::invalid_argument("add_: destination " + dst.describe() + " must be contiguous");
   Tensor sum_value = binary_raw(BinaryOp::add, dst, src, "add_");
   if (sum_value.shape() != dst.shape())
-    throw std::invalid_argument("add_: " + src.describe() + " does not broadcast to " +
-                                dst.describe());
+    throw std::invalid_argument("add_: " + src.describe() + " does not broadcast to " + dst.describe());
   copy_bytes(dst.raw_data(), dst.device(), sum_value.raw_data(), sum_value.device(), dst.nbytes());
 }
 
@@ -204,9 +197,8 @@ void copy_into(const Tensor& dst, const Tensor& src) {
     return;
   }
   const Tensor se = src.detach().expand(dst.shape());
-  if (dst.numel() > 0)
-    FROST_KERNEL(dst, copy_strided)(dst.shape(), dst.raw_data(), dst.dtype(), dst.strides(), se.raw_data(), se.dtype(),
-                                    se.strides());
+  if (dst.numel() > 0) FROST_KERNEL(dst, copy_strided)
+  (dst.shape(), dst.raw_data(), dst.dtype(), dst.strides(), se.raw_data(), se.dtype(), se.strides());
 }
 
 }  // namespace frost

@@ -61,8 +61,8 @@ void IndexTable::check_range(int64_t limit, const char* op) const {
                                   std::to_string(limit) + ")");
 }
 
-std::shared_ptr<const IndexTable::Plan> IndexTable::plan(Device device, int64_t outer, int64_t D, int64_t J,
-                                                         int64_t inner, bool per_position) const {
+std::shared_ptr<const IndexTable::Plan> IndexTable::plan(Device device, int64_t outer, int64_t D, int64_t J, int64_t inner,
+                                                         bool per_position) const {
   const State::Key key{int(device.type), device.index, outer, D, J, inner, per_position};
   std::lock_guard<std::mutex> lock(state_->mutex);
   if (auto it = state_->plans.find(key); it != state_->plans.end()) return it->second;
@@ -98,8 +98,9 @@ struct IndexBackward : Node {
     Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     dispatch_float(g.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
-      FROST_KERNEL(dx, scatter_sum<T>)(static_cast<const T*>(gc.raw_data()), plan->starts.typed_data<int64_t>(),
-                                       plan->sources.typed_data<int64_t>(), dx.numel(), static_cast<T*>(dx.raw_data()));
+      FROST_KERNEL(dx, scatter_sum<T>)
+      (static_cast<const T*>(gc.raw_data()), plan->starts.typed_data<int64_t>(), plan->sources.typed_data<int64_t>(), dx.numel(),
+       static_cast<T*>(dx.raw_data()));
     });
     return {dx};
   }
@@ -133,8 +134,8 @@ Tensor index_common(const Tensor& x, int64_t dim, const IndexTable& index, bool 
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, gather_offsets<T>)(static_cast<const T*>(xc.raw_data()), plan->offsets.typed_data<int64_t>(),
-                                         out.numel(), static_cast<T*>(out.raw_data()));
+    FROST_KERNEL(out, gather_offsets<T>)
+    (static_cast<const T*>(xc.raw_data()), plan->offsets.typed_data<int64_t>(), out.numel(), static_cast<T*>(out.raw_data()));
   });
   if (auto node = record<IndexBackward>({&x}, op, x.shape(), plan)) attach(out, node);
   return out;
@@ -143,8 +144,7 @@ Tensor index_common(const Tensor& x, int64_t dim, const IndexTable& index, bool 
 // The values of an i64 index tensor, read to the host.
 IndexTable table_of(const Tensor& index, const char* op) {
   if (!index.defined()) throw std::invalid_argument(std::string(op) + ": the index is undefined");
-  if (index.dtype() != DType::i64)
-    throw std::invalid_argument(std::string(op) + ": index must be i64, got " + index.describe());
+  if (index.dtype() != DType::i64) throw std::invalid_argument(std::string(op) + ": index must be i64, got " + index.describe());
   std::vector<int64_t> values(static_cast<size_t>(index.numel()));
   const Tensor ic = index.to(Device::cpu()).contiguous();
   if (!values.empty()) std::memcpy(values.data(), ic.raw_data(), values.size() * 8);
@@ -157,9 +157,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const IndexTable& index) {
   return index_common(x, dim, index, false, "index_select");
 }
 
-Tensor gather(const Tensor& x, int64_t dim, const IndexTable& index) {
-  return index_common(x, dim, index, true, "gather");
-}
+Tensor gather(const Tensor& x, int64_t dim, const IndexTable& index) { return index_common(x, dim, index, true, "gather"); }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   return index_common(x, dim, table_of(index, "index_select"), false, "index_select");

@@ -57,8 +57,8 @@ struct LowRankLinearBackward : Node {
   double backward_flops() const override {
     const double R = double(shape_numel(x_shape)) / double(x_shape.back()), in = double(x_shape.back());
     const double out = double(shape_numel(output_shape)) / R, r = double(b.defined() ? b.size(1) : 0);
-    const double low = (needs(0) || needs(3) ? R * out * r : 0) + (needs(4) ? R * out * r : 0) +
-                       (needs(3) ? R * r * in : 0) + (needs(0) ? R * out * in + R * r * in : 0);
+    const double low = (needs(0) || needs(3) ? R * out * r : 0) + (needs(4) ? R * out * r : 0) + (needs(3) ? R * r * in : 0) +
+                       (needs(0) ? R * out * in + R * r * in : 0);
     return 2.0 * (low + (needs(1) ? R * out * in : 0));
   }
   void release_saved() override { x = h = weight = a = b = Tensor(); }
@@ -66,8 +66,8 @@ struct LowRankLinearBackward : Node {
 
 }  // namespace
 
-Tensor linear_low_rank(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Tensor& a_in,
-                       const Tensor& b_in, double scale) {
+Tensor linear_low_rank(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Tensor& a_in, const Tensor& b_in,
+                       double scale) {
   profile::Scope scope("linear_low_rank", {&x_in, &weight_in, &bias_in, &a_in, &b_in});
   const DType dt = promote_float_operands("linear_low_rank", {&x_in, &weight_in, &bias_in, &a_in, &b_in});
   const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
@@ -78,8 +78,8 @@ Tensor linear_low_rank(const Tensor& x_in, const Tensor& weight_in, const Tensor
                                 " (expected (..., in) and (out, in))");
   const int64_t in = weight.size(1), out = weight.size(0);
   if (a.dim() != 2 || b.dim() != 2 || a.size(1) != in || b.size(0) != out || b.size(1) != a.size(0))
-    throw std::invalid_argument("linear_low_rank: factors A " + a.describe() + " and B " + b.describe() +
-                                " do not fit weight " + weight.describe() + " (expected (r, in) and (out, r))");
+    throw std::invalid_argument("linear_low_rank: factors A " + a.describe() + " and B " + b.describe() + " do not fit weight " +
+                                weight.describe() + " (expected (r, in) and (out, r))");
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out))
     throw std::invalid_argument("linear_low_rank: bias " + bias.describe() + " does not match weight " + weight.describe());
   const Tensor x2 = x.detach().reshape({-1, in}), w = weight.detach();  // (R, in); strided views are read in place

@@ -58,9 +58,10 @@ Tensor batched_gemm(Tensor a, Tensor b) {
   const int64_t sa = batch_stride(a), sb = batch_stride(b);
   dispatch_float(a.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, gemm<T>)(M, N, K, acc_t<T>(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
-                               {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, acc_t<T>(0),
-                               static_cast<T*>(out.raw_data()), N, {batch, sa, sb, M * N}, nullptr);
+    FROST_KERNEL(out, gemm<T>)
+    (M, N, K, acc_t<T>(1), {a.raw_data(), a.strides()[r - 2], a.strides()[r - 1]},
+     {b.raw_data(), b.strides()[r - 2], b.strides()[r - 1]}, acc_t<T>(0), static_cast<T*>(out.raw_data()), N,
+     {batch, sa, sb, M * N}, nullptr);
   });
   return out;
 }
@@ -89,9 +90,9 @@ struct LinearBackward : Node {
     const int64_t out_features = g.size(-1);
     const Tensor g2 = g.reshape({-1, out_features});  // (R, out)
     Tensor gx, gw, gb;
-    if (needs(0)) gx = matmul(g2, weight).reshape(x_shape);         // (R, in)
-    if (needs(1)) gw = matmul(g2.transpose(0, 1), x);                // (out, in)
-    if (needs(2)) gb = sum(g2, {0});                                  // (out)
+    if (needs(0)) gx = matmul(g2, weight).reshape(x_shape);  // (R, in)
+    if (needs(1)) gw = matmul(g2.transpose(0, 1), x);        // (out, in)
+    if (needs(2)) gb = sum(g2, {0});                         // (out)
     return {gx, gw, gb};
   }
   double backward_flops() const override {  // dx and dW are each a GEMM of the forward's size
@@ -124,8 +125,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const Tensor a = cast_to(a_in, dt), b = cast_to(b_in, dt);
   if (a.dim() < 2 || b.dim() < 2)
     throw std::invalid_argument("matmul: needs at least 2-d operands, got " + a.describe() + " and " + b.describe());
-  if (a.size(-1) != b.size(-2))
-    throw std::invalid_argument("matmul: inner sizes differ: " + a.describe() + " x " + b.describe());
+  if (a.size(-1) != b.size(-2)) throw std::invalid_argument("matmul: inner sizes differ: " + a.describe() + " x " + b.describe());
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
   const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
@@ -149,8 +149,8 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   profile::Scope scope("linear", {&x_in, &weight_in, &bias_in});
   const Tensor x = cast_to(x_in, dt), weight = cast_to(weight_in, dt), bias = cast_to(bias_in, dt);
   if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
-    throw std::invalid_argument("linear: input " + x.describe() + " does not match weight " +
-                                weight.describe() + " (expected (..., in) and (out, in))");
+    throw std::invalid_argument("linear: input " + x.describe() + " does not match weight " + weight.describe() +
+                                " (expected (..., in) and (out, in))");
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != weight.size(0)))
     throw std::invalid_argument("linear: bias " + bias.describe() + " does not match weight " + weight.describe());
   const int64_t in_features = weight.size(1), out_features = weight.size(0);

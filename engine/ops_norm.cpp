@@ -30,8 +30,8 @@ struct LayerNormBackward : Node {
       using T = decltype(tag);
       auto ptr = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
       auto stat = [](const Tensor& t) { return static_cast<const acc_t<T>*>(t.raw_data()); };
-      FROST_KERNEL(gc, layer_norm_backward<T>)(ptr(gc), ptr(x), stat(mean), stat(rstd), ptr(weight), rows, C,
-                                  ptr(dx), ptr(dw), ptr(db));
+      FROST_KERNEL(gc, layer_norm_backward<T>)
+      (ptr(gc), ptr(x), stat(mean), stat(rstd), ptr(weight), rows, C, ptr(dx), ptr(dw), ptr(db));
     });
     return {dx, dw, db};
   }
@@ -75,8 +75,7 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bia
 }
 
 Tensor layer_norm_channels_first(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
-  if (x.dim() != 4)
-    throw std::invalid_argument("layer_norm_channels_first: expected (B, C, H, W), got " + x.describe());
+  if (x.dim() != 4) throw std::invalid_argument("layer_norm_channels_first: expected (B, C, H, W), got " + x.describe());
   return layer_norm(x.permute({0, 2, 3, 1}), weight, bias, eps).permute({0, 3, 1, 2});
 }
 

@@ -39,9 +39,7 @@ Tensor apply_drop(const Tensor& x, bool per_sample, double p, uint64_t seed, uin
   return out;
 }
 
-std::vector<Tensor> DropBackward::backward(const Tensor& g) {
-  return {apply_drop(g, per_sample, p, seed, offset)};
-}
+std::vector<Tensor> DropBackward::backward(const Tensor& g) { return {apply_drop(g, per_sample, p, seed, offset)}; }
 
 Tensor drop_common(const Tensor& x, double p, bool training, Generator& gen, bool per_sample) {
   profile::Scope scope(per_sample ? "drop_path" : "dropout", {&x});
@@ -59,13 +57,9 @@ Tensor drop_common(const Tensor& x, double p, bool training, Generator& gen, boo
 
 }  // namespace
 
-Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
-  return drop_common(x, p, training, gen, false);
-}
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) { return drop_common(x, p, training, gen, false); }
 
-Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
-  return drop_common(x, p, training, gen, true);
-}
+Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) { return drop_common(x, p, training, gen, true); }
 
 namespace {
 // A new tensor filled from stream (seed, offset++): element i depends only on (seed, offset, i).

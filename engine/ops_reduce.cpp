@@ -20,8 +20,7 @@ std::vector<int64_t> normalized_dims(std::vector<int64_t> dims, int64_t rank, co
     for (int64_t d = 0; d < rank; ++d) dims.push_back(d);
   for (int64_t& d : dims) d = normalize_dim(d, rank, op);
   std::sort(dims.begin(), dims.end());
-  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
-    throw std::invalid_argument(std::string(op) + ": repeated dim");
+  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end()) throw std::invalid_argument(std::string(op) + ": repeated dim");
   return dims;
 }
 
@@ -48,9 +47,12 @@ Tensor sum_raw(const Tensor& x, const std::vector<int64_t>& dims) {
   const bool block = dims.back() - dims.front() + 1 == int64_t(dims.size());
   if (block && src.is_contiguous()) {
     for (int64_t d = 0; d < src.dim(); ++d) {
-      if (d < dims.front()) outer *= src.size(d);
-      else if (d > dims.back()) inner *= src.size(d);
-      else R *= src.size(d);
+      if (d < dims.front())
+        outer *= src.size(d);
+      else if (d > dims.back())
+        inner *= src.size(d);
+      else
+        R *= src.size(d);
     }
   } else {
     std::vector<int64_t> order;
@@ -68,8 +70,7 @@ Tensor sum_raw(const Tensor& x, const std::vector<int64_t>& dims) {
   Tensor out = Tensor::empty(keepdim_shape(x.shape(), dims), x.dtype(), x.device());
   dispatch_float(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, sum_middle<T>)(static_cast<const T*>(src.raw_data()), outer, R, inner,
-                       static_cast<T*>(out.raw_data()));
+    FROST_KERNEL(out, sum_middle<T>)(static_cast<const T*>(src.raw_data()), outer, R, inner, static_cast<T*>(out.raw_data()));
   });
   return out;
 }
@@ -85,8 +86,7 @@ struct SumBackward : Node {
   }
 };
 
-Tensor reduce_mean_or_sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim, bool mean,
-                          const char* op) {
+Tensor reduce_mean_or_sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim, bool mean, const char* op) {
   profile::Scope scope(op, {&x});
   check_float_operands(op, {&x});
   if (x.dim() == 0) return mul(x, 1.0);  // a scalar is its own sum and mean
@@ -97,8 +97,7 @@ Tensor reduce_mean_or_sum(const Tensor& x, std::vector<int64_t> dims, bool keepd
   Tensor out = sum_raw(x, dims);
   if (mean) out = mul(out, scale);
   out = out.reshape(reduced_shape(x.shape(), dims, keepdim));  // untracked: sum_raw reads x detached
-  if (auto node = record<SumBackward>({&x}, op, x.shape(), keepdim_shape(x.shape(), dims), scale))
-    attach(out, node);
+  if (auto node = record<SumBackward>({&x}, op, x.shape(), keepdim_shape(x.shape(), dims), scale)) attach(out, node);
   return out;
 }
 
@@ -106,16 +105,14 @@ struct MaxBackward : Node {
   Shape in_shape;
   int64_t outer, R, inner;
   Tensor argmax;
-  MaxBackward(Shape in, int64_t o, int64_t r, int64_t i)
-      : Node("max"), in_shape(std::move(in)), outer(o), R(r), inner(i) {}
+  MaxBackward(Shape in, int64_t o, int64_t r, int64_t i) : Node("max"), in_shape(std::move(in)), outer(o), R(r), inner(i) {}
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor gc = g.contiguous();
     Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     dispatch_float(g.dtype(), "max", [&](auto tag) {
       using T = decltype(tag);
-      FROST_KERNEL(dx, max_middle_backward<T>)(static_cast<const T*>(gc.raw_data()),
-                                  argmax.typed_data<int64_t>(), outer, R, inner,
-                                  static_cast<T*>(dx.raw_data()));
+      FROST_KERNEL(dx, max_middle_backward<T>)
+      (static_cast<const T*>(gc.raw_data()), argmax.typed_data<int64_t>(), outer, R, inner, static_cast<T*>(dx.raw_data()));
     });
     return {dx};
   }
@@ -145,8 +142,9 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor argmax = Tensor::empty({outer * inner}, DType::i64, x.device());
   dispatch_float(x.dtype(), "max", [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(out, max_middle<T>)(static_cast<const T*>(xc.raw_data()), outer, x.size(dim), inner,
-                       static_cast<T*>(out.raw_data()), argmax.typed_data<int64_t>());
+    FROST_KERNEL(out, max_middle<T>)
+    (static_cast<const T*>(xc.raw_data()), outer, x.size(dim), inner, static_cast<T*>(out.raw_data()),
+     argmax.typed_data<int64_t>());
   });
   if (auto node = record<MaxBackward>({&x}, x.shape(), outer, x.size(dim), inner)) {
     node->argmax = argmax;
@@ -158,12 +156,13 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
 Tensor sum_to_shape(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const int64_t lead = x.dim() - int64_t(shape.size());
-  if (lead < 0)
-    throw std::invalid_argument("sum_to_shape: " + x.describe() + " has fewer dims than " + shape_str(shape));
+  if (lead < 0) throw std::invalid_argument("sum_to_shape: " + x.describe() + " has fewer dims than " + shape_str(shape));
   std::vector<int64_t> dims;
   for (int64_t d = 0; d < x.dim(); ++d) {
-    if (d < lead) dims.push_back(d);
-    else if (shape[d - lead] == 1 && x.size(d) != 1) dims.push_back(d);
+    if (d < lead)
+      dims.push_back(d);
+    else if (shape[d - lead] == 1 && x.size(d) != 1)
+      dims.push_back(d);
     else if (shape[d - lead] != x.size(d))
       throw std::invalid_argument("sum_to_shape: " + x.describe() + " does not reduce to " + shape_str(shape));
   }

@@ -43,8 +43,8 @@ Shape infer_shape(const Shape& requested, int64_t numel, const char* op) {
   }
   if (infer_at >= 0 && known != 0) shape[infer_at] = numel / known;
   if (shape_numel(shape) != numel)
-    throw std::invalid_argument(std::string(op) + ": cannot view " + std::to_string(numel) +
-                                " elements as " + shape_str(requested));
+    throw std::invalid_argument(std::string(op) + ": cannot view " + std::to_string(numel) + " elements as " +
+                                shape_str(requested));
   return shape;
 }
 
@@ -83,11 +83,10 @@ Tensor Tensor::view(const Shape& requested) const {
   const Shape shape = infer_shape(requested, numel(), "view");
   Shape strides = numel() == 0 ? contiguous_strides(shape) : view_strides(shape_, strides_, shape);
   if (strides.empty() && !shape.empty())
-    throw std::invalid_argument("view: " + describe() + " with strides " + shape_str(strides_) +
-                                " cannot be viewed as " + shape_str(shape) + " (use reshape)");
+    throw std::invalid_argument("view: " + describe() + " with strides " + shape_str(strides_) + " cannot be viewed as " +
+                                shape_str(shape) + " (use reshape)");
   const Shape in = shape_;
-  return finish_view(*this, make_view(*this, shape, strides, offset_), "view",
-                     [in](const Tensor& g) { return g.reshape(in); });
+  return finish_view(*this, make_view(*this, shape, strides, offset_), "view", [in](const Tensor& g) { return g.reshape(in); });
 }
 
 Tensor Tensor::reshape(const Shape& requested) const {
@@ -123,9 +122,8 @@ Tensor Tensor::transpose(int64_t a, int64_t b) const {
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   d = normalize_dim(d, dim(), "narrow");
   if (start < 0 || length < 0 || start + length > shape_[d])
-    throw std::invalid_argument("narrow: [" + std::to_string(start) + ", " +
-                                std::to_string(start + length) + ") is outside dim " +
-                                std::to_string(d) + " of " + describe());
+    throw std::invalid_argument("narrow: [" + std::to_string(start) + ", " + std::to_string(start + length) +
+                                ") is outside dim " + std::to_string(d) + " of " + describe());
   Shape shape = shape_;
   shape[d] = length;
   const Shape in = shape_;
@@ -139,14 +137,14 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
-  if (shape.size() < shape_.size())
-    throw std::invalid_argument("expand: " + describe() + " to fewer dims " + shape_str(shape));
+  if (shape.size() < shape_.size()) throw std::invalid_argument("expand: " + describe() + " to fewer dims " + shape_str(shape));
   const size_t lead = shape.size() - shape_.size();
   Shape strides(shape.size(), 0);
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i < lead) continue;
     const int64_t have = shape_[i - lead];
-    if (have == shape[i]) strides[i] = strides_[i - lead];
+    if (have == shape[i])
+      strides[i] = strides_[i - lead];
     else if (have != 1)
       throw std::invalid_argument("expand: " + describe() + " cannot expand to " + shape_str(shape));
   }
@@ -185,8 +183,7 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  return finish_view(*this, copy_contiguous(*this, dtype()), "contiguous",
-                     [](const Tensor& g) { return g; });
+  return finish_view(*this, copy_contiguous(*this, dtype()), "contiguous", [](const Tensor& g) { return g; });
 }
 
 Tensor Tensor::to(DType dtype) const {
@@ -248,8 +245,8 @@ Tensor cat(const std::vector<Tensor>& inputs, int64_t dim) {
     Shape expect = first.shape();
     expect[dim] = 0;
     if (s != expect)
-      throw std::invalid_argument("cat: " + t.describe() + " differs from " + first.describe() +
-                                  " outside dim " + std::to_string(dim));
+      throw std::invalid_argument("cat: " + t.describe() + " differs from " + first.describe() + " outside dim " +
+                                  std::to_string(dim));
     sizes.push_back(t.size(dim));
     shape[dim] += t.size(dim);
   }
@@ -292,8 +289,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
   profile::Scope scope("roll", {&x});
   if (shifts.size() != dims.size())
-    throw std::invalid_argument("roll: " + std::to_string(shifts.size()) + " shifts for " +
-                                std::to_string(dims.size()) + " dims");
+    throw std::invalid_argument("roll: " + std::to_string(shifts.size()) + " shifts for " + std::to_string(dims.size()) +
+                                " dims");
   Tensor out = x;
   for (size_t i = 0; i < dims.size(); ++i) {
     const int64_t d = normalize_dim(dims[i], x.dim(), "roll"), n = x.size(d);
@@ -308,8 +305,7 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
 
 struct PadBackward : Node {
   std::vector<int64_t> starts, lengths;
-  PadBackward(std::vector<int64_t> s, std::vector<int64_t> l)
-      : Node("pad"), starts(std::move(s)), lengths(std::move(l)) {}
+  PadBackward(std::vector<int64_t> s, std::vector<int64_t> l) : Node("pad"), starts(std::move(s)), lengths(std::move(l)) {}
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor out = g;
     for (size_t d = 0; d < starts.size(); ++d) out = out.narrow(int64_t(d), starts[d], lengths[d]);

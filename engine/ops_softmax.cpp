@@ -32,8 +32,10 @@ struct SoftmaxBackward : Node {
       const T* py = static_cast<const T*>(y.raw_data());
       const T* pg = static_cast<const T*>(gc.raw_data());
       T* pd = static_cast<T*>(dx.raw_data());
-      if (log_form) FROST_KERNEL(dx, log_softmax_backward<T>)(py, pg, rows, C, pd);
-      else FROST_KERNEL(dx, softmax_backward<T>)(py, pg, rows, C, pd);
+      if (log_form)
+        FROST_KERNEL(dx, log_softmax_backward<T>)(py, pg, rows, C, pd);
+      else
+        FROST_KERNEL(dx, softmax_backward<T>)(py, pg, rows, C, pd);
     });
     return {dim == last ? dx : dx.transpose(dim, last)};
   }
@@ -55,8 +57,10 @@ Tensor softmax_common(const Tensor& x, int64_t dim, bool log_form) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(xc.raw_data());
     T* py = static_cast<T*>(y.raw_data());
-    if (log_form) FROST_KERNEL(y, log_softmax_forward<T>)(px, rows, C, py);
-    else FROST_KERNEL(y, softmax_forward<T>)(px, rows, C, py);
+    if (log_form)
+      FROST_KERNEL(y, log_softmax_forward<T>)(px, rows, C, py);
+    else
+      FROST_KERNEL(y, softmax_forward<T>)(px, rows, C, py);
   });
   Tensor out = dim == last ? y : y.transpose(dim, last);
   if (auto node = record<SoftmaxBackward>({&x}, log_form, dim)) {
@@ -74,20 +78,22 @@ struct CrossEntropyBackward : Node {
     const int64_t B = logits.size(0), K = logits.size(1);
     // d(mean)/d(loss_r) times the incoming gradient, per row, computed where g lives (reading g
     // on the host would wait for the device)
-    const Tensor row_grad = mul(g.detach().to(logits.dtype()), 1.0 / double(std::max<int64_t>(B, 1))).reshape({1}).expand({B}).contiguous();
+    const Tensor row_grad =
+        mul(g.detach().to(logits.dtype()), 1.0 / double(std::max<int64_t>(B, 1))).reshape({1}).expand({B}).contiguous();
     Tensor dlogits, dsoft;
     if (needs(0)) {
       dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
       dispatch_f32_f64(logits.dtype(), "cross_entropy", [&](auto tag) {
         using T = decltype(tag);
-        FROST_KERNEL(dlogits, cross_entropy_backward<T>)(
-            static_cast<const T*>(logits.raw_data()), lse.typed_data<double>(),
-            labels.defined() ? labels.typed_data<int64_t>() : nullptr,
-            soft.defined() ? static_cast<const T*>(soft.raw_data()) : nullptr, smoothing,
-            static_cast<const T*>(row_grad.raw_data()), B, K, static_cast<T*>(dlogits.raw_data()));
+        FROST_KERNEL(dlogits, cross_entropy_backward<T>)
+        (static_cast<const T*>(logits.raw_data()), lse.typed_data<double>(),
+         labels.defined() ? labels.typed_data<int64_t>() : nullptr,
+         soft.defined() ? static_cast<const T*>(soft.raw_data()) : nullptr, smoothing, static_cast<const T*>(row_grad.raw_data()),
+         B, K, static_cast<T*>(dlogits.raw_data()));
       });
     }
-    if (needs(1)) dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), row_grad.reshape({B, 1}));  // -log_softmax(x) g / B
+    if (needs(1))
+      dsoft = mul(sub(lse.to(logits.dtype()).reshape({B, 1}), logits), row_grad.reshape({B, 1}));  // -log_softmax(x) g / B
     return {dlogits, dsoft};
   }
   void release_saved() override { logits = lse = labels = soft = Tensor(); }
@@ -103,13 +109,11 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, double la
   check_float_operands("cross_entropy", {&logits_in});
   const auto widen = [](const Tensor& t) { return t.dtype() == DType::bf16 ? t.to(DType::f32) : t; };
   const Tensor logits = widen(logits_in), target = widen(target_in);  // the loss is f32 under bf16
-  if (logits.dim() != 2)
-    throw std::invalid_argument("cross_entropy: logits must be (B, K), got " + logits.describe());
+  if (logits.dim() != 2) throw std::invalid_argument("cross_entropy: logits must be (B, K), got " + logits.describe());
   if (label_smoothing < 0.0 || label_smoothing > 1.0)
     throw std::invalid_argument("cross_entropy: label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
   const int64_t B = logits.size(0), K = logits.size(1);
-  if (K == 0 && B > 0)
-    throw std::invalid_argument("cross_entropy: logits " + logits.describe() + " have no classes");
+  if (K == 0 && B > 0) throw std::invalid_argument("cross_entropy: logits " + logits.describe() + " have no classes");
   const bool hard = target.dtype() == DType::i64;
   if (hard && (target.dim() != 1 || target.size(0) != B))
     throw std::invalid_argument("cross_entropy: labels " + target.describe() + " do not match logits " + logits.describe());
@@ -138,11 +142,10 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, double la
   Tensor rows = Tensor::empty({B}, logits.dtype(), logits.device());
   dispatch_f32_f64(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
-    FROST_KERNEL(rows, cross_entropy_forward<T>)(static_cast<const T*>(xc.raw_data()),
-                                                  hard ? labels.typed_data<int64_t>() : nullptr,
-                                                  hard ? nullptr : static_cast<const T*>(soft.raw_data()),
-                                                  label_smoothing, B, K, static_cast<T*>(rows.raw_data()),
-                                                  lse.typed_data<double>());
+    FROST_KERNEL(rows, cross_entropy_forward<T>)
+    (static_cast<const T*>(xc.raw_data()), hard ? labels.typed_data<int64_t>() : nullptr,
+     hard ? nullptr : static_cast<const T*>(soft.raw_data()), label_smoothing, B, K, static_cast<T*>(rows.raw_data()),
+     lse.typed_data<double>());
   });
   Tensor loss = B > 0 ? mean(rows) : Tensor::zeros({}, logits.dtype(), logits.device());
   const Tensor soft_input = hard ? Tensor() : target;

@@ -16,8 +16,7 @@ namespace frost {
 namespace {
 
 void check_parameter(const NamedTensor& p, const char* who) {
-  if (!p.tensor.is_contiguous())
-    throw std::invalid_argument(std::string(who) + ": parameter '" + p.name + "' is not contiguous");
+  if (!p.tensor.is_contiguous()) throw std::invalid_argument(std::string(who) + ": parameter '" + p.name + "' is not contiguous");
   check_float_operands(who, {&p.tensor});
 }
 
@@ -32,8 +31,8 @@ Tensor gradient_of(const Tensor& p) {
   const Tensor g = p.grad();
   if (!g.defined()) return g;
   if (g.device() != p.device())
-    throw std::invalid_argument("optimizer: gradient " + g.describe() + " is not on its parameter's device (" +
-                                p.describe() + ")");
+    throw std::invalid_argument("optimizer: gradient " + g.describe() + " is not on its parameter's device (" + p.describe() +
+                                ")");
   return g.contiguous();
 }
 
@@ -85,8 +84,10 @@ void Optimizer::load_state_tensors(const std::vector<NamedTensor>& tensors, cons
     if (got->tensor.shape() != want.tensor.shape())
       throw std::invalid_argument(origin + ": optimizer tensor '" + want.name + "' has shape " + shape_str(got->tensor.shape()) +
                                   ", expected " + shape_str(want.tensor.shape()));
-    if (want.name == "steps") steps = int64_t(got->tensor.item());
-    else copies.emplace_back(want.tensor, got->tensor);
+    if (want.name == "steps")
+      steps = int64_t(got->tensor.item());
+    else
+      copies.emplace_back(want.tensor, got->tensor);
   }
   for (auto& [dst, src] : copies) copy_into(dst, src);
   steps_ = steps;
@@ -117,8 +118,8 @@ void SGD::step() {
     dispatch_f32_f64(p.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
       T* buf = opt_.momentum > 0 ? static_cast<T*>(state_[i][0].raw_data()) : nullptr;
-      FROST_KERNEL(p, sgd_update<T>)(u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()),
-                                     mask_of<T>(p), buf, p.numel());
+      FROST_KERNEL(p, sgd_update<T>)
+      (u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()), mask_of<T>(p), buf, p.numel());
     });
   }
   ++steps_;
@@ -133,8 +134,7 @@ bool default_weight_decay_rule(const NamedTensor& p) {
   return true;
 }
 
-AdamW::AdamW(std::vector<NamedTensor> params, AdamWOptions options)
-    : Optimizer(std::move(params)), opt_(std::move(options)) {
+AdamW::AdamW(std::vector<NamedTensor> params, AdamWOptions options) : Optimizer(std::move(params)), opt_(std::move(options)) {
   lr_ = opt_.lr;
   if (!opt_.decays) opt_.decays = default_weight_decay_rule;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -159,9 +159,9 @@ void AdamW::step() {
     const cpu::AdamWUpdate u{lr_, opt_.beta1, opt_.beta2, opt_.eps, decay_[i] ? opt_.weight_decay : 0.0, bc1, bc2};
     dispatch_f32_f64(p.dtype(), "AdamW", [&](auto tag) {
       using T = decltype(tag);
-      FROST_KERNEL(p, adamw_update<T>)(u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()),
-                                       mask_of<T>(p), static_cast<T*>(state_[i][0].raw_data()),
-                                       static_cast<T*>(state_[i][1].raw_data()), p.numel());
+      FROST_KERNEL(p, adamw_update<T>)
+      (u, static_cast<T*>(p.raw_data()), static_cast<const T*>(gc.raw_data()), mask_of<T>(p),
+       static_cast<T*>(state_[i][0].raw_data()), static_cast<T*>(state_[i][1].raw_data()), p.numel());
     });
   }
 }
@@ -187,8 +187,8 @@ double clip_grad_norm(const std::vector<NamedTensor>& params, double max_norm) {
   for (const auto& [p, g] : grads)
     dispatch_float(g.dtype(), "clip_grad_norm", [&](auto tag) {
       using T = decltype(tag);
-      FROST_KERNEL(g, sum_squares<T>)(static_cast<const T*>(g.raw_data()), g.numel(), scratch.typed_data<double>(),
-                                      acc.typed_data<double>());
+      FROST_KERNEL(g, sum_squares<T>)
+      (static_cast<const T*>(g.raw_data()), g.numel(), scratch.typed_data<double>(), acc.typed_data<double>());
     });
   const double norm = std::sqrt(acc.item());
   if (norm > max_norm && norm > 0) {

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -40,15 +40,12 @@ struct DtypeInfo {
 };
 
 const DtypeInfo kDtypes[] = {
-    {"F32", 4, true, DType::f32},      {"F64", 8, true, DType::f64},
-    {"BF16", 2, true, DType::bf16},    {"F16", 2, true, DType::f16},
-    {"I64", 8, true, DType::i64},      {"U8", 1, true, DType::u8},
-    {"BOOL", 1, true, DType::boolean}, {"I8", 1, false, DType::i64},
-    {"I16", 2, false, DType::i64},     {"U16", 2, false, DType::i64},
-    {"I32", 4, false, DType::i64},     {"U32", 4, false, DType::i64},
-    {"U64", 8, false, DType::i64},     {"F8_E5M2", 1, false, DType::f32},
-    {"F8_E4M3", 1, false, DType::f32}, {"F8_E8M0", 1, false, DType::f32},
-    {"F8_E4M3FNUZ", 1, false, DType::f32}, {"F8_E5M2FNUZ", 1, false, DType::f32},
+    {"F32", 4, true, DType::f32},      {"F64", 8, true, DType::f64},          {"BF16", 2, true, DType::bf16},
+    {"F16", 2, true, DType::f16},      {"I64", 8, true, DType::i64},          {"U8", 1, true, DType::u8},
+    {"BOOL", 1, true, DType::boolean}, {"I8", 1, false, DType::i64},          {"I16", 2, false, DType::i64},
+    {"U16", 2, false, DType::i64},     {"I32", 4, false, DType::i64},         {"U32", 4, false, DType::i64},
+    {"U64", 8, false, DType::i64},     {"F8_E5M2", 1, false, DType::f32},     {"F8_E4M3", 1, false, DType::f32},
+    {"F8_E8M0", 1, false, DType::f32}, {"F8_E4M3FNUZ", 1, false, DType::f32}, {"F8_E5M2FNUZ", 1, false, DType::f32},
     {"C64", 8, false, DType::f32},
 };
 
@@ -58,9 +55,7 @@ const DtypeInfo* find_dtype(const std::string& name) {
   return nullptr;
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw std::runtime_error(path + ": " + what);
-}
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw std::runtime_error(path + ": " + what); }
 
 int64_t load_integer(const char* p, const std::string& dtype, int64_t i) {
   auto read = [&](auto tag) {
@@ -99,8 +94,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | uint8_t(bytes[i]);
   if (header_len > kMaxHeader) fail(path, "header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
   if (header_len > size - 8)
-    fail(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                   std::to_string(size) + " bytes)");
+    fail(path,
+         "header length " + std::to_string(header_len) + " runs past the end of the file (" + std::to_string(size) + " bytes)");
   const uint64_t data_size = size - 8 - header_len;
   file.data_ = bytes + 8 + header_len;
   file.parse_header(bytes + 8, header_len, data_size);
@@ -182,8 +177,8 @@ SafetensorsFile::Entry SafetensorsFile::parse_entry(const std::string& name, con
     fail(path_, where + "shape " + shape_str(e.shape) + " of " + e.dtype_name + " needs " + std::to_string(need) +
                     " bytes but data_offsets span " + std::to_string(e.end - e.begin));
   if (e.end > data_size)
-    fail(path_, where + "data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                    ") lies outside the data buffer (" + std::to_string(data_size) + " bytes)");
+    fail(path_, where + "data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ") lies outside the data buffer (" +
+                    std::to_string(data_size) + " bytes)");
   return e;
 }
 
@@ -193,11 +188,13 @@ void SafetensorsFile::read_checksums() {
   const json sums = parse_json(it->second, path_ + ": __metadata__ '" + kChecksumKey + "'");
   if (!sums.is_object()) fail(path_, std::string("__metadata__ '") + kChecksumKey + "' is not an object of CRC-32s");
   for (auto s = sums.begin(); s != sums.end(); ++s) {
-    if (!contains(s.key())) fail(path_, std::string("__metadata__ '") + kChecksumKey + "' names tensor '" + s.key() + "', which the file lacks");
+    if (!contains(s.key()))
+      fail(path_, std::string("__metadata__ '") + kChecksumKey + "' names tensor '" + s.key() + "', which the file lacks");
     const std::string hex = s.value().is_string() ? s.value().get<std::string>() : "";
     char* stop = nullptr;
     const unsigned long long crc = std::strtoull(hex.c_str(), &stop, 16);
-    if (hex.size() != 8 || *stop != 0) fail(path_, "tensor '" + s.key() + "': checksum " + s.value().dump() + " is not 8 hex digits");
+    if (hex.size() != 8 || *stop != 0)
+      fail(path_, "tensor '" + s.key() + "': checksum " + s.value().dump() + " is not 8 hex digits");
     checksums_[s.key()] = uint32_t(crc);
   }
 }
@@ -235,8 +232,8 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   if (info->frost == DType::boolean)
     for (uint64_t i = 0; i < e.end - e.begin; ++i)
       if (uint8_t(p[i]) > 1)
-        fail(path_, "tensor '" + name + "': BOOL element " + std::to_string(i) + " has byte value " + std::to_string(uint8_t(p[i])) +
-                        " (only 0 and 1 are booleans)");
+        fail(path_, "tensor '" + name + "': BOOL element " + std::to_string(i) + " has byte value " +
+                        std::to_string(uint8_t(p[i])) + " (only 0 and 1 are booleans)");
   if (info->frost_native) {
     Tensor view = Tensor::from_external(const_cast<char*>(p), e.shape, info->frost, Device::cpu(), mapping_);
     // Offsets need not be multiples of the element size; kernels assume natural alignment.
@@ -247,8 +244,7 @@ Tensor SafetensorsFile::get(const std::string& name) const {
     int64_t* out = t.typed_data<int64_t>();
     for (int64_t i = 0; i < t.numel(); ++i) {
       out[i] = load_integer(p, e.dtype_name, i);
-      if (e.dtype_name == "U64" && out[i] < 0)
-        fail(path_, "tensor '" + name + "': U64 value does not fit in i64");
+      if (e.dtype_name == "U64" && out[i] < 0) fail(path_, "tensor '" + name + "': U64 value does not fit in i64");
     }
     return t;
   }
@@ -262,13 +258,13 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   json entries = json::object(), sums = json::object();
   uint64_t offset = 0;
   for (const NamedTensor& nt : tensors) {
-    if (nt.name.empty() || nt.name == "__metadata__") throw std::invalid_argument(path + ": invalid tensor name '" + nt.name + "'");
+    if (nt.name.empty() || nt.name == "__metadata__")
+      throw std::invalid_argument(path + ": invalid tensor name '" + nt.name + "'");
     if (!seen.insert(nt.name).second) throw std::invalid_argument(path + ": tensor '" + nt.name + "' given twice");
     if (!nt.tensor.defined()) throw std::invalid_argument(path + ": tensor '" + nt.name + "' is undefined");
     Tensor t = copy_contiguous(nt.tensor.detach().to(Device::cpu()), nt.tensor.dtype());
-    entries[nt.name] = {{"dtype", safetensors_dtype_name(t.dtype())},
-                        {"shape", t.shape()},
-                        {"data_offsets", {offset, offset + t.nbytes()}}};
+    entries[nt.name] = {
+        {"dtype", safetensors_dtype_name(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + t.nbytes()}}};
     char hex[16];
     std::snprintf(hex, sizeof hex, "%08x", crc32(t.raw_data(), t.nbytes()));
     sums[nt.name] = hex;
@@ -292,8 +288,8 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   out.commit();
 }
 
-LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin,
-                        bool strict, const std::set<std::string>& skip) {
+LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin, bool strict,
+                        const std::set<std::string>& skip) {
   std::map<std::string, const Tensor*> by_name;
   for (const NamedTensor& t : source) by_name[t.name] = &t.tensor;
   LoadReport report;
@@ -308,18 +304,18 @@ LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, 
       continue;
     }
     if (it->second->shape() != entry.tensor.shape())
-      fail(origin, "tensor '" + entry.name + "' has shape " + shape_str(it->second->shape()) +
-                       " but the model expects " + shape_str(entry.tensor.shape()));
+      fail(origin, "tensor '" + entry.name + "' has shape " + shape_str(it->second->shape()) + " but the model expects " +
+                       shape_str(entry.tensor.shape()));
     copies.emplace_back(entry.tensor, *it->second);
   }
   for (const NamedTensor& t : source)
     if (!known.count(t.name)) report.unexpected.push_back(t.name);
   if (strict && !report.missing.empty())
-    fail(origin, std::to_string(report.missing.size()) + " model tensors are missing from the file: " +
-                     list_names(report.missing));
+    fail(origin,
+         std::to_string(report.missing.size()) + " model tensors are missing from the file: " + list_names(report.missing));
   if (strict && !report.unexpected.empty())
-    fail(origin, std::to_string(report.unexpected.size()) + " tensors in the file are not in the model: " +
-                     list_names(report.unexpected));
+    fail(origin, std::to_string(report.unexpected.size()) +
+                     " tensors in the file are not in the model: " + list_names(report.unexpected));
   for (auto& [dst, src] : copies) copy_into(dst.detach(), src);  // all checks passed: now write
   return report;
 }

@@ -75,8 +75,8 @@ struct LoadReport {
 LoadReport load_safetensors(Module& module, const std::string& path, bool strict = true);
 // The same for tensors already read (e.g. fixed up by a model's checkpoint rules); `origin` names
 // them in errors, and model keys in `skip` are neither loaded nor reported missing.
-LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin,
-                        bool strict, const std::set<std::string>& skip = {});
+LoadReport load_tensors(Module& module, const std::vector<NamedTensor>& source, const std::string& origin, bool strict,
+                        const std::set<std::string>& skip = {});
 // "'a', 'b', 'c' and 5 more": names quoted, at most `limit` of them.
 std::string list_names(const std::vector<std::string>& names, size_t limit = 8);
 

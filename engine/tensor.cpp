@@ -48,16 +48,15 @@ Shape contiguous_strides(const Shape& shape) {
 int64_t normalize_dim(int64_t dim, int64_t rank, const char* what) {
   int64_t d = dim < 0 ? dim + rank : dim;
   if (d < 0 || d >= rank)
-    throw std::invalid_argument(std::string(what) + ": dim " + std::to_string(dim) +
-                                " is out of range for a tensor of rank " + std::to_string(rank));
+    throw std::invalid_argument(std::string(what) + ": dim " + std::to_string(dim) + " is out of range for a tensor of rank " +
+                                std::to_string(rank));
   return d;
 }
 
 void check_dtype_matches(const Tensor& t, DType expected) {
   bool ok = t.dtype() == expected || (expected == DType::u8 && t.dtype() == DType::boolean);
   if (!ok)
-    throw std::invalid_argument(std::string("tensor of dtype ") + dtype_name(t.dtype()) +
-                                " accessed as " + dtype_name(expected));
+    throw std::invalid_argument(std::string("tensor of dtype ") + dtype_name(t.dtype()) + " accessed as " + dtype_name(expected));
 }
 
 Storage::~Storage() {
@@ -111,13 +110,9 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   return t;
 }
 
-Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) {
-  return full(shape, 1.0, dtype, device);
-}
+Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
-Tensor Tensor::scalar(double value, DType dtype, Device device) {
-  return full({}, value, dtype, device);
-}
+Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
 
 Tensor Tensor::arange(int64_t n, DType dtype, Device device) {
   Tensor t = empty({n}, dtype);
@@ -127,15 +122,14 @@ Tensor Tensor::arange(int64_t n, DType dtype, Device device) {
 
 Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
   if (int64_t(values.size()) != shape_numel(shape))
-    throw std::invalid_argument("Tensor::from_vector: " + std::to_string(values.size()) +
-                                " values for shape " + shape_str(shape));
+    throw std::invalid_argument("Tensor::from_vector: " + std::to_string(values.size()) + " values for shape " +
+                                shape_str(shape));
   Tensor t = empty(shape, dtype);
   for (size_t i = 0; i < values.size(); ++i) store_value(t.raw_data(), dtype, int64_t(i), values[i]);
   return t;
 }
 
-Tensor Tensor::from_external(void* data, const Shape& shape, DType dtype, Device device,
-                             std::shared_ptr<void> keep_alive) {
+Tensor Tensor::from_external(void* data, const Shape& shape, DType dtype, Device device, std::shared_ptr<void> keep_alive) {
   Tensor t;
   auto storage = std::make_shared<Storage>();
   storage->data = data;
@@ -190,9 +184,8 @@ Tensor copy_contiguous(const Tensor& src, DType dtype) {
   profile::Scope scope(src.dtype() == dtype ? "contiguous" : "cast", {&src});
   check_device("copy_contiguous", src);
   Tensor out = Tensor::empty(src.shape(), dtype, src.device());
-  if (src.numel() > 0)
-    FROST_KERNEL(out, copy_strided)(src.shape(), out.raw_data(), dtype, out.strides(), src.raw_data(), src.dtype(),
-                                    src.strides());
+  if (src.numel() > 0) FROST_KERNEL(out, copy_strided)
+  (src.shape(), out.raw_data(), dtype, out.strides(), src.raw_data(), src.dtype(), src.strides());
   return out;
 }
 
@@ -252,15 +245,14 @@ std::vector<double> Tensor::to_doubles() const {
 
 double Tensor::item() const {
   if (numel() != 1)
-    throw std::invalid_argument("item() of a tensor with " + std::to_string(numel()) +
-                                " elements (shape " + shape_str(shape_) + ")");
+    throw std::invalid_argument("item() of a tensor with " + std::to_string(numel()) + " elements (shape " + shape_str(shape_) +
+                                ")");
   return to_doubles()[0];
 }
 
 double Tensor::at(const std::vector<int64_t>& index) const {
   if (int64_t(index.size()) != dim())
-    throw std::invalid_argument("at(): " + std::to_string(index.size()) + " indices for shape " +
-                                shape_str(shape_));
+    throw std::invalid_argument("at(): " + std::to_string(index.size()) + " indices for shape " + shape_str(shape_));
   int64_t off = offset_;
   for (size_t d = 0; d < index.size(); ++d) {
     if (index[d] < 0 || index[d] >= shape_[d])

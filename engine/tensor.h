@@ -45,16 +45,13 @@ class Tensor {
   // A 1-d i64 tensor of exactly these values, on `device` (labels, index tables).
   static Tensor from_indices(const std::vector<int64_t>& values, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::f32,
-                     Device device = Device::cpu());
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor scalar(double value, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor arange(int64_t n, DType dtype = DType::i64, Device device = Device::cpu());
   // Copies `values` (converted to dtype) into a new CPU tensor of `shape`.
-  static Tensor from_vector(const std::vector<double>& values, const Shape& shape,
-                            DType dtype = DType::f32);
+  static Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype = DType::f32);
   // Wraps memory owned elsewhere (e.g. an mmap) without copying.
-  static Tensor from_external(void* data, const Shape& shape, DType dtype, Device device,
-                              std::shared_ptr<void> keep_alive);
+  static Tensor from_external(void* data, const Shape& shape, DType dtype, Device device, std::shared_ptr<void> keep_alive);
 
   // ---- metadata ----
   bool defined() const { return storage_ != nullptr; }
@@ -82,11 +79,11 @@ class Tensor {
   Tensor permute(const std::vector<int64_t>& dims) const;
   Tensor transpose(int64_t a, int64_t b) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
-  Tensor expand(const Shape& shape) const;   // broadcast size-1 dims (stride 0)
+  Tensor expand(const Shape& shape) const;  // broadcast size-1 dims (stride 0)
   Tensor unsqueeze(int64_t dim) const;
   Tensor squeeze(int64_t dim) const;
   Tensor flatten(int64_t start = 0, int64_t end = -1) const;
-  Tensor contiguous() const;                 // itself if already contiguous
+  Tensor contiguous() const;  // itself if already contiguous
 
   // ---- conversion (differentiable for float dtypes on the same device) ----
   Tensor to(DType dtype) const;
@@ -105,15 +102,15 @@ class Tensor {
   bool requires_grad() const;
   Tensor& set_requires_grad(bool value);  // only on leaves
   bool is_leaf() const;
-  Tensor grad() const;                     // undefined until a backward reaches this leaf
-  void zero_grad();                        // drops the gradient buffer
+  Tensor grad() const;  // undefined until a backward reaches this leaf
+  void zero_grad();     // drops the gradient buffer
   // 0/1 mask, same shape as this parameter: masked (0) entries get zero gradient and are never
   // changed by an optimizer. Any numeric dtype; stored as this tensor's dtype.
   void set_grad_mask(const Tensor& mask);
   Tensor grad_mask() const;
   std::shared_ptr<Node> grad_fn() const;
-  Tensor detach() const;                   // same storage, no autograd history
-  void backward() const;                   // of a one-element tensor
+  Tensor detach() const;  // same storage, no autograd history
+  void backward() const;  // of a one-element tensor
   void backward(const Tensor& grad_output) const;
   const std::shared_ptr<AutogradMeta>& meta() const { return meta_; }
   AutogradMeta& ensure_meta();
@@ -125,8 +122,7 @@ class Tensor {
 
  private:
   static Tensor empty_from(const Shape& shape, DType dtype, Device device, Allocator& allocator);
-  friend Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides,
-                          int64_t offset);
+  friend Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
   std::shared_ptr<Storage> storage_;
   Shape shape_;
   Shape strides_;  // in elements
@@ -141,11 +137,26 @@ int64_t normalize_dim(int64_t dim, int64_t rank, const char* what);  // throws n
 
 template <typename T>
 struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
-template <> struct dtype_of<bf16> { static constexpr DType value = DType::bf16; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::i64; };
-template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::u8; };
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::f32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::f64;
+};
+template <>
+struct dtype_of<bf16> {
+  static constexpr DType value = DType::bf16;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::i64;
+};
+template <>
+struct dtype_of<uint8_t> {
+  static constexpr DType value = DType::u8;
+};
 
 void check_dtype_matches(const Tensor& t, DType expected);
 

@@ -22,7 +22,7 @@ class PendingUpload {
   PendingUpload& operator=(const PendingUpload&) = delete;
   ~PendingUpload();  // not taken: the compute stream waits all the same (the block may be reused)
   bool defined() const { return tensor_.defined(); }
-  Tensor take();     // the compute stream's next work sees the uploaded data
+  Tensor take();  // the compute stream's next work sees the uploaded data
 
  private:
   friend class Uploader;

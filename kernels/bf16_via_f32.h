@@ -50,8 +50,8 @@ void attention_backward(void (*f32)(const AttentionGeometry&, const float*, cons
   using R = typename Buffers::Rounded;
   const int64_t BH = g.batch * g.heads, N = g.queries, M = g.keys;
   const WidenedBias<Buffers> wb(g);
-  const W dof(dout, BH * N * g.value_dim), qf(q, BH * N * g.head_dim), kf(k, BH * M * g.head_dim),
-      vf(v, BH * M * g.value_dim), pf(probs, BH * N * M);
+  const W dof(dout, BH * N * g.value_dim), qf(q, BH * N * g.head_dim), kf(k, BH * M * g.head_dim), vf(v, BH * M * g.value_dim),
+      pf(probs, BH * N * M);
   R dqf(dq, BH * N * g.head_dim), dkf(dk, BH * M * g.head_dim), dvf(dv, BH * M * g.value_dim), dsf(dscores, BH * N * M);
   f32(wb.g, dof.get(), qf.get(), kf.get(), vf.get(), pf.get(), dqf.get(), dkf.get(), dvf.get(), dsf.get());
   dqf.store();
@@ -61,8 +61,8 @@ void attention_backward(void (*f32)(const AttentionGeometry&, const float*, cons
 }
 
 template <typename Buffers>
-void conv2d_forward(void (*f32)(const Conv2dGeometry&, const float*, const float*, const float*, float*),
-                    const Conv2dGeometry& g, const bf16* x, const bf16* w, const bf16* bias, bf16* y) {
+void conv2d_forward(void (*f32)(const Conv2dGeometry&, const float*, const float*, const float*, float*), const Conv2dGeometry& g,
+                    const bf16* x, const bf16* w, const bf16* bias, bf16* y) {
   const typename Buffers::Widened xf(x, g.input_numel()), wf(w, g.weight_numel()), bf(bias, g.out_channels);
   typename Buffers::Rounded yf(y, g.output_numel());
   f32(g, xf.get(), wf.get(), bf.get(), yf.get());

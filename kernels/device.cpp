@@ -26,9 +26,7 @@ Device Device::parse(const std::string& text) {
   throw std::invalid_argument("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
 }
 
-std::string Device::str() const {
-  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
-}
+std::string Device::str() const { return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index); }
 
 void* Allocator::allocate(size_t bytes) {
   void* ptr = raw_allocate(bytes);

@@ -8,41 +8,51 @@ namespace frost {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f32: return 4;
-    case DType::f64: return 8;
-    case DType::bf16: return 2;
-    case DType::f16: return 2;
-    case DType::i64: return 8;
-    case DType::u8: return 1;
-    case DType::boolean: return 1;
+    case DType::f32:
+      return 4;
+    case DType::f64:
+      return 8;
+    case DType::bf16:
+      return 2;
+    case DType::f16:
+      return 2;
+    case DType::i64:
+      return 8;
+    case DType::u8:
+      return 1;
+    case DType::boolean:
+      return 1;
   }
   return 0;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::f64: return "f64";
-    case DType::bf16: return "bf16";
-    case DType::f16: return "f16";
-    case DType::i64: return "i64";
-    case DType::u8: return "u8";
-    case DType::boolean: return "bool";
+    case DType::f32:
+      return "f32";
+    case DType::f64:
+      return "f64";
+    case DType::bf16:
+      return "bf16";
+    case DType::f16:
+      return "f16";
+    case DType::i64:
+      return "i64";
+    case DType::u8:
+      return "u8";
+    case DType::boolean:
+      return "bool";
   }
   return "?";
 }
 
 DType dtype_from_name(const std::string& name) {
-  for (DType t : {DType::f32, DType::f64, DType::bf16, DType::f16, DType::i64, DType::u8,
-                  DType::boolean})
+  for (DType t : {DType::f32, DType::f64, DType::bf16, DType::f16, DType::i64, DType::u8, DType::boolean})
     if (name == dtype_name(t)) return t;
-  throw std::invalid_argument("unknown dtype '" + name +
-                              "' (expected f32, f64, bf16, f16, i64, u8 or bool)");
+  throw std::invalid_argument("unknown dtype '" + name + "' (expected f32, f64, bf16, f16, i64, u8 or bool)");
 }
 
-bool dtype_is_float(DType t) {
-  return t == DType::f32 || t == DType::f64 || t == DType::bf16 || t == DType::f16;
-}
+bool dtype_is_float(DType t) { return t == DType::f32 || t == DType::f64 || t == DType::bf16 || t == DType::f16; }
 
 float f16_to_f32(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000u) << 16;
@@ -85,26 +95,47 @@ uint16_t f32_to_f16(float f) {
 
 double load_value(const void* base, DType dtype, int64_t i) {
   switch (dtype) {
-    case DType::f32: return static_cast<const float*>(base)[i];
-    case DType::f64: return static_cast<const double*>(base)[i];
-    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(base)[i]);
-    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(base)[i]);
-    case DType::i64: return double(static_cast<const int64_t*>(base)[i]);
-    case DType::u8: return static_cast<const uint8_t*>(base)[i];
-    case DType::boolean: return static_cast<const uint8_t*>(base)[i] ? 1.0 : 0.0;
+    case DType::f32:
+      return static_cast<const float*>(base)[i];
+    case DType::f64:
+      return static_cast<const double*>(base)[i];
+    case DType::bf16:
+      return bf16_to_f32(static_cast<const uint16_t*>(base)[i]);
+    case DType::f16:
+      return f16_to_f32(static_cast<const uint16_t*>(base)[i]);
+    case DType::i64:
+      return double(static_cast<const int64_t*>(base)[i]);
+    case DType::u8:
+      return static_cast<const uint8_t*>(base)[i];
+    case DType::boolean:
+      return static_cast<const uint8_t*>(base)[i] ? 1.0 : 0.0;
   }
   return 0;
 }
 
 void store_value(void* base, DType dtype, int64_t i, double v) {
   switch (dtype) {
-    case DType::f32: static_cast<float*>(base)[i] = float(v); break;
-    case DType::f64: static_cast<double*>(base)[i] = v; break;
-    case DType::bf16: static_cast<uint16_t*>(base)[i] = f32_to_bf16(float(v)); break;
-    case DType::f16: static_cast<uint16_t*>(base)[i] = f32_to_f16(float(v)); break;
-    case DType::i64: static_cast<int64_t*>(base)[i] = int64_t(v); break;
-    case DType::u8: static_cast<uint8_t*>(base)[i] = uint8_t(v); break;
-    case DType::boolean: static_cast<uint8_t*>(base)[i] = v != 0.0; break;
+    case DType::f32:
+      static_cast<float*>(base)[i] = float(v);
+      break;
+    case DType::f64:
+      static_cast<double*>(base)[i] = v;
+      break;
+    case DType::bf16:
+      static_cast<uint16_t*>(base)[i] = f32_to_bf16(float(v));
+      break;
+    case DType::f16:
+      static_cast<uint16_t*>(base)[i] = f32_to_f16(float(v));
+      break;
+    case DType::i64:
+      static_cast<int64_t*>(base)[i] = int64_t(v);
+      break;
+    case DType::u8:
+      static_cast<uint8_t*>(base)[i] = uint8_t(v);
+      break;
+    case DType::boolean:
+      static_cast<uint8_t*>(base)[i] = v != 0.0;
+      break;
   }
 }
 

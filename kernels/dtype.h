@@ -12,7 +12,7 @@ namespace frost {
 enum class DType : uint8_t { f32, f64, bf16, f16, i64, u8, boolean };
 
 size_t dtype_size(DType t);
-const char* dtype_name(DType t);          // "f32", "bf16", ...: used in every error message
+const char* dtype_name(DType t);                 // "f32", "bf16", ...: used in every error message
 DType dtype_from_name(const std::string& name);  // throws std::invalid_argument naming the string
 bool dtype_is_float(DType t);
 
@@ -30,7 +30,6 @@ uint16_t f32_to_f16(float f);
 // by convert_value's integer path).
 double load_value(const void* base, DType dtype, int64_t index);
 void store_value(void* base, DType dtype, int64_t index, double value);
-void convert_value(const void* src, DType src_type, int64_t src_index, void* dst, DType dst_type,
-                   int64_t dst_index);
+void convert_value(const void* src, DType src_type, int64_t src_index, void* dst, DType dst_type, int64_t dst_index);
 
 }  // namespace frost

@@ -46,16 +46,26 @@ FROST_NO_EXEC_CHECK
 template <typename M, typename T>
 FROST_HOST_DEVICE inline T value(UnaryOp op, T x) {
   switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return M::exp(x);
-    case UnaryOp::log: return M::log(x);
-    case UnaryOp::sqrt: return M::sqrt(x);
-    case UnaryOp::tanh: return M::tanh(x);
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
-    case UnaryOp::sigmoid: return sigmoid<M>(x);
-    case UnaryOp::gelu_erf: return x * M::normal_cdf(x, static_cast<T*>(nullptr));
-    case UnaryOp::gelu_tanh: return T(0.5) * x * (T(1) + M::gelu_tanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
-    case UnaryOp::quick_gelu: return x * sigmoid<M>(T(1.702) * x);
+    case UnaryOp::neg:
+      return -x;
+    case UnaryOp::exp:
+      return M::exp(x);
+    case UnaryOp::log:
+      return M::log(x);
+    case UnaryOp::sqrt:
+      return M::sqrt(x);
+    case UnaryOp::tanh:
+      return M::tanh(x);
+    case UnaryOp::relu:
+      return x > T(0) ? x : T(0);
+    case UnaryOp::sigmoid:
+      return sigmoid<M>(x);
+    case UnaryOp::gelu_erf:
+      return x * M::normal_cdf(x, static_cast<T*>(nullptr));
+    case UnaryOp::gelu_tanh:
+      return T(0.5) * x * (T(1) + M::gelu_tanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x)));
+    case UnaryOp::quick_gelu:
+      return x * sigmoid<M>(T(1.702) * x);
   }
   return x;
 }
@@ -65,13 +75,20 @@ FROST_NO_EXEC_CHECK
 template <typename M, typename T>
 FROST_HOST_DEVICE inline T derivative(UnaryOp op, T x, T y) {
   switch (op) {
-    case UnaryOp::neg: return T(-1);
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return T(1) / x;
-    case UnaryOp::sqrt: return T(0.5) / y;
-    case UnaryOp::tanh: return T(1) - y * y;
-    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::sigmoid: return y * (T(1) - y);
+    case UnaryOp::neg:
+      return T(-1);
+    case UnaryOp::exp:
+      return y;
+    case UnaryOp::log:
+      return T(1) / x;
+    case UnaryOp::sqrt:
+      return T(0.5) / y;
+    case UnaryOp::tanh:
+      return T(1) - y * y;
+    case UnaryOp::relu:
+      return x > T(0) ? T(1) : T(0);
+    case UnaryOp::sigmoid:
+      return y * (T(1) - y);
     case UnaryOp::gelu_erf: {
       T pdf = T(0);
       const T cdf = M::normal_cdf(x, &pdf);

@@ -8,8 +8,7 @@ namespace frost::models {
 
 ArgReader::ArgReader(std::string model, const nlohmann::json& args) : model_(std::move(model)), args_(args) {
   if (args_.is_null()) args_ = nlohmann::json::object();
-  if (!args_.is_object())
-    throw std::invalid_argument(model_ + ": model args must be a JSON object, got " + args.dump());
+  if (!args_.is_object()) throw std::invalid_argument(model_ + ": model args must be a JSON object, got " + args.dump());
 }
 
 void ArgReader::bad(const std::string& key, const std::string& expected) const {
@@ -48,8 +47,7 @@ bool ArgReader::get_bool(const std::string& key, bool fallback) {
   return args_.at(key).get<bool>();
 }
 
-std::string ArgReader::get_string(const std::string& key, const std::string& fallback,
-                                  const std::vector<std::string>& choices) {
+std::string ArgReader::get_string(const std::string& key, const std::string& fallback, const std::vector<std::string>& choices) {
   if (!has(key)) return fallback;
   std::string list;
   for (const std::string& c : choices) list += (list.empty() ? "'" : ", '") + c + "'";
@@ -60,11 +58,11 @@ std::string ArgReader::get_string(const std::string& key, const std::string& fal
   bad(key, "one of " + list);
 }
 
-std::vector<int64_t> ArgReader::get_int_list(const std::string& key, const std::vector<int64_t>& fallback,
-                                             int64_t min_value) {
+std::vector<int64_t> ArgReader::get_int_list(const std::string& key, const std::vector<int64_t>& fallback, int64_t min_value) {
   if (!has(key)) return fallback;
   const nlohmann::json& v = args_.at(key);
-  const std::string expected = "an integer in [" + std::to_string(min_value) + ", " + std::to_string(kMaxSize) + "] or a list of them";
+  const std::string expected =
+      "an integer in [" + std::to_string(min_value) + ", " + std::to_string(kMaxSize) + "] or a list of them";
   if (v.is_array() && (v.empty() || v.size() > size_t(kMaxSize))) bad(key, expected);
   std::vector<int64_t> out;
   for (const nlohmann::json& e : v.is_array() ? v : nlohmann::json::array({v})) {

@@ -11,7 +11,7 @@
 
 namespace frost::models {
 
-constexpr int64_t kMaxSize = 65536;      // any width, depth, image or patch size
+constexpr int64_t kMaxSize = 65536;       // any width, depth, image or patch size
 constexpr int64_t kMaxClasses = 1 << 20;  // a classifier head
 
 class ArgReader {

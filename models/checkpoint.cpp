@@ -14,7 +14,8 @@ CheckpointReport load_checkpoint(Model& model, const std::string& path, bool str
   std::vector<std::string> keys;
   for (const SafetensorsFile::Entry& e : file.entries()) keys.push_back(e.name);
   if (const int64_t renamed = model.remap_checkpoint_keys(keys))
-    report.notes.push_back(std::to_string(renamed) + " keys of an older " + model.kind() + " layout renamed to timm's current names");
+    report.notes.push_back(std::to_string(renamed) + " keys of an older " + model.kind() +
+                           " layout renamed to timm's current names");
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string& key = keys[i];
     if (model.ignores_checkpoint_key(key)) {
@@ -41,7 +42,8 @@ CheckpointReport load_checkpoint(Model& model, const std::string& path, bool str
   std::string mismatch;
   for (const NamedTensor& p : head) {
     const Tensor* t = in_file(p.name);
-    if (!t) mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is not in the checkpoint";
+    if (!t)
+      mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is not in the checkpoint";
     else if (t->shape() != p.tensor.shape())
       mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is " + shape_str(t->shape()) + " in the checkpoint, " +
                   shape_str(p.tensor.shape()) + " in the model";
@@ -65,7 +67,8 @@ CheckpointReport load_checkpoint(Model& model, const std::string& path, bool str
         kept.push_back(std::move(t));
       }
     }
-    if (dropped && head.empty()) report.notes.push_back("checkpoint classifier '" + model.classifier + "' dropped (num_classes 0)");
+    if (dropped && head.empty())
+      report.notes.push_back("checkpoint classifier '" + model.classifier + "' dropped (num_classes 0)");
     source = std::move(kept);
   }
   const LoadReport loaded = load_tensors(model, source, path, strict, skip);

@@ -76,9 +76,9 @@ ConvNeXt::ConvNeXt(const std::string& name, const ConvNeXtConfig& c, uint64_t se
     }
     stages.emplace_back();
     for (int64_t j = 0; j < config.depths[i]; ++j, ++block_index)
-      stages.back().push_back(register_module(
-          stage + ".blocks." + std::to_string(j),
-          std::make_shared<ConvNeXtBlock>(config, config.dims[i], dpr[size_t(block_index)], seed + 1000 * (i + 1) + 10 * (j + 1))));
+      stages.back().push_back(register_module(stage + ".blocks." + std::to_string(j),
+                                              std::make_shared<ConvNeXtBlock>(config, config.dims[i], dpr[size_t(block_index)],
+                                                                              seed + 1000 * (i + 1) + 10 * (j + 1))));
   }
   head_norm = std::make_shared<LayerNorm>(num_features, config.eps);
   register_slot("head.norm", head_norm);

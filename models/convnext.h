@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "models/args.h"
-#include "models/transformer.h"
 #include "models/model.h"
+#include "models/transformer.h"
 
 namespace frost::models {
 

@@ -11,8 +11,7 @@ namespace frost::models {
 const char* branch_name(Branch branch) { return branch == Branch::attention ? "attention" : "mlp"; }
 
 void Block::wrap_branch(Branch branch, const std::string& name, std::shared_ptr<BranchHook> hook) {
-  if (!has_branch(branch))
-    throw std::invalid_argument(kind() + " blocks have no " + branch_name(branch) + " branch");
+  if (!has_branch(branch)) throw std::invalid_argument(kind() + " blocks have no " + branch_name(branch) + " branch");
   register_module(name, hook);
   (branch == Branch::attention ? attention_hooks_ : mlp_hooks_).push_back(std::move(hook));
 }

@@ -84,7 +84,7 @@ class Model : public Module {
   int64_t in_chans = 3, num_classes = 0, num_features = 0;
   int64_t img_h = 0, img_w = 0;  // the input size the model requires; 0: any size >= min_img_size
   int64_t min_img_size = 1;
-  std::string classifier;  // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
+  std::string classifier;       // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
   std::shared_ptr<Layer> head;  // Linear(num_features, num_classes); null when num_classes == 0
   double head_drop_rate = 0.0;  // timm's drop_rate: dropout before the head
   std::shared_ptr<Generator> rng = std::make_shared<Generator>(0);  // dropout and drop-path stream
@@ -95,7 +95,7 @@ class Model : public Module {
   void check_input(const Tensor& images) const;
   virtual Tensor forward_features(const Tensor& images) const = 0;  // before pooling
   virtual Tensor forward_head(const Tensor& features) const = 0;    // pooling, norm, head
-  Tensor forward(const Tensor& images) const;                         // (B, C, H, W) -> (B, K)
+  Tensor forward(const Tensor& images) const;                       // (B, C, H, W) -> (B, K)
   // Mixed precision. bf16: frozen parameters are stored in bf16 (Module::convert_frozen_parameters),
   // images are cast to bf16 on entry, activations stay bf16 and logits come out in bf16; trainable
   // parameters stay f32. Call after the PEFT methods have decided what trains. f32: nothing to do
@@ -109,7 +109,10 @@ class Model : public Module {
   // Renames the keys of an older layout of this architecture to the current one, as timm's
   // checkpoint_filter_fn does (Swin: downsample at the end of stages, `head.`; ConvNeXt: Facebook's
   // original names). `keys` are all the checkpoint's keys; returns how many were renamed.
-  virtual int64_t remap_checkpoint_keys(std::vector<std::string>& keys) const { (void)keys; return 0; }
+  virtual int64_t remap_checkpoint_keys(std::vector<std::string>& keys) const {
+    (void)keys;
+    return 0;
+  }
   // Keys a checkpoint may carry that this model deliberately ignores (non-persistent buffers).
   virtual bool ignores_checkpoint_key(const std::string&) const { return false; }
   // Fits a checkpoint tensor to this model when timm would (ViT pos_embed resampling); returns

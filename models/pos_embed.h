@@ -10,7 +10,6 @@
 namespace frost::models {
 
 // pos (1, prefix + old_h * old_w, C) -> (1, prefix + new_h * new_w, C), f32, outside autograd.
-Tensor resample_abs_pos_embed(const Tensor& pos, int64_t new_h, int64_t new_w, int64_t old_h, int64_t old_w,
-                              int64_t prefix);
+Tensor resample_abs_pos_embed(const Tensor& pos, int64_t new_h, int64_t new_w, int64_t old_h, int64_t old_w, int64_t prefix);
 
 }  // namespace frost::models

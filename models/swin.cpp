@@ -48,7 +48,8 @@ void SwinConfig::validate() const {
 WindowAttention::WindowAttention(int64_t dim, int64_t h, int64_t w, bool qkv_bias, uint64_t seed)
     : Attention(dim, h, qkv_bias, seed) {
   Generator gen(seed);
-  relative_position_bias_table = register_parameter("relative_position_bias_table", Tensor::empty({(2 * w - 1) * (2 * w - 1), h}));
+  relative_position_bias_table =
+      register_parameter("relative_position_bias_table", Tensor::empty({(2 * w - 1) * (2 * w - 1), h}));
   init_normal_(relative_position_bias_table, 0.02, gen);
   // idx(i, j) = (hi - hj + w - 1) (2w - 1) + (wi - wj + w - 1) for tokens i, j of a window (row-major).
   std::vector<int64_t> index;
@@ -113,7 +114,8 @@ SwinBlock::SwinBlock(const SwinConfig& c, int64_t dim, int64_t heads, int64_t re
   register_slot("attn", attn);
   register_slot("norm2", norm2);
   register_slot("mlp", mlp);
-  if (shift > 0) attn_mask = shift_mask((res_h + window - 1) / window * window, (res_w + window - 1) / window * window, window, shift);
+  if (shift > 0)
+    attn_mask = shift_mask((res_h + window - 1) / window * window, (res_w + window - 1) / window * window, window, shift);
 }
 
 Tensor SwinBlock::window_attention(const Tensor& input) const {
@@ -132,7 +134,8 @@ Tensor SwinBlock::window_attention(const Tensor& input) const {
 
 Tensor SwinBlock::forward(const Tensor& input) const {
   Tensor x = apply_token_hooks(input);
-  x = add(x, run_branch(Branch::attention, x, [this](const Tensor& h) { return drop_path(window_attention(norm1->forward(h))); }));
+  x = add(x,
+          run_branch(Branch::attention, x, [this](const Tensor& h) { return drop_path(window_attention(norm1->forward(h))); }));
   x = add(x, run_branch(Branch::mlp, x, [this](const Tensor& h) { return drop_path(mlp->forward(norm2->forward(h))); }));
   return run_taps(x);
 }
@@ -185,10 +188,10 @@ SwinTransformer::SwinTransformer(const std::string& name, const SwinConfig& c, u
     stages.emplace_back();
     for (int64_t j = 0; j < config.depths[i]; ++j, ++block_index) {
       const int64_t shift = j % 2 ? config.window_size / 2 : 0;
-      stages.back().push_back(register_module(
-          stage + ".blocks." + std::to_string(j),
-          std::make_shared<SwinBlock>(config, dim, config.num_heads[i], res_h, res_w, shift, dpr[size_t(block_index)],
-                                      seed + 1000 * (i + 1) + 10 * (j + 1))));
+      stages.back().push_back(
+          register_module(stage + ".blocks." + std::to_string(j),
+                          std::make_shared<SwinBlock>(config, dim, config.num_heads[i], res_h, res_w, shift,
+                                                      dpr[size_t(block_index)], seed + 1000 * (i + 1) + 10 * (j + 1))));
     }
   }
   norm = std::make_shared<LayerNorm>(num_features, config.eps);
@@ -234,7 +237,9 @@ int64_t SwinTransformer::remap_checkpoint_keys(std::vector<std::string>& keys) c
 }
 
 bool SwinTransformer::ignores_checkpoint_key(const std::string& key) const {
-  auto ends = [&](const std::string& s) { return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0; };
+  auto ends = [&](const std::string& s) {
+    return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0;
+  };
   return ends("relative_position_index") || ends("attn_mask");
 }
 

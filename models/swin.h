@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "models/args.h"
-#include "models/transformer.h"
 #include "models/model.h"
+#include "models/transformer.h"
 
 namespace frost::models {
 
@@ -42,8 +42,8 @@ class WindowAttention : public Attention {
 
 class SwinBlock : public Block {
  public:
-  SwinBlock(const SwinConfig& c, int64_t dim, int64_t heads, int64_t res_h, int64_t res_w, int64_t shift,
-            double drop_path, uint64_t seed);
+  SwinBlock(const SwinConfig& c, int64_t dim, int64_t heads, int64_t res_h, int64_t res_w, int64_t shift, double drop_path,
+            uint64_t seed);
   std::string kind() const override { return "SwinBlock"; }
   Tensor forward(const Tensor& x) const override;  // (B, H, W, C) -> (B, H, W, C)
   Tensor window_attention(const Tensor& x) const;  // shift, partition, attend, merge, unshift

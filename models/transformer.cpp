@@ -29,8 +29,8 @@ Tensor Attention::forward(const Tensor& x, const Tensor& bias) const {
   for (const auto& prefix : prefixes_) {
     auto [pk, pv] = prefix->rows();  // (H, L, D)
     if (pk.dim() != 3 || pk.size(0) != heads || pk.size(2) != D || pv.shape() != pk.shape())
-      throw std::invalid_argument("attention prefix: rows " + pk.describe() + " / " + pv.describe() +
-                                  " do not fit (" + std::to_string(heads) + ", L, " + std::to_string(D) + ")");
+      throw std::invalid_argument("attention prefix: rows " + pk.describe() + " / " + pv.describe() + " do not fit (" +
+                                  std::to_string(heads) + ", L, " + std::to_string(D) + ")");
     const int64_t L = pk.size(1);
     k = cat({pk.unsqueeze(0).expand({B, heads, L, D}), k}, 2);
     v = cat({pv.unsqueeze(0).expand({B, heads, L, D}), v}, 2);
@@ -49,9 +49,7 @@ Mlp::Mlp(int64_t dim, int64_t hidden, uint64_t seed) {
 
 Tensor Mlp::forward(const Tensor& x) const { return fc2->forward(gelu(fc1->forward(x))); }
 
-LayerScale::LayerScale(int64_t dim, double init_values) {
-  gamma = register_parameter("gamma", Tensor::full({dim}, init_values));
-}
+LayerScale::LayerScale(int64_t dim, double init_values) { gamma = register_parameter("gamma", Tensor::full({dim}, init_values)); }
 
 void init_timm_weights(Module& root, double std, Generator& gen, bool convs) {
   NoGradGuard no_grad;

@@ -33,8 +33,13 @@ void ViTConfig::read(ArgReader& a) {
 
 void ViTConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument("ViT config: " + what); };
-  for (auto [v, name] : {std::pair{img_h, "img_size"}, {img_w, "img_size"}, {patch_size, "patch_size"},
-                         {in_chans, "in_chans"}, {embed_dim, "embed_dim"}, {depth, "depth"}, {num_heads, "num_heads"}})
+  for (auto [v, name] : {std::pair{img_h, "img_size"},
+                         {img_w, "img_size"},
+                         {patch_size, "patch_size"},
+                         {in_chans, "in_chans"},
+                         {embed_dim, "embed_dim"},
+                         {depth, "depth"},
+                         {num_heads, "num_heads"}})
     if (v <= 0) fail(std::string(name) + " must be positive, got " + std::to_string(v));
   if (img_h % patch_size || img_w % patch_size)
     fail("img_size " + std::to_string(img_h) + (img_h == img_w ? std::string() : std::string("x") + std::to_string(img_w)) +
@@ -107,8 +112,8 @@ VisionTransformer::VisionTransformer(const std::string& name, const ViTConfig& c
   init_normal_(pos_embed, 0.02, gen);
   const std::vector<double> dpr = drop_path_schedule(config.drop_path_rate, config.depth);
   for (int64_t i = 0; i < config.depth; ++i)
-    blocks.push_back(register_module("blocks." + std::to_string(i),
-                                     std::make_shared<ViTBlock>(config, dpr[size_t(i)], seed + 100 * (i + 1))));
+    blocks.push_back(
+        register_module("blocks." + std::to_string(i), std::make_shared<ViTBlock>(config, dpr[size_t(i)], seed + 100 * (i + 1))));
   const bool use_fc_norm = config.fc_norm < 0 ? config.global_pool == "avg" : config.fc_norm == 1;
   if (!use_fc_norm) {
     norm = std::make_shared<LayerNorm>(C, config.eps);

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "models/args.h"
-#include "models/transformer.h"
 #include "models/model.h"
+#include "models/transformer.h"
 
 namespace frost::models {
 
@@ -56,7 +56,7 @@ class VisionTransformer : public Model {
   // Tokens that PEFT prompts put between the prefix tokens and the patches of the last block's
   // output; 'avg' pooling leaves them out.
   int64_t prompt_tokens = 0;
-  Tensor cls_token, reg_token, pos_embed;  // (1, 1, C), (1, R, C), (1, embed_len, C)
+  Tensor cls_token, reg_token, pos_embed;             // (1, 1, C), (1, R, C), (1, embed_len, C)
   std::shared_ptr<Layer> patch_embed, norm, fc_norm;  // one of norm/fc_norm is null
   std::vector<std::shared_ptr<ViTBlock>> blocks;
 };

@@ -18,8 +18,9 @@ void apply_adaptformer(MethodContext& ctx, Options& o) {
   for (size_t i = 0; i < ctx.blocks.size(); ++i) {
     if (dims[i] == 0) continue;
     Bottleneck b(ctx.block_dim(i), dims[i], act, drop, scale, "kaiming", ctx.model.rng, ctx.next_seed());
-    ctx.blocks[i].second->wrap_branch(models::Branch::mlp, "adaptformer",
-                                      std::make_shared<BottleneckHook>(std::move(b), ctx.backbone == Backbone::convnext, true, "AdaptFormer"));
+    ctx.blocks[i].second->wrap_branch(
+        models::Branch::mlp, "adaptformer",
+        std::make_shared<BottleneckHook>(std::move(b), ctx.backbone == Backbone::convnext, true, "AdaptFormer"));
   }
 }
 

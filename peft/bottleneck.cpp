@@ -15,9 +15,12 @@ Activation parse_activation(Options& o, const std::string& fallback) {
 
 Tensor activate(const Tensor& x, Activation a) {
   switch (a) {
-    case Activation::gelu: return gelu(x);
-    case Activation::relu: return relu(x);
-    default: return quick_gelu(x);
+    case Activation::gelu:
+      return gelu(x);
+    case Activation::relu:
+      return relu(x);
+    default:
+      return quick_gelu(x);
   }
 }
 

@@ -36,7 +36,8 @@ class Convpass : public models::BranchHook {
     assign_(conv->bias, Tensor::zeros({d}, dt));
     if (identity) {
       Tensor w = Tensor::zeros({d, d, 3, 3}, dt);
-      for (int64_t i = 0; i < d; ++i) copy_into(w.narrow(0, i, 1).narrow(1, i, 1).narrow(2, 1, 1).narrow(3, 1, 1), Tensor::ones({1, 1, 1, 1}, dt));
+      for (int64_t i = 0; i < d; ++i)
+        copy_into(w.narrow(0, i, 1).narrow(1, i, 1).narrow(2, 1, 1).narrow(3, 1, 1), Tensor::ones({1, 1, 1, 1}, dt));
       assign_(conv->weight, w);
     } else {
       init_uniform_(conv->weight, std::sqrt(6.0 / double(d * 9 + d * 9)), gen);

@@ -56,8 +56,8 @@ enum class Op { qkv, proj, fc1, fc2 };
 
 class FactLinear : public Wrapper {
  public:
-  FactLinear(std::shared_ptr<Layer> inner, std::shared_ptr<FactShared> shared, Op op, int64_t layer, std::shared_ptr<Generator> rng,
-             uint64_t seed)
+  FactLinear(std::shared_ptr<Layer> inner, std::shared_ptr<FactShared> shared, Op op, int64_t layer,
+             std::shared_ptr<Generator> rng, uint64_t seed)
       : shared_(std::move(shared)), op_(op), layer_(layer), rng_(std::move(rng)) {
     adopt(std::move(inner));
     const int64_t r = shared_->rank;
@@ -95,7 +95,8 @@ class FactLinear : public Wrapper {
         out = linear(dp(linear(ux, core(3, sigma))), f.v);
       } else {
         out = cat({linear(dp(linear(ux, core(0, sigma))), f.v), linear(dp(linear(ux, core(1, sigma_k))), f.v),
-                   linear(dp(linear(ux, core(2, sigma_v))), f.v)}, -1);
+                   linear(dp(linear(ux, core(2, sigma_v))), f.v)},
+                  -1);
       }
     } else if (op_ == Op::fc1) {
       const Tensor s1 = f.tensor_kind ? f.slices(first + 4, 4) : sigma;  // (4r, r)
@@ -148,7 +149,8 @@ void apply_fact(MethodContext& ctx, Options& o) {
   ctx.model.register_module("fact", shared);
   for (int64_t i = 0; i < L; ++i) {
     const std::string b = ctx.blocks[size_t(i)].first + ".";
-    for (auto [name, op_] : {std::pair{"attn.qkv", Op::qkv}, {"attn.proj", Op::proj}, {"mlp.fc1", Op::fc1}, {"mlp.fc2", Op::fc2}}) {
+    for (auto [name, op_] :
+         {std::pair{"attn.qkv", Op::qkv}, {"attn.proj", Op::proj}, {"mlp.fc1", Op::fc1}, {"mlp.fc2", Op::fc2}}) {
       const Op op = op_;  // a structured binding cannot be captured by every compiler yet
       wrap_layer(ctx.model, b + name, [&](std::shared_ptr<Layer> l) {
         return std::make_shared<FactLinear>(l, shared, op, i, ctx.model.rng, ctx.next_seed());

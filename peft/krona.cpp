@@ -38,8 +38,8 @@ class KronaLinear : public Wrapper {
     Shape s = x.shape();
     s.back() = ai;
     s.push_back(bi);
-    const Tensor ax = matmul(w1, x.reshape(s));          // (..., a_o, b_i)
-    Tensor y = matmul(ax, w2.transpose(0, 1));           // (..., a_o, b_o)
+    const Tensor ax = matmul(w1, x.reshape(s));  // (..., a_o, b_i)
+    Tensor y = matmul(ax, w2.transpose(0, 1));   // (..., a_o, b_o)
     Shape out = x.shape();
     out.back() = ao * bo;
     return add(base->forward(x), mul(y.reshape(out), scale));
@@ -63,7 +63,8 @@ void apply_krona(MethodContext& ctx, Options& o) {
   const double scale = o.number("scale", 1.0);
   o.finish();
   for (const std::string& path : find_targets(ctx, o, targets, false))
-    wrap_layer(ctx.model, path, [&](std::shared_ptr<Layer> l) { return std::make_shared<KronaLinear>(l, scale, ctx.next_seed()); });
+    wrap_layer(ctx.model, path,
+               [&](std::shared_ptr<Layer> l) { return std::make_shared<KronaLinear>(l, scale, ctx.next_seed()); });
 }
 
 }  // namespace frost::peft

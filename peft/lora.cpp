@@ -37,7 +37,8 @@ AppliedAdapter apply_lora_config(models::Model& model, const LoraConfig& config,
       auto conv = std::dynamic_pointer_cast<Conv2d>(module);
       if (conv->options.groups != 1)
         throw std::invalid_argument("LoRA target '" + path + "' is a grouped convolution (groups " +
-                                    std::to_string(conv->options.groups) + "); peft cannot merge those, so frost does not wrap them");
+                                    std::to_string(conv->options.groups) +
+                                    "); peft cannot merge those, so frost does not wrap them");
       wrapper = std::make_shared<LoraConv2d>(conv, r, scaling, config.lora_dropout, config.lora_bias, model.rng, s);
     }
     if (config.use_dora) wrapper->enable_dora();
@@ -74,7 +75,6 @@ AppliedAdapter apply_lora_config(models::Model& model, const LoraConfig& config,
   return applied;
 }
 
-
 // ---- the `lora` and `dora` methods of the spec language ----
 
 LoraConfig lora_config_from_options(MethodContext& ctx, Options& o, bool dora) {
@@ -98,8 +98,10 @@ LoraConfig lora_config_from_options(MethodContext& ctx, Options& o, bool dora) {
     for (const auto& [path, module] : ctx.model.named_modules()) {
       const int64_t b = ctx.block_of(path);
       if (b < 0 || !c.target_modules.matches(path) || !std::dynamic_pointer_cast<Layer>(module)) continue;
-      if (ranks[size_t(b)] == 0) c.exclude_modules.names.push_back(path);
-      else if (ranks[size_t(b)] != c.r) c.rank_pattern[path] = ranks[size_t(b)];
+      if (ranks[size_t(b)] == 0)
+        c.exclude_modules.names.push_back(path);
+      else if (ranks[size_t(b)] != c.r)
+        c.rank_pattern[path] = ranks[size_t(b)];
     }
     if (c.exclude_modules.names.empty()) c.exclude_modules.kind = TargetSpec::Kind::none;
   }

@@ -57,8 +57,8 @@ class LoraLayer : public Wrapper {
 
  protected:
   // Registers the base's weight/bias (frozen) under their own names and A, B; zeroes B.
-  void init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s,
-            double p, std::shared_ptr<Generator> g);
+  void init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s, double p,
+            std::shared_ptr<Generator> g);
 };
 
 class LoraLinear : public LoraLayer {

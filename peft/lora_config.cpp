@@ -11,9 +11,7 @@ namespace frost::peft {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& origin, const std::string& what) {
-  throw std::invalid_argument(origin + ": " + what);
-}
+[[noreturn]] void bad(const std::string& origin, const std::string& what) { throw std::invalid_argument(origin + ": " + what); }
 
 }  // namespace
 
@@ -38,8 +36,10 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& ori
   c.lora_dropout = number("lora_dropout", 0);
   if (c.lora_dropout < 0 || c.lora_dropout >= 1) bad(origin, "'lora_dropout' must be in [0, 1)");
   try {
-    c.target_modules = TargetSpec::from_json(field("target_modules") ? j.at("target_modules") : nlohmann::json(), "target_modules");
-    c.exclude_modules = TargetSpec::from_json(field("exclude_modules") ? j.at("exclude_modules") : nlohmann::json(), "exclude_modules");
+    c.target_modules =
+        TargetSpec::from_json(field("target_modules") ? j.at("target_modules") : nlohmann::json(), "target_modules");
+    c.exclude_modules =
+        TargetSpec::from_json(field("exclude_modules") ? j.at("exclude_modules") : nlohmann::json(), "exclude_modules");
   } catch (const std::invalid_argument& e) {
     bad(origin, e.what());
   }
@@ -80,15 +80,24 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& ori
 }
 
 nlohmann::json LoraConfig::to_json() const {
-  nlohmann::json j = {{"peft_type", "LORA"},         {"task_type", nullptr},
-                      {"r", r},                      {"lora_alpha", lora_alpha},
-                      {"lora_dropout", lora_dropout}, {"target_modules", target_modules.to_json()},
-                      {"exclude_modules", exclude_modules.to_json()}, {"modules_to_save", nullptr},
-                      {"bias", bias},                {"use_rslora", use_rslora},
-                      {"use_dora", use_dora},           {"fan_in_fan_out", false},
-                      {"lora_bias", lora_bias},      {"init_lora_weights", true},
-                      {"inference_mode", true},      {"rank_pattern", rank_pattern},
-                      {"alpha_pattern", alpha_pattern}, {"base_model_name_or_path", nullptr},
+  nlohmann::json j = {{"peft_type", "LORA"},
+                      {"task_type", nullptr},
+                      {"r", r},
+                      {"lora_alpha", lora_alpha},
+                      {"lora_dropout", lora_dropout},
+                      {"target_modules", target_modules.to_json()},
+                      {"exclude_modules", exclude_modules.to_json()},
+                      {"modules_to_save", nullptr},
+                      {"bias", bias},
+                      {"use_rslora", use_rslora},
+                      {"use_dora", use_dora},
+                      {"fan_in_fan_out", false},
+                      {"lora_bias", lora_bias},
+                      {"init_lora_weights", true},
+                      {"inference_mode", true},
+                      {"rank_pattern", rank_pattern},
+                      {"alpha_pattern", alpha_pattern},
+                      {"base_model_name_or_path", nullptr},
                       {"revision", nullptr}};
   if (!modules_to_save.empty()) j["modules_to_save"] = modules_to_save;
   return j;

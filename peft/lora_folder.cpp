@@ -38,10 +38,12 @@ AppliedAdapter load_adapter(models::Model& model, const std::string& dir, LoraCo
     const int64_t r = config.rank_for(path);
     ++lora_a;
     if (e.shape.empty() || e.shape[0] != r)
-      throw std::runtime_error(config_path + ": rank " + std::to_string(r) + " for '" + path + "' (r or rank_pattern), but " + weights_path +
-                               " holds '" + e.name + "' of shape " + shape_str(e.shape));
+      throw std::runtime_error(config_path + ": rank " + std::to_string(r) + " for '" + path + "' (r or rank_pattern), but " +
+                               weights_path + " holds '" + e.name + "' of shape " + shape_str(e.shape));
   }
-  if (lora_a == 0) throw std::runtime_error(weights_path + ": holds no '" + prefix + "<module>" + a_suffix + "' tensor, so it is no LoRA adapter");
+  if (lora_a == 0)
+    throw std::runtime_error(weights_path + ": holds no '" + prefix + "<module>" + a_suffix +
+                             "' tensor, so it is no LoRA adapter");
   AppliedAdapter applied;
   try {
     applied = apply_lora_config(model, config);
@@ -58,15 +60,17 @@ AppliedAdapter load_adapter(models::Model& model, const std::string& dir, LoraCo
     }
     const Shape& shape = file.entry(t.name).shape;
     if (shape != t.tensor.shape())
-      throw std::runtime_error(weights_path + ": tensor '" + t.name + "' has shape " + shape_str(shape) +
-                               " but the model expects " + shape_str(t.tensor.shape()) +
-                               (t.name.find(".lora_") != std::string::npos ? " (check r and rank_pattern in adapter_config.json)" : ""));
+      throw std::runtime_error(
+          weights_path + ": tensor '" + t.name + "' has shape " + shape_str(shape) + " but the model expects " +
+          shape_str(t.tensor.shape()) +
+          (t.name.find(".lora_") != std::string::npos ? " (check r and rank_pattern in adapter_config.json)" : ""));
   }
   std::vector<std::string> unexpected;
   for (const SafetensorsFile::Entry& e : file.entries())
     if (!expected.count(e.name)) unexpected.push_back(e.name);
   if (!missing.empty())
-    throw std::runtime_error(weights_path + ": " + std::to_string(missing.size()) + " adapter tensors are missing: " + list_names(missing));
+    throw std::runtime_error(weights_path + ": " + std::to_string(missing.size()) +
+                             " adapter tensors are missing: " + list_names(missing));
   if (!unexpected.empty())
     throw std::runtime_error(weights_path + ": " + std::to_string(unexpected.size()) +
                              " tensors match nothing the config creates: " + list_names(unexpected));

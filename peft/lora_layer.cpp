@@ -19,8 +19,8 @@ void zero_(Tensor& t) {
 
 }  // namespace
 
-void LoraLayer::init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s,
-                     double p, std::shared_ptr<Generator> g) {
+void LoraLayer::init(std::shared_ptr<Layer> base_layer, std::shared_ptr<Layer> a, std::shared_ptr<Layer> b, double s, double p,
+                     std::shared_ptr<Generator> g) {
   scaling = s;
   dropout = p;
   rng = std::move(g);

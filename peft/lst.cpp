@@ -40,7 +40,9 @@ class LadderSide : public models::ForwardOverride {
              int64_t reduction, double t, uint64_t seed)
       : temperature(t), outputs_(blocks.size()) {
     const int64_t D = vit.config.embed_dim, d = D / reduction, L = int64_t(blocks.size());
-    if (d < 1 || D % reduction) throw std::invalid_argument("--peft lst: reduction " + std::to_string(reduction) + " does not divide the width " + std::to_string(D));
+    if (d < 1 || D % reduction)
+      throw std::invalid_argument("--peft lst: reduction " + std::to_string(reduction) + " does not divide the width " +
+                                  std::to_string(D));
     int64_t heads = std::min(vit.config.num_heads, d);
     while (d % heads) --heads;
     models::ViTConfig side = vit.config;
@@ -55,7 +57,8 @@ class LadderSide : public models::ForwardOverride {
       downs[size_t(i)] = register_module("down." + std::to_string(i), std::make_shared<Linear>(D, d, false, seed + 1 + i));
     gates = register_parameter("gates", Tensor::zeros({L}, vit.pos_embed.dtype()));
     for (int64_t i = 0; i < L; ++i) {
-      auto b = register_module("blocks." + std::to_string(i), std::make_shared<models::ViTBlock>(side, 0.0, seed + 100 * (i + 1)));
+      auto b =
+          register_module("blocks." + std::to_string(i), std::make_shared<models::ViTBlock>(side, 0.0, seed + 100 * (i + 1)));
       b->rng = vit.rng;
       side_blocks.push_back(b);
     }
@@ -105,7 +108,8 @@ void apply_lst(MethodContext& ctx, Options& o) {
   const double t = o.number("temperature", 0.1);
   o.finish();
   auto* vit = dynamic_cast<models::VisionTransformer*>(&ctx.model);
-  if (!vit) ctx.refuse("the side network needs one width across blocks to ladder into (ViT); this backbone changes width per stage");
+  if (!vit)
+    ctx.refuse("the side network needs one width across blocks to ladder into (ViT); this backbone changes width per stage");
   if (t <= 0) throw std::invalid_argument(o.where() + "temperature must be positive");
   ctx.model.set_forward_override("lst", std::make_shared<LadderSide>(*vit, ctx.blocks, reduction, t, ctx.next_seed()));
 }

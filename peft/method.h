@@ -51,7 +51,7 @@ struct MethodContext {
   uint64_t seed;
   std::string method;
   std::vector<std::pair<std::string, std::shared_ptr<models::Block>>> blocks;  // forward order
-  std::shared_ptr<MethodState> state;  // what the method's hooks will need, if it has any
+  std::shared_ptr<MethodState> state;                                          // what the method's hooks will need, if it has any
 
   MethodContext(models::Model& m, const std::string& name, uint64_t s);
   uint64_t next_seed() { return seed += 7919; }
@@ -85,12 +85,12 @@ struct MethodInfo {
   const char* name;
   const char* family;  // specification | reparameter | addition
   void (*apply)(MethodContext&, Options&);
-  int order;                  // combinations apply in ascending order (layer wrappers first)
-  const char* keys;           // its option keys with their defaults (Markdown)
-  const char* where;          // what it trains or adds, where (Markdown)
-  unsigned on;                // the backbones it applies to; elsewhere it refuses
-  const char* why_not = "";   // why it cannot be merged into the base weights ("": it can)
-  const char* alone = "";     // why it cannot be combined with other methods ("": it can)
+  int order;                 // combinations apply in ascending order (layer wrappers first)
+  const char* keys;          // its option keys with their defaults (Markdown)
+  const char* where;         // what it trains or adds, where (Markdown)
+  unsigned on;               // the backbones it applies to; elsewhere it refuses
+  const char* why_not = "";  // why it cannot be merged into the base weights ("": it can)
+  const char* alone = "";    // why it cannot be combined with other methods ("": it can)
   // The tensors (a name substring) whose gradient is the true one when the method detaches part
   // of its graph by design (DoRA's weight norm); "": every trainable tensor's.
   const char* exact_grad_only = "";

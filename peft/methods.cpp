@@ -21,9 +21,12 @@ Backbone backbone_of(const models::Model& model) {
 
 const char* backbone_name(Backbone b) {
   switch (b) {
-    case Backbone::vit: return "ViT";
-    case Backbone::swin: return "Swin";
-    default: return "ConvNeXt";
+    case Backbone::vit:
+      return "ViT";
+    case Backbone::swin:
+      return "Swin";
+    default:
+      return "ConvNeXt";
   }
 }
 
@@ -31,13 +34,11 @@ MethodContext::MethodContext(models::Model& m, const std::string& name, uint64_t
     : model(m), backbone(backbone_of(m)), seed(s), method(name), blocks(m.all_blocks()) {}
 
 void MethodContext::refuse(const std::string& why) const {
-  throw std::invalid_argument("--peft " + method + ": not available on " + model.architecture + " (" +
-                              backbone_name(backbone) + "): " + why);
+  throw std::invalid_argument("--peft " + method + ": not available on " + model.architecture + " (" + backbone_name(backbone) +
+                              "): " + why);
 }
 
-int64_t MethodContext::block_dim(size_t block) const {
-  return blocks.at(block).second->width;
-}
+int64_t MethodContext::block_dim(size_t block) const { return blocks.at(block).second->width; }
 
 int64_t MethodContext::block_of(const std::string& path) const {
   for (size_t i = 0; i < blocks.size(); ++i)

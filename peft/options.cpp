@@ -13,8 +13,10 @@ std::vector<std::string> split_top_level(const std::string& text, char sep) {
   for (char c : text) {
     if (c == '[') ++depth;
     if (c == ']') --depth;
-    if (c == sep && depth == 0) out.emplace_back();
-    else out.back() += c;
+    if (c == sep && depth == 0)
+      out.emplace_back();
+    else
+      out.back() += c;
   }
   if (text.empty()) out.clear();
   return out;
@@ -46,7 +48,8 @@ double Options::number(const std::string& key, double fallback) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != text.size() || !std::isfinite(v)) throw std::invalid_argument(where() + key + "=" + text + " is not a finite number");
+  if (used != text.size() || !std::isfinite(v))
+    throw std::invalid_argument(where() + key + "=" + text + " is not a finite number");
   return v;
 }
 
@@ -108,7 +111,8 @@ void Options::finish() const {
       listed.push_back(k);
       list += (list.empty() ? "" : ", ") + k;
     }
-    throw std::invalid_argument(where() + "unknown key '" + key + "'" + (list.empty() ? " (it takes none)" : " (known: " + list + ")"));
+    throw std::invalid_argument(where() + "unknown key '" + key + "'" +
+                                (list.empty() ? " (it takes none)" : " (known: " + list + ")"));
   }
 }
 

@@ -56,8 +56,8 @@ class RepAdapterLayer : public Wrapper {
   void fold(Layer& plain) const override {
     const Tensor w = weight_of(plain), b = bias_of(plain);
     const int64_t D = w.size(1);
-    const Tensor c = adapt(Tensor::zeros({1, D}, w.dtype()));            // (1, D)
-    const Tensor mt = sub(adapt(eye(D, w.dtype())), c);                 // M^T (D, D)
+    const Tensor c = adapt(Tensor::zeros({1, D}, w.dtype()));  // (1, D)
+    const Tensor mt = sub(adapt(eye(D, w.dtype())), c);        // M^T (D, D)
     if (b.defined()) assign_(b, add(b, linear(c, w).reshape({w.size(0)})));
     assign_(w, matmul(w, mt.transpose(0, 1)));
   }

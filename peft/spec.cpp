@@ -41,7 +41,8 @@ std::vector<MethodSpec> parse_spec(const std::string& spec) {
   }
   for (const MethodSpec& m : out)
     if (const MethodInfo& info = find_method(m.name); !info.combines() && out.size() > 1)
-      throw std::invalid_argument("--peft '" + spec + "': '" + m.name + "' cannot be combined with other methods (" + info.alone + ")");
+      throw std::invalid_argument("--peft '" + spec + "': '" + m.name + "' cannot be combined with other methods (" + info.alone +
+                                  ")");
   return out;
 }
 
@@ -62,7 +63,9 @@ AppliedSpec apply_spec(models::Model& model, const std::string& spec, uint64_t s
   applied.spec = format_spec(applied.methods);
   const std::vector<MethodSpec> ordered = [&] {
     std::vector<MethodSpec> v = applied.methods;
-    std::stable_sort(v.begin(), v.end(), [](const MethodSpec& a, const MethodSpec& b) { return find_method(a.name).order < find_method(b.name).order; });
+    std::stable_sort(v.begin(), v.end(), [](const MethodSpec& a, const MethodSpec& b) {
+      return find_method(a.name).order < find_method(b.name).order;
+    });
     return v;
   }();
   model.set_requires_grad(false);
@@ -137,11 +140,11 @@ void save_spec_adapter(const std::string& dir, const AppliedSpec& applied, const
   }
   save_safetensors((fs::path(dir) / "adapter.safetensors").string(), tensors, {{"peft", applied.spec}});
   write_json_file((fs::path(dir) / "frost_peft.json").string(), {{"format", "frost-peft"},
-                                                            {"version", 1},
-                                                            {"peft", applied.spec},
-                                                            {"architecture", model.architecture},
-                                                            {"num_classes", model.num_classes},
-                                                            {"tensors", tensors.size()}});
+                                                                 {"version", 1},
+                                                                 {"peft", applied.spec},
+                                                                 {"architecture", model.architecture},
+                                                                 {"num_classes", model.num_classes},
+                                                                 {"tensors", tensors.size()}});
 }
 
 AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
@@ -156,18 +159,21 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
       applied.trainable = model.trainable_parameters();
       return applied;
     }
-  const std::string json_path = (fs::path(dir) / "frost_peft.json").string(), weights = (fs::path(dir) / "adapter.safetensors").string();
+  const std::string json_path = (fs::path(dir) / "frost_peft.json").string(),
+                    weights = (fs::path(dir) / "adapter.safetensors").string();
   if (!fs::exists(json_path)) {
     std::string markers;
     for (const MethodInfo& m : all_methods())
-      if (m.layout && markers.find(m.layout->marker) == std::string::npos) markers += std::string(m.layout->marker) + " (" + m.layout->name + ") ";
+      if (m.layout && markers.find(m.layout->marker) == std::string::npos)
+        markers += std::string(m.layout->marker) + " (" + m.layout->name + ") ";
     throw std::runtime_error(dir + ": neither " + markers + "nor frost_peft.json (frost) is there");
   }
   const JsonFields j(read_json_file(json_path, "frost's adapter layout"), json_path);
   if (j.has("format") && j.string("format") != "frost-peft") j.fail("format", "is not \"frost-peft\"");
   const std::string spec = j.string("peft");
   if (j.has("architecture") && j.string("architecture") != model.architecture)
-    throw std::runtime_error(json_path + ": the adapter was trained on " + j.string("architecture") + ", not " + model.architecture);
+    throw std::runtime_error(json_path + ": the adapter was trained on " + j.string("architecture") + ", not " +
+                             model.architecture);
   const SafetensorsFile file = SafetensorsFile::open(weights);
   AppliedSpec applied;
   try {
@@ -180,8 +186,8 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
   std::vector<std::string> missing;
   for (const NamedTensor& t : applied.trainable) {
     const bool sparse = t.tensor.grad_mask().defined();
-    const std::vector<std::string> names = sparse ? std::vector<std::string>{t.name + ".sparse_index", t.name + ".sparse_values"}
-                                                  : std::vector<std::string>{t.name};
+    const std::vector<std::string> names =
+        sparse ? std::vector<std::string>{t.name + ".sparse_index", t.name + ".sparse_values"} : std::vector<std::string>{t.name};
     for (const std::string& name : names) {
       expected.insert(name);
       if (!file.contains(name)) missing.push_back(name);
@@ -198,9 +204,10 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
       std::vector<bool> seen(size_t(t.tensor.numel()), false);
       for (double i : index.to_doubles()) {
         if (i < 0 || i >= double(t.tensor.numel()))
-          throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " outside " + t.name +
-                                   " " + shape_str(t.tensor.shape()));
-        if (seen[size_t(i)]) throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " twice");
+          throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " outside " +
+                                   t.name + " " + shape_str(t.tensor.shape()));
+        if (seen[size_t(i)])
+          throw std::runtime_error(weights + ": '" + names[0] + "' holds index " + std::to_string(int64_t(i)) + " twice");
         seen[size_t(i)] = true;
       }
     }
@@ -208,9 +215,11 @@ AppliedSpec load_spec_adapter(models::Model& model, const std::string& dir) {
   std::vector<std::string> unexpected;
   for (const SafetensorsFile::Entry& e : file.entries())
     if (!expected.count(e.name)) unexpected.push_back(e.name);
-  if (!missing.empty()) throw std::runtime_error(weights + ": " + std::to_string(missing.size()) + " tensors are missing: " + list_names(missing));
+  if (!missing.empty())
+    throw std::runtime_error(weights + ": " + std::to_string(missing.size()) + " tensors are missing: " + list_names(missing));
   if (!unexpected.empty())
-    throw std::runtime_error(weights + ": " + std::to_string(unexpected.size()) + " tensors match nothing the spec creates: " + list_names(unexpected));
+    throw std::runtime_error(weights + ": " + std::to_string(unexpected.size()) +
+                             " tensors match nothing the spec creates: " + list_names(unexpected));
   NoGradGuard no_grad;
   for (const NamedTensor& t : applied.trainable) {
     if (!t.tensor.grad_mask().defined()) {
@@ -245,8 +254,10 @@ std::vector<NamedTensor> merge_spec(models::Model& model, const AppliedSpec& app
   std::vector<std::string> missing;
   for (const std::string& k : keys) {
     auto it = state.find(k);
-    if (it == state.end()) missing.push_back(k);
-    else out.push_back({k, it->second.detach()});
+    if (it == state.end())
+      missing.push_back(k);
+    else
+      out.push_back({k, it->second.detach()});
   }
   if (!missing.empty()) throw std::logic_error("merge: the merged model lacks " + list_names(missing));
   return out;

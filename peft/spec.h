@@ -30,7 +30,7 @@ struct AppliedSpec {
   std::string spec;  // canonical
   std::vector<MethodSpec> methods;
   std::vector<std::shared_ptr<MethodState>> states;  // per method: what its hooks need (or null)
-  std::vector<NamedTensor> trainable;                 // model keys
+  std::vector<NamedTensor> trainable;                // model keys
 
   // The layout of the spec's one method when it has its own (LoRA, DoRA: HF peft's); null: frost's.
   const FolderLayout* layout() const;

@@ -25,7 +25,9 @@ void apply_partial(MethodContext& ctx, Options& o) {
   const int64_t k = o.integer("k", 1, 0);
   o.finish();
   const int64_t n = int64_t(ctx.blocks.size());
-  if (k > n) throw std::invalid_argument(o.where() + "k=" + std::to_string(k) + " but " + ctx.model.architecture + " has " + std::to_string(n) + " blocks");
+  if (k > n)
+    throw std::invalid_argument(o.where() + "k=" + std::to_string(k) + " but " + ctx.model.architecture + " has " +
+                                std::to_string(n) + " blocks");
   // Parameters are registered in forward order: train from the first one of block n-k on
   // (k = 0: from the first one after the last block).
   const std::vector<NamedTensor> params = ctx.model.named_parameters();

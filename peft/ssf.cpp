@@ -65,7 +65,8 @@ void apply_ssf(MethodContext& ctx, Options& o) {
     auto layer = std::dynamic_pointer_cast<Layer>(module);
     if (!layer) continue;
     const std::shared_ptr<Layer> plain = innermost(layer);
-    if (std::dynamic_pointer_cast<Linear>(plain) || std::dynamic_pointer_cast<Conv2d>(plain) || std::dynamic_pointer_cast<LayerNorm>(plain))
+    if (std::dynamic_pointer_cast<Linear>(plain) || std::dynamic_pointer_cast<Conv2d>(plain) ||
+        std::dynamic_pointer_cast<LayerNorm>(plain))
       targets.push_back(path);
   }
   Generator gen(ctx.next_seed());

@@ -38,7 +38,8 @@ std::regex checked_regex(const std::string& pattern, const std::string& what) {
     } else if (c == ')') {
       --depth;
     } else if (c == '{') {
-      for (size_t j = i + 1; j < pattern.size() && (std::isdigit(static_cast<unsigned char>(pattern[j])) || pattern[j] == ','); ++j) {
+      for (size_t j = i + 1; j < pattern.size() && (std::isdigit(static_cast<unsigned char>(pattern[j])) || pattern[j] == ',');
+           ++j) {
         size_t k = j;
         while (k < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[k]))) ++k;
         if (k > j && (k - j > 4 || std::stol(pattern.substr(j, k - j)) > kMaxRepeat))
@@ -93,7 +94,7 @@ TargetSpec TargetSpec::from_option(const std::string& text, const std::string& f
   }
   std::vector<std::string> names;
   size_t start = 0;
-  for (size_t bar = text.find('|'); ; bar = text.find('|', start)) {
+  for (size_t bar = text.find('|');; bar = text.find('|', start)) {
     names.push_back(text.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
     if (bar == std::string::npos) break;
     start = bar + 1;
@@ -103,19 +104,25 @@ TargetSpec TargetSpec::from_option(const std::string& text, const std::string& f
 
 nlohmann::json TargetSpec::to_json() const {
   switch (kind) {
-    case Kind::none: return nullptr;
-    case Kind::names: return names;
+    case Kind::none:
+      return nullptr;
+    case Kind::names:
+      return names;
     case Kind::regex:
-    case Kind::all_linear: return pattern;
+    case Kind::all_linear:
+      return pattern;
   }
   return nullptr;
 }
 
 bool TargetSpec::matches(const std::string& path) const {
   switch (kind) {
-    case Kind::none: return false;
-    case Kind::all_linear: return true;
-    case Kind::regex: return std::regex_match(path, checked_regex(pattern, "target pattern"));
+    case Kind::none:
+      return false;
+    case Kind::all_linear:
+      return true;
+    case Kind::regex:
+      return std::regex_match(path, checked_regex(pattern, "target pattern"));
     case Kind::names:
       for (const std::string& n : names)
         if (matches_name(path, n)) return true;
@@ -136,16 +143,20 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> find_targets(const 
     if (layer && examples.size() < 6) examples.push_back(path);
     if (!q.include.matches(path) || q.exclude.matches(path)) continue;
     if (all_linear && (!linear || path == model.classifier)) continue;  // HF peft: every Linear but the head
-    if (layer) out.emplace_back(path, module);
-    else if (std::dynamic_pointer_cast<Wrapper>(module)) wrapped.push_back(path + " (" + module->kind() + ")");
-    else unsupported.push_back(path + " (" + module->kind() + ")");
+    if (layer)
+      out.emplace_back(path, module);
+    else if (std::dynamic_pointer_cast<Wrapper>(module))
+      wrapped.push_back(path + " (" + module->kind() + ")");
+    else
+      unsupported.push_back(path + " (" + module->kind() + ")");
   }
   const std::string kinds = q.convs ? "Linear or Conv2d" : "Linear";
   if (!wrapped.empty())
-    throw std::invalid_argument(q.field + " " + q.include.describe() + " are already wrapped by another method: " + list_names(wrapped));
+    throw std::invalid_argument(q.field + " " + q.include.describe() +
+                                " are already wrapped by another method: " + list_names(wrapped));
   if (!unsupported.empty())
-    throw std::invalid_argument(q.field + " " + q.include.describe() + " match modules " + q.method + " cannot wrap: " +
-                                list_names(unsupported) + "; only " + kinds + " layers can be targets");
+    throw std::invalid_argument(q.field + " " + q.include.describe() + " match modules " + q.method +
+                                " cannot wrap: " + list_names(unsupported) + "; only " + kinds + " layers can be targets");
   if (out.empty())
     throw std::invalid_argument(q.field + " " + q.include.describe() + " match no " + kinds + " layer of " + model.architecture +
                                 " (its layers are named like " + list_names(examples) + ")");

@@ -17,8 +17,8 @@
 
 #include "engine/autograd.h"
 #include "models/vit.h"
-#include "peft/wrapper.h"
 #include "peft/method.h"
+#include "peft/wrapper.h"
 
 namespace frost::peft {
 
@@ -76,8 +76,9 @@ class PromptPad : public Wrapper {
   std::string kind() const override { return "PromptPad"; }
   Tensor forward(const Tensor& x) const override {
     if (x.dim() != 4 || x.size(2) != img_h || x.size(3) != img_w)
-      throw std::invalid_argument("vpt (pixel prompts): input " + shape_str(x.shape()) + " does not match the prompt's image size " +
-                                  std::to_string(img_h) + "x" + std::to_string(img_w) + " (set vpt:img_size=...)");
+      throw std::invalid_argument("vpt (pixel prompts): input " + shape_str(x.shape()) +
+                                  " does not match the prompt's image size " + std::to_string(img_h) + "x" +
+                                  std::to_string(img_w) + " (set vpt:img_size=...)");
     const int64_t B = x.size(0), C = x.size(1), p = pad;
     auto ex = [&](const Tensor& t) { return t.expand({B, C, t.size(2), t.size(3)}); };
     const Tensor inner = x.narrow(2, p, img_h - 2 * p).narrow(3, p, img_w - 2 * p);
@@ -100,9 +101,11 @@ void apply_vpt(MethodContext& ctx, Options& o) {
     o.finish();
     if (mode == "deep") ctx.refuse("token prompts need a ViT; mode=shallow gives VPT's pixel-level prompt pad here");
     const int64_t h = ctx.model.img_h > 0 ? ctx.model.img_h : size, w = ctx.model.img_w > 0 ? ctx.model.img_w : size;
-    if (2 * p >= std::min(h, w)) throw std::invalid_argument(o.where() + "tokens=" + std::to_string(p) + " leaves no image inside the border");
+    if (2 * p >= std::min(h, w))
+      throw std::invalid_argument(o.where() + "tokens=" + std::to_string(p) + " leaves no image inside the border");
     const std::string first = ctx.backbone == Backbone::swin ? "patch_embed.proj" : "stem.0";
-    wrap_layer(ctx.model, first, [&](std::shared_ptr<Layer> l) { return std::make_shared<PromptPad>(l, p, h, w, ctx.next_seed()); });
+    wrap_layer(ctx.model, first,
+               [&](std::shared_ptr<Layer> l) { return std::make_shared<PromptPad>(l, p, h, w, ctx.next_seed()); });
     return;
   }
   const std::vector<int64_t> lengths = o.per_block("tokens", 10, 1, mode == "deep" ? ctx.blocks.size() : 1);
@@ -113,9 +116,12 @@ void apply_vpt(MethodContext& ctx, Options& o) {
   for (size_t i = 0; i < lengths.size(); ++i) {
     if (lengths[i] == 0 && previous == 0) continue;
     // A block with 0 tokens still removes the previous block's prompts (deep replaces them).
-    if (lengths[i] == 0) throw std::invalid_argument(o.where() + "tokens: a block without prompts after one with prompts is not supported; put 0s first");
-    ctx.blocks[i].second->add_token_hook("prompt", std::make_shared<PromptTokens>(lengths[i], D, vit->num_prefix_tokens(), previous, bound, drop,
-                                                                                   vit->pos_embed.dtype(), ctx.model.rng, ctx.next_seed()));
+    if (lengths[i] == 0)
+      throw std::invalid_argument(o.where() +
+                                  "tokens: a block without prompts after one with prompts is not supported; put 0s first");
+    ctx.blocks[i].second->add_token_hook(
+        "prompt", std::make_shared<PromptTokens>(lengths[i], D, vit->num_prefix_tokens(), previous, bound, drop,
+                                                 vit->pos_embed.dtype(), ctx.model.rng, ctx.next_seed()));
     previous = lengths[i];
   }
   vit->prompt_tokens = previous;

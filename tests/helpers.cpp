@@ -63,8 +63,7 @@ double weighted_sum(const Tensor& out, const std::vector<double>& w) {
 
 }  // namespace
 
-double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                 const std::vector<Tensor>& inputs, double eps) {
+double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs, double eps) {
   for (Tensor x : inputs) x.zero_grad();
   Tensor out = f(inputs);
   // Fixed non-uniform weights so that every output element matters differently.
@@ -219,7 +218,7 @@ cli::TrainOptions tiny_train_options(const std::string& output) {
   o.lr = 3e-3;
   o.warmup_epochs = 0.5;
   o.direct_resize = true;
-  o.augment = true;  // random-resized-crop and flips: resume must reproduce them too
+  o.augment = true;   // random-resized-crop and flips: resume must reproduce them too
   o.drop_path = 0.1;  // and the drop-path stream
   o.workers = 2;
   o.output = output;

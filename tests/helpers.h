@@ -22,14 +22,13 @@ double max_abs(const Tensor& a);
 // Checks d(sum(f(inputs) * w))/d(input) for every input with requires_grad against central
 // differences (step eps). Inputs must be f64 leaves (possibly strided views). Returns the
 // worst relative error (|analytic - numeric| / max(1, |numeric|) per element).
-double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                 const std::vector<Tensor>& inputs, double eps = 1e-6);
+double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
+                 double eps = 1e-6);
 
 // Runs fixtures/timm/<name> through run_forward (frost forward's code path) on `device` and checks
 // logits and loss (relative error <= 1e-5) and every gradient timm wrote (<= 1e-4), and no other.
 // In bf16 (mixed precision) logits and loss are held to 2e-2 of timm's f32 values, gradients to 4e-2.
-void check_timm_fixture(const std::string& name, bool adapter, const std::string& device,
-                        const std::string& precision = "f32");
+void check_timm_fixture(const std::string& name, bool adapter, const std::string& device, const std::string& precision = "f32");
 
 // Losses of `steps` AdamW steps (lr 3e-3, weight decay 0.05, smoothing 0.1) of the PEFT `spec` on
 // the vit_tiny fixture's weights and batch, on `device`, in `precision` (Model::set_precision).

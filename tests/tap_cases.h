@@ -27,8 +27,10 @@ class CaseTapReporter : public Catch::StreamingReporterBase<CaseTapReporter> {
     std::ostringstream out;
     out << r.getSourceInfo() << ": FAILED";
     if (r.hasExpression()) out << ": " << r.getExpressionInMacro() << "\n  with expansion: " << r.getExpandedExpression();
-    if (r.getResultType() == Catch::ResultWas::ThrewException) out << "\n  unexpected exception: " << r.getMessage();
-    else if (r.hasMessage()) out << "\n  " << r.getMessage();
+    if (r.getResultType() == Catch::ResultWas::ThrewException)
+      out << "\n  unexpected exception: " << r.getMessage();
+    else if (r.hasMessage())
+      out << "\n  " << r.getMessage();
     for (const Catch::MessageInfo& m : stats.infoMessages) out << "\n  with message: " << m.message;
     if (m_sectionStack.size() > 1) {
       out << "\n  in section:";
@@ -40,8 +42,8 @@ class CaseTapReporter : public Catch::StreamingReporterBase<CaseTapReporter> {
 
   void testCaseEnded(const Catch::TestCaseStats& stats) override {
     const bool ok = stats.totals.assertions.failed == 0 && stats.totals.testCases.failed == 0;
-    stream << (ok ? "ok " : "not ok ") << ++cases_ << " - " << stats.testInfo.name << " ("
-           << stats.totals.assertions.passed << " checks";
+    stream << (ok ? "ok " : "not ok ") << ++cases_ << " - " << stats.testInfo.name << " (" << stats.totals.assertions.passed
+           << " checks";
     if (!ok) stream << ", " << stats.totals.assertions.failed << " failed";
     stream << ")\n";
     for (const std::string& f : failures_) diagnostics(f);

@@ -101,7 +101,8 @@ TEST_CASE("IDX datasets, raw and gzipped; bad files name themselves", "[cpu][dat
   images.pop_back();
   write_bytes(dir / "t10k-images-idx3-ubyte", images);
   write_bytes(dir / "t10k-labels-idx1-ubyte", labels);
-  CHECK_THROWS_WITH(open_dataset("mnist", dir.string(), "test"), Catch::Contains("t10k-images-idx3-ubyte: 27 bytes for 3 images of 2x2"));
+  CHECK_THROWS_WITH(open_dataset("mnist", dir.string(), "test"),
+                    Catch::Contains("t10k-images-idx3-ubyte: 27 bytes for 3 images of 2x2"));
   CHECK_THROWS_WITH(open_dataset("mnist", dir.string(), "train", 5), Catch::Contains("[2] has label 9, outside [0, 5)"));
   // A task carved out by class (frost demo's upstream/downstream split): relabelled in order, capped.
   auto task = class_subset(d, {9, 4});
@@ -129,7 +130,8 @@ TEST_CASE("CIFAR-10 and CIFAR-100 binary records", "[cpu][data]") {
       for (int i = 0; i < 1024; ++i) labels.push_back(uint8_t(base + c * 10 + (i % 7)));
     return labels;
   };
-  for (int b = 1; b <= 5; ++b) write_bytes(root / "cifar-10-batches-bin" / ("data_batch_" + std::to_string(b) + ".bin"), record({uint8_t(b)}, uint8_t(b)));
+  for (int b = 1; b <= 5; ++b)
+    write_bytes(root / "cifar-10-batches-bin" / ("data_batch_" + std::to_string(b) + ".bin"), record({uint8_t(b)}, uint8_t(b)));
   write_bytes(root / "cifar-10-batches-bin" / "test_batch.bin", record({3}, 0));
   auto train = open_dataset("cifar10", root.string(), "train");
   REQUIRE(train->size() == 5);
@@ -144,7 +146,8 @@ TEST_CASE("CIFAR-10 and CIFAR-100 binary records", "[cpu][data]") {
   CHECK(c100->label(0) == 42);  // the fine label
   CHECK(c100->label(1) == 99);
   write_bytes(root / "cifar-100-binary" / "test.bin", std::vector<uint8_t>(3000, 0));
-  CHECK_THROWS_WITH(open_dataset("cifar100", root.string(), "test"), Catch::Contains("test.bin: 3000 bytes is not a whole number of 3074-byte CIFAR records"));
+  CHECK_THROWS_WITH(open_dataset("cifar100", root.string(), "test"),
+                    Catch::Contains("test.bin: 3000 bytes is not a whole number of 3074-byte CIFAR records"));
 }
 
 TEST_CASE("ImageFolder, VTAB-1k lists and FGVC JSON splits", "[cpu][data]") {
@@ -173,7 +176,8 @@ TEST_CASE("ImageFolder, VTAB-1k lists and FGVC JSON splits", "[cpu][data]") {
   CHECK(vtab->size() == 2);
   CHECK(vtab->label(0) == 3);
   std::ofstream(fs::path(task) / "test.txt") << "images/train/000001.png 3\nimages/test/missing.png 1\n";
-  CHECK_THROWS_WITH(open_dataset("vtab", task, "test"), Catch::Contains("test.txt:2:") && Catch::Contains("missing.png does not exist"));
+  CHECK_THROWS_WITH(open_dataset("vtab", task, "test"),
+                    Catch::Contains("test.txt:2:") && Catch::Contains("missing.png does not exist"));
   std::ofstream(fs::path(task) / "val200.txt") << "images/train/000001.png\n";
   CHECK_THROWS_WITH(open_dataset("vtab", task, "val200"), Catch::Contains("val200.txt:1: expected '<image path> <label>'"));
   CHECK_THROWS_WITH(open_dataset("vtab", task, "train", 2), Catch::Contains("has label 3, outside [0, 2)"));
@@ -267,7 +271,7 @@ TEST_CASE("the loader: same batches for any worker count, epochs by (seed, epoch
   }
   CHECK(serial[4].size == 3);
   CHECK(run(2, 2)[0].samples != serial[0].samples);  // another epoch, another order
-  const auto tail = run(2, 1, 3);  // resume at batch 3
+  const auto tail = run(2, 1, 3);                    // resume at batch 3
   REQUIRE(tail.size() == 2);
   CHECK(tail[0].images == serial[3].images);
   CHECK(tail[1].labels == serial[4].labels);

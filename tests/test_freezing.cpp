@@ -107,8 +107,10 @@ TEST_CASE("freezing (c): masked entries are bit-identical after 10 AdamW steps",
   const float* now = static_cast<const float*>(w.raw_data());
   int moved = 0;
   for (int i = 0; i < 30; ++i) {
-    if (mask_values[size_t(i)] == 0.0) CHECK(std::memcmp(&now[i], &start_bits[size_t(i)], 4) == 0);
-    else moved += now[i] != start_bits[size_t(i)];
+    if (mask_values[size_t(i)] == 0.0)
+      CHECK(std::memcmp(&now[i], &start_bits[size_t(i)], 4) == 0);
+    else
+      moved += now[i] != start_bits[size_t(i)];
   }
   CHECK(moved == 10);  // every unmasked entry moved
   // SGD with momentum and weight decay honours the mask too.
@@ -123,8 +125,10 @@ TEST_CASE("freezing (c): masked entries are bit-identical after 10 AdamW steps",
   }
   const std::vector<double> v_now = v.to_doubles();
   for (int i = 0; i < 30; ++i) {
-    if (mask_values[size_t(i)] == 0.0) CHECK(v_now[size_t(i)] == v_start[size_t(i)]);
-    else CHECK(v_now[size_t(i)] != v_start[size_t(i)]);
+    if (mask_values[size_t(i)] == 0.0)
+      CHECK(v_now[size_t(i)] == v_start[size_t(i)]);
+    else
+      CHECK(v_now[size_t(i)] != v_start[size_t(i)]);
   }
 }
 
@@ -167,7 +171,7 @@ TEST_CASE("no-grad guard records nothing, and a graph runs backward only once", 
 
 TEST_CASE("gradients accumulate across backward passes until zero_grad", "[cpu][freeze]") {
   Tensor w = Tensor::from_vector({1.0, 2.0}, {2}, DType::f64).set_requires_grad(true);
-  sum(mul(w, w)).backward();   // 2w
+  sum(mul(w, w)).backward();    // 2w
   sum(mul(w, 3.0)).backward();  // + 3
   CHECK(w.grad().to_doubles() == std::vector<double>{5.0, 7.0});
   w.zero_grad();

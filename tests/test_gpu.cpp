@@ -6,12 +6,12 @@
 // Exits 77 (Meson's "skipped") when the build has no CUDA backend or no device is visible.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
-#include "tests/tap_cases.h"
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include "tests/tap_cases.h"
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -63,8 +63,7 @@ TEST_CASE("cuda elementwise and reductions past the grid cap and past 2^31 eleme
     INFO("elements " << n);
     const Tensor a = Tensor::full({n}, 1.5, DType::bf16, kGpu);
     const Tensor b = add(a, a);  // 3.0
-    for (const int64_t at : {int64_t(0), n / 2, n - 1})
-      CHECK(b.narrow(0, at, 1).to(Device::cpu()).to_doubles()[0] == 3.0);
+    for (const int64_t at : {int64_t(0), n / 2, n - 1}) CHECK(b.narrow(0, at, 1).to(Device::cpu()).to_doubles()[0] == 3.0);
     const double total = sum(b.to(DType::f32)).to(Device::cpu()).to_doubles()[0];  // 3n, in f32 accumulation
     CHECK(std::abs(total - 3.0 * double(n)) <= 1e-3 * 3.0 * double(n));
   }

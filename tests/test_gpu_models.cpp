@@ -23,7 +23,6 @@ namespace {
 
 const Device kGpu = Device::cuda(0);
 
-
 }  // namespace
 
 TEST_CASE("frost forward --device cuda matches every timm fixture", "[gpu][parity]") {

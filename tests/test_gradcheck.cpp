@@ -34,8 +34,7 @@ TEST_CASE("gradcheck: strided (permuted, transposed, narrowed) inputs", "[cpu][g
   Tensor b = param(normal({5, 4, 3}, 5));
   CHECK(gradcheck([](const Inputs& x) { return mul(x[0], x[1]); }, {permuted, b}) < kTol);
   CHECK(gradcheck([](const Inputs& x) { return gelu(x[0]); }, {permuted}) < kTol);
-  CHECK(gradcheck([](const Inputs& x) { return x[0].reshape({5, 12}).transpose(0, 1).narrow(0, 2, 7); },
-                  {permuted}) < kTol);
+  CHECK(gradcheck([](const Inputs& x) { return x[0].reshape({5, 12}).transpose(0, 1).narrow(0, 2, 7); }, {permuted}) < kTol);
   CHECK(gradcheck([](const Inputs& x) { return x[0].expand({2, 5, 4, 3}).contiguous(); }, {permuted}) < kTol);
 }
 
@@ -165,15 +164,15 @@ TEST_CASE("gradcheck: attention with relative-position bias and shifted-window m
     return scaled_dot_product_attention(x[0], x[1], x[2], full);
   };
   CHECK(gradcheck(attend, {q, k, v, bias}) < kTol);
-  CHECK(gradcheck([](const Inputs& x) { return scaled_dot_product_attention(x[0], x[1], x[2], Tensor(), 0.3); },
-                  {q, k, v}) < kTol);
+  CHECK(gradcheck([](const Inputs& x) { return scaled_dot_product_attention(x[0], x[1], x[2], Tensor(), 0.3); }, {q, k, v}) <
+        kTol);
   // Keys of another length and a non-contiguous q (as sliced from a packed qkv).
   Tensor q_t = param(normal({2, 5, 2, 3}, 40).transpose(1, 2));
   Tensor k2 = param(normal({2, 2, 6, 3}, 41));
   Tensor v2 = param(normal({2, 2, 6, 2}, 42));
   Tensor kbias = param(normal({6}, 43));  // per-key bias broadcast over (B, H, N)
-  CHECK(gradcheck([](const Inputs& x) { return scaled_dot_product_attention(x[0], x[1], x[2], x[3]); },
-                  {q_t, k2, v2, kbias}) < kTol);
+  CHECK(gradcheck([](const Inputs& x) { return scaled_dot_product_attention(x[0], x[1], x[2], x[3]); }, {q_t, k2, v2, kbias}) <
+        kTol);
 }
 
 TEST_CASE("gradcheck: packed_qkv_attention (a fused projection's qkv, no copies)", "[cpu][grad]") {
@@ -224,16 +223,28 @@ TEST_CASE("gradcheck: shape, joins and indexing", "[cpu][grad]") {
   CHECK(gradcheck([](const Inputs& x) { return x[0].permute({2, 0, 1}).reshape({4, 6}); }, {a}) < kTol);
   const Tensor idx = Tensor::from_vector({2, 0, 2, 1}, {4}, DType::i64);
   CHECK(gradcheck([&](const Inputs& x) { return index_select(x[0], 1, idx); }, {a}) < kTol);
-  const Tensor gidx = Tensor::from_vector({0, 3, 3, 1, 2, 2, 0, 0, 1, 3, 1, 0,   // (2, 3, 2)
+  const Tensor gidx = Tensor::from_vector({0, 3, 3, 1, 2, 2, 0, 0, 1, 3, 1, 0,  // (2, 3, 2)
                                            1, 1, 2, 3, 0, 2, 3, 3, 2, 1, 0, 1},
-                                          {2, 3, 4}, DType::i64).narrow(2, 0, 2).contiguous();
+                                          {2, 3, 4}, DType::i64)
+                          .narrow(2, 0, 2)
+                          .contiguous();
   CHECK(gradcheck([&](const Inputs& x) { return gather(x[0], 2, gidx); }, {a}) < kTol);
 }
 
 TEST_CASE("gradcheck: dropout and drop-path regenerate their masks", "[cpu][grad]") {
   Tensor x = param(normal({4, 3, 5}, 46));
-  CHECK(gradcheck([](const Inputs& v) { Generator g(5); return dropout(v[0], 0.3, true, g); }, {x}) < kTol);
-  CHECK(gradcheck([](const Inputs& v) { Generator g(6); return drop_path(v[0], 0.5, true, g); }, {x}) < kTol);
+  CHECK(gradcheck(
+            [](const Inputs& v) {
+              Generator g(5);
+              return dropout(v[0], 0.3, true, g);
+            },
+            {x}) < kTol);
+  CHECK(gradcheck(
+            [](const Inputs& v) {
+              Generator g(6);
+              return drop_path(v[0], 0.5, true, g);
+            },
+            {x}) < kTol);
 }
 
 TEST_CASE("dtype conversion passes the gradient back in the source dtype", "[cpu][grad]") {

@@ -19,7 +19,8 @@ using models::Branch;
 namespace {
 
 const std::string kDir = fixtures_dir() + "/timm/";
-const nlohmann::json kVitArgs = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 48}, {"depth", 2}, {"num_heads", 3}, {"num_classes", 10}};
+const nlohmann::json kVitArgs = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 48},
+                                 {"depth", 2},     {"num_heads", 3},  {"num_classes", 10}};
 
 std::shared_ptr<models::Model> fixture_model(const std::string& name) {
   const nlohmann::json meta = nlohmann::json::parse(std::ifstream(kDir + name + ".json"));
@@ -39,7 +40,9 @@ struct Scale : models::BranchHook {  // base(x) * factor
 
 struct Prompts : models::TokenHook {  // inserts P learned tokens after the class token
   Tensor prompts;
-  explicit Prompts(int64_t count, int64_t dim) { prompts = register_parameter("prompts", normal({1, count, dim}, 5, DType::f32)); }
+  explicit Prompts(int64_t count, int64_t dim) {
+    prompts = register_parameter("prompts", normal({1, count, dim}, 5, DType::f32));
+  }
   Tensor forward(const Tensor& x) const override {
     const int64_t B = x.size(0);
     return cat({x.narrow(1, 0, 1), prompts.expand({B, prompts.size(1), x.size(2)}), x.narrow(1, 1, x.size(1) - 1)}, 1);
@@ -184,7 +187,8 @@ TEST_CASE("LoRA: a fresh adapter is a no-op, freezes the base, merges, and round
   config.target_modules.names = {"qkv", "fc2"};
   config.modules_to_save = {"head"};
   const peft::AppliedAdapter applied = peft::apply_lora_config(*model, config, 3);
-  CHECK(applied.lora_modules == std::vector<std::string>{"blocks.0.attn.qkv", "blocks.0.mlp.fc2", "blocks.1.attn.qkv", "blocks.1.mlp.fc2"});
+  CHECK(applied.lora_modules ==
+        std::vector<std::string>{"blocks.0.attn.qkv", "blocks.0.mlp.fc2", "blocks.1.attn.qkv", "blocks.1.mlp.fc2"});
   // r (in + out) per target + the head: 2 * 4 * (48 + 144) + 2 * 4 * (192 + 48) + 480 + 10
   CHECK(model->parameter_count(true) == 2 * 4 * (48 + 144) + 2 * 4 * (192 + 48) + 490);
   CHECK(model->find("blocks.0.attn.qkv")->kind() == "LoraLinear");
@@ -193,7 +197,8 @@ TEST_CASE("LoRA: a fresh adapter is a no-op, freezes the base, merges, and round
     CHECK(rel_error(model->forward(input), before) == 0.0);  // B = 0
   }
   // Give B values, train one backward: the base gets no gradient.
-  for (const NamedTensor& t : applied.adapter_tensors) copy_into(t.tensor.detach(), normal(t.tensor.shape(), 11, DType::f32, 0.1));
+  for (const NamedTensor& t : applied.adapter_tensors)
+    copy_into(t.tensor.detach(), normal(t.tensor.shape(), 11, DType::f32, 0.1));
   Tensor loss = sum(model->forward(input));
   loss.backward();
   CHECK_FALSE(model->find("blocks.0.attn.qkv")->named_parameters()[0].tensor.grad().defined());
@@ -202,7 +207,8 @@ TEST_CASE("LoRA: a fresh adapter is a no-op, freezes the base, merges, and round
   auto lora = std::dynamic_pointer_cast<peft::LoraLinear>(model->find("blocks.1.mlp.fc2"));
   const Tensor x = normal({5, 192}, 2, DType::f32);
   NoGradGuard no_grad;
-  CHECK(rel_error(linear(x, add(lora->base_weight, lora->delta_weight()), lora->named_parameters()[1].tensor), lora->forward(x)) <= 1e-6);
+  CHECK(rel_error(linear(x, add(lora->base_weight, lora->delta_weight()), lora->named_parameters()[1].tensor),
+                  lora->forward(x)) <= 1e-6);
   // Save as an HF peft folder, load into a fresh model: the same logits.
   const std::string dir = temp_path("lora_roundtrip");
   peft::save_adapter(dir, config, applied);
@@ -238,7 +244,8 @@ TEST_CASE("LoRA on convolutions, rsLoRA scaling and rank_pattern", "[cpu][lora]"
   NoGradGuard no_grad;  // merged: conv with W + scaling * B A
   CHECK(rel_error(conv2d(x, add(conv->base_weight, conv->delta_weight()), base->bias, base->options), conv->forward(x)) <= 1e-6);
   config.target_modules = peft::TargetSpec::from_json({"conv_dw"}, "target_modules");
-  CHECK_THROWS_WITH(peft::apply_lora_config(*fixture_model("convnext_tiny"), config), Catch::Contains("is a grouped convolution"));
+  CHECK_THROWS_WITH(peft::apply_lora_config(*fixture_model("convnext_tiny"), config),
+                    Catch::Contains("is a grouped convolution"));
   config.target_modules = peft::TargetSpec::from_json("all-linear", "target_modules");
   const peft::AppliedAdapter all = peft::apply_lora_config(*fixture_model("convnext_tiny"), config);
   CHECK(all.lora_modules.size() == 10);  // fc1 and fc2 of 5 blocks; not the head

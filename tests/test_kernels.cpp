@@ -16,9 +16,8 @@ TEST_CASE("f32 GEMM micro-kernels match the reference on odd shapes and strides"
   // Sizes straddle every blocking edge (MR 6/12, NR 16/32, KC 512, MC 144).
   // {8, 40, 2100} and {300, 8, 1500} are skinny with a long K: K is split across the threads (LoRA's
   // dA and dB); N <= 16 takes AVX-512's narrow tile (24 x 16).
-  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1},     {7, 33, 5},    {13, 17, 257},  {145, 65, 600},
-                                                      {50, 200, 31}, {8, 40, 2100}, {300, 8, 1500}, {77, 16, 45},
-                                                      {170, 5, 600}};
+  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1},     {7, 33, 5},     {13, 17, 257}, {145, 65, 600}, {50, 200, 31},
+                                                      {8, 40, 2100}, {300, 8, 1500}, {77, 16, 45},  {170, 5, 600}};
   for (const char* kernel : {"portable", "avx2", "avx512"}) {
     try {
       cpu::gemm_f32_force_kernel(kernel);
@@ -48,8 +47,7 @@ TEST_CASE("f32 GEMM micro-kernels match the reference on odd shapes and strides"
             err += (double(c[i]) - ref[i]) * (double(c[i]) - ref[i]);
             norm += double(ref[i]) * ref[i];
           }
-          INFO(kernel << " M=" << M << " N=" << N << " K=" << K << " transA=" << ta << " transB=" << tb
-                      << " bias=" << with_bias);
+          INFO(kernel << " M=" << M << " N=" << N << " K=" << K << " transA=" << ta << " transB=" << tb << " bias=" << with_bias);
           CHECK(std::sqrt(err / norm) < 1e-6);  // f32 accumulation over K <= 600 terms: ~1e-7
         }
       }
@@ -85,7 +83,8 @@ TEST_CASE("vectorised f32 activations match <cmath> to f32 precision", "[cpu][ke
   cpu::unary_backward<float>(UnaryOp::gelu_erf, x.data(), nullptr, dy.data(), dx.data(), int64_t(x.size()));
   for (size_t i = 0; i < x.size(); i += 7) {
     const double h = 1e-5, xi = double(x[i]);
-    const double num = (cpu::unary_reference(UnaryOp::gelu_erf, xi + h) - cpu::unary_reference(UnaryOp::gelu_erf, xi - h)) / (2 * h);
+    const double num =
+        (cpu::unary_reference(UnaryOp::gelu_erf, xi + h) - cpu::unary_reference(UnaryOp::gelu_erf, xi - h)) / (2 * h);
     REQUIRE(std::fabs(double(dx[i]) - num) < 2e-6);
   }
 }
@@ -99,16 +98,25 @@ TEST_CASE("f32 ops agree with their f64 evaluation", "[cpu][kernels]") {
     INFO(what);
     CHECK(rel_error(op(x.to(DType::f32)), op(x)) < tol);
   };
-  check("softmax", [](const Tensor& t) { return softmax(t, -1); }, 1e-6);
-  check("log_softmax", [](const Tensor& t) { return log_softmax(t, 1); }, 1e-6);
-  check("layer_norm", [](const Tensor& t) { return layer_norm(t, Tensor(), Tensor(), 1e-6); }, 1e-6);
-  check("gelu", [](const Tensor& t) { return gelu(t); }, 1e-6);
-  check("sum", [](const Tensor& t) { return sum(t, {1}); }, 1e-6);
-  check("matmul", [](const Tensor& t) { return matmul(t, t.transpose(1, 2)); }, 1e-6);
-  check("attention", [](const Tensor& t) {
-    Tensor q = t.reshape({4, 3, 11, 40});
-    return scaled_dot_product_attention(q, q, q);
-  }, 1e-6);
+  check(
+      "softmax", [](const Tensor& t) { return softmax(t, -1); }, 1e-6);
+  check(
+      "log_softmax", [](const Tensor& t) { return log_softmax(t, 1); }, 1e-6);
+  check(
+      "layer_norm", [](const Tensor& t) { return layer_norm(t, Tensor(), Tensor(), 1e-6); }, 1e-6);
+  check(
+      "gelu", [](const Tensor& t) { return gelu(t); }, 1e-6);
+  check(
+      "sum", [](const Tensor& t) { return sum(t, {1}); }, 1e-6);
+  check(
+      "matmul", [](const Tensor& t) { return matmul(t, t.transpose(1, 2)); }, 1e-6);
+  check(
+      "attention",
+      [](const Tensor& t) {
+        Tensor q = t.reshape({4, 3, 11, 40});
+        return scaled_dot_product_attention(q, q, q);
+      },
+      1e-6);
   const Tensor img = normal({2, 6, 15, 13}, 12), w = normal({6, 1, 7, 7}, 13), w2 = normal({4, 6, 3, 3}, 14);
   CHECK(rel_error(conv2d(img.to(DType::f32), w.to(DType::f32), Tensor(), {1, 1, 3, 3, 6}),
                   conv2d(img, w, Tensor(), {1, 1, 3, 3, 6})) < 1e-6);

@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kDir = fixtures_dir() + "/timm/";
-const nlohmann::json kVitArgs = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 48}, {"depth", 2}, {"num_heads", 3}, {"num_classes", 10}};
+const nlohmann::json kVitArgs = {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 48},
+                                 {"depth", 2},     {"num_heads", 3},  {"num_classes", 10}};
 
 cli::ForwardRequest vit_request() {
   cli::ForwardRequest r;
@@ -61,8 +62,9 @@ TEST_CASE("bad checkpoints: wrong shape, missing key, strict and non-strict", "[
     for (NamedTensor& x : t)
       if (x.name == "blocks.0.attn.qkv.weight") x.tensor = x.tensor.narrow(0, 0, 100);
   });
-  CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains(r.weights) &&
-                                             Catch::Contains("tensor 'blocks.0.attn.qkv.weight' has shape [100, 48] but the model expects [144, 48]"));
+  CHECK_THROWS_WITH(cli::run_forward(r),
+                    Catch::Contains(r.weights) &&
+                        Catch::Contains("tensor 'blocks.0.attn.qkv.weight' has shape [100, 48] but the model expects [144, 48]"));
   r.weights = edited_weights("missing.safetensors", [](std::vector<NamedTensor>& t) {
     t.erase(std::remove_if(t.begin(), t.end(), [](const NamedTensor& x) { return x.name == "blocks.1.mlp.fc2.bias"; }), t.end());
   });
@@ -72,23 +74,29 @@ TEST_CASE("bad checkpoints: wrong shape, missing key, strict and non-strict", "[
   REQUIRE(lenient.notes.size() == 1);
   CHECK_THAT(lenient.notes[0], Catch::Contains("left initialised: 'blocks.1.mlp.fc2.bias'"));
   r = vit_request();
-  r.weights = edited_weights("unexpected.safetensors", [](std::vector<NamedTensor>& t) { t.push_back({"blocks.9.extra", Tensor::zeros({2})}); });
+  r.weights = edited_weights("unexpected.safetensors", [](std::vector<NamedTensor>& t) {
+    t.push_back({"blocks.9.extra", Tensor::zeros({2})});
+  });
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("1 tensors in the file are not in the model: 'blocks.9.extra'"));
   r.weights = kDir + "missing_file.safetensors";
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("missing_file.safetensors: cannot open"));
 }
 
 TEST_CASE("bad model names and model args", "[cpu][inputs]") {
-  CHECK_THROWS_WITH(models::create_model("vit_huge_patch99"), Catch::Contains("unknown model 'vit_huge_patch99' (known: vit_tiny_patch16_224"));
+  CHECK_THROWS_WITH(models::create_model("vit_huge_patch99"),
+                    Catch::Contains("unknown model 'vit_huge_patch99' (known: vit_tiny_patch16_224"));
   CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"depthh", 2}}),
                     Catch::Contains("unknown model arg 'depthh'") && Catch::Contains("accepted:"));
   CHECK_THROWS_WITH(models::create_model("swin_tiny_patch4_window7_224", {{"depths", "two"}}),
                     Catch::Contains("model arg 'depths' must be an integer in [1, 65536] or a list of them, got \"two\""));
   CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"global_pool", "max"}}),
                     Catch::Contains("model arg 'global_pool' must be one of 'token', 'avg'"));
-  CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"img_size", 30}}), Catch::Contains("img_size 30 is not a multiple of patch_size 16"));
-  CHECK_THROWS_WITH(models::create_model("convnext_tiny", {{"depths", {1, 1}}}), Catch::Contains("depths has 2 stages but dims has 4"));
-  CHECK(models::create_model("vit_base_patch16_224.augreg2_in21k_ft_in1k", {{"depth", 1}})->architecture == "vit_base_patch16_224");
+  CHECK_THROWS_WITH(models::create_model("vit_tiny_patch16_224", {{"img_size", 30}}),
+                    Catch::Contains("img_size 30 is not a multiple of patch_size 16"));
+  CHECK_THROWS_WITH(models::create_model("convnext_tiny", {{"depths", {1, 1}}}),
+                    Catch::Contains("depths has 2 stages but dims has 4"));
+  CHECK(models::create_model("vit_base_patch16_224.augreg2_in21k_ft_in1k", {{"depth", 1}})->architecture ==
+        "vit_base_patch16_224");
 }
 
 TEST_CASE("bad inputs: rank, channels, size, labels", "[cpu][inputs]") {
@@ -98,7 +106,8 @@ TEST_CASE("bad inputs: rank, channels, size, labels", "[cpu][inputs]") {
   r.input = input_file("rank.safetensors", input.narrow(0, 0, 1).squeeze(0), Tensor());
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("'input' has shape [3, 32, 32], expected rank 4"));
   r.input = input_file("channels.safetensors", input.narrow(1, 0, 1), labels);
-  CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("vit_tiny_patch16_224: input [3, 1, 32, 32] does not match (B, 3, 32, 32)"));
+  CHECK_THROWS_WITH(cli::run_forward(r),
+                    Catch::Contains("vit_tiny_patch16_224: input [3, 1, 32, 32] does not match (B, 3, 32, 32)"));
   r.input = input_file("size.safetensors", Tensor::zeros({3, 3, 40, 40}), labels);
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("does not match (B, 3, 32, 32)"));
   r.input = input_file("labels.safetensors", input, Tensor::from_vector({0, 10, 1}, {3}, DType::i64));
@@ -120,19 +129,27 @@ TEST_CASE("an adapter whose targets match nothing, or match what LoRA cannot wra
   fs::copy_file(kDir + "vit_tiny_lora.adapter/adapter_model.safetensors", dir + "/adapter_model.safetensors",
                 fs::copy_options::overwrite_existing);
   auto write_config = [&](const nlohmann::json& targets) {
-    std::ofstream(dir + "/adapter_config.json") << nlohmann::json{{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", targets}, {"modules_to_save", {"head"}}}.dump();
+    std::ofstream(dir + "/adapter_config.json") << nlohmann::json{
+        {"peft_type", "LORA"},
+        {"r", 4},
+        {"lora_alpha", 8},
+        {"target_modules", targets},
+        {"modules_to_save", {"head"}}}.dump();
   };
   cli::ForwardRequest r = vit_request();
   r.weights = kDir + "vit_tiny_lora.weights.safetensors";
   r.adapter = dir;
   write_config({"query", "value"});
-  CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("adapter_config.json") &&
-                                             Catch::Contains("target_modules [\"query\",\"value\"] match no Linear or Conv2d layer of vit_tiny_patch16_224"));
+  CHECK_THROWS_WITH(
+      cli::run_forward(r),
+      Catch::Contains("adapter_config.json") &&
+          Catch::Contains("target_modules [\"query\",\"value\"] match no Linear or Conv2d layer of vit_tiny_patch16_224"));
   write_config({"attn"});
   CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("match modules LoRA cannot wrap: 'blocks.0.attn (Attention)'"));
   write_config({"proj"});  // matches attn.proj and (peft's suffix rule) patch_embed.proj, but the file holds qkv factors
-  CHECK_THROWS_WITH(cli::run_forward(r), Catch::Contains("6 adapter tensors are missing: 'base_model.model.patch_embed.proj.lora_A.weight'"));
-  write_config(".*\\.qkv");  // a regex string: peft's re.fullmatch
+  CHECK_THROWS_WITH(cli::run_forward(r),
+                    Catch::Contains("6 adapter tensors are missing: 'base_model.model.patch_embed.proj.lora_A.weight'"));
+  write_config(".*\\.qkv");                        // a regex string: peft's re.fullmatch
   CHECK(cli::run_forward(r).outputs.size() == 2);  // logits, loss
 }
 
@@ -142,7 +159,10 @@ TEST_CASE("another num_classes re-initialises the head and reports it; num_class
   auto model = models::create_model("vit_tiny_patch16_224", args);
   const auto report = models::load_checkpoint(*model, kDir + "vit_tiny.weights.safetensors");
   REQUIRE(report.notes.size() == 1);
-  CHECK_THAT(report.notes[0], Catch::Contains("classifier 'head' re-initialised for num_classes 7 (head.weight is [10, 48] in the checkpoint, [7, 48] in the model"));
+  CHECK_THAT(
+      report.notes[0],
+      Catch::Contains(
+          "classifier 'head' re-initialised for num_classes 7 (head.weight is [10, 48] in the checkpoint, [7, 48] in the model"));
   auto reference = models::create_model("vit_tiny_patch16_224", kVitArgs);
   models::load_checkpoint(*reference, kDir + "vit_tiny.weights.safetensors");
   model->train(false);
@@ -181,23 +201,27 @@ TEST_CASE("pos_embed resampling matches PyTorch's antialiased bicubic interpolat
   // F.interpolate(p[:, 1:].reshape(1, 5, 5, 3).permute(0, 3, 1, 2), size=(3, 2), mode='bicubic',
   // antialias=True).permute(0, 2, 3, 1).flatten(). Upsampling to (8, 11) agreed to 2.6e-7 too.
   const std::vector<double> p = {
-      -1.1258398294448853, -1.152360200881958, -0.2505785822868347, -0.4338788092136383, 0.8487103581428528, 0.6920091509819031,
-      -0.31601276993751526, -2.1152193546295166, 0.32227492332458496, -1.2633347511291504, 0.34998318552970886, 0.30813392996788025,
-      0.11984150856733322, 1.237657904624939, 1.1167771816253662, -0.2472781538963318, -1.3526537418365479, -1.6959311962127686,
-      0.5666506290435791, 0.7935083508491516, 0.5988394618034363, -1.5550950765609741, -0.3413603901863098, 1.85300612449646,
-      0.750189483165741, -0.5854975581169128, -0.1733967512845993, 0.18347793817520142, 1.3893661499023438, 1.586334228515625,
-      0.946298360824585, -0.843676745891571, -0.6135830879211426, 0.03159274160861969, -0.4926769733428955, 0.2484147548675537,
-      0.4396958351135254, 0.11241118609905243, 0.6407923698425293, 0.441156268119812, -0.10230965167284012, 0.7924439907073975,
-      -0.28966769576072693, 0.05250748619437218, 0.5228604674339294, 2.3022053241729736, -1.4688938856124878, -1.586688756942749,
-      -0.6730899214744568, 0.8728312253952026, 1.0553574562072754, 0.17784371972084045, -0.23033547401428223, -0.3917543888092041,
-      0.5432947278022766, -0.3951575458049774, -0.4462171792984009, 0.7440207004547119, 1.5209795236587524, 3.4105026721954346,
-      -1.5311843156814575, -1.2341350317001343, -1.09246826171875, -0.08519429713487625, -0.09334823489189148, 0.6870502233505249,
-      -0.8383153676986694, 0.0008918217499740422, 0.8418940901756287, -0.4000341594219208, 0.621138334274292, 0.6381815671920776,
-      -0.24600094556808472, 2.302516460418701, -1.881689190864563, -0.049727022647857666, -1.0449786186218262, -0.9565008282661438};
-  const std::vector<double> down = {
-      -0.4676133394241333, -0.22604252398014069, 0.7518362998962402, 0.03925582766532898, 0.07027057558298111, 0.13225148618221283,
-      0.10371293127536774, 0.01183398813009262, 0.6102447509765625, 0.5963699817657471, -0.27080869674682617, 0.2879500389099121,
-      -0.25337299704551697, 0.2119682878255844, 0.49062567949295044, -0.18403474986553192, 0.466235876083374, -0.17798838019371033};
+      -1.1258398294448853,   -1.152360200881958,   -0.2505785822868347,   -0.4338788092136383,  0.8487103581428528,
+      0.6920091509819031,    -0.31601276993751526, -2.1152193546295166,   0.32227492332458496,  -1.2633347511291504,
+      0.34998318552970886,   0.30813392996788025,  0.11984150856733322,   1.237657904624939,    1.1167771816253662,
+      -0.2472781538963318,   -1.3526537418365479,  -1.6959311962127686,   0.5666506290435791,   0.7935083508491516,
+      0.5988394618034363,    -1.5550950765609741,  -0.3413603901863098,   1.85300612449646,     0.750189483165741,
+      -0.5854975581169128,   -0.1733967512845993,  0.18347793817520142,   1.3893661499023438,   1.586334228515625,
+      0.946298360824585,     -0.843676745891571,   -0.6135830879211426,   0.03159274160861969,  -0.4926769733428955,
+      0.2484147548675537,    0.4396958351135254,   0.11241118609905243,   0.6407923698425293,   0.441156268119812,
+      -0.10230965167284012,  0.7924439907073975,   -0.28966769576072693,  0.05250748619437218,  0.5228604674339294,
+      2.3022053241729736,    -1.4688938856124878,  -1.586688756942749,    -0.6730899214744568,  0.8728312253952026,
+      1.0553574562072754,    0.17784371972084045,  -0.23033547401428223,  -0.3917543888092041,  0.5432947278022766,
+      -0.3951575458049774,   -0.4462171792984009,  0.7440207004547119,    1.5209795236587524,   3.4105026721954346,
+      -1.5311843156814575,   -1.2341350317001343,  -1.09246826171875,     -0.08519429713487625, -0.09334823489189148,
+      0.6870502233505249,    -0.8383153676986694,  0.0008918217499740422, 0.8418940901756287,   -0.4000341594219208,
+      0.621138334274292,     0.6381815671920776,   -0.24600094556808472,  2.302516460418701,    -1.881689190864563,
+      -0.049727022647857666, -1.0449786186218262,  -0.9565008282661438};
+  const std::vector<double> down = {-0.4676133394241333,  -0.22604252398014069, 0.7518362998962402,   0.03925582766532898,
+                                    0.07027057558298111,  0.13225148618221283,  0.10371293127536774,  0.01183398813009262,
+                                    0.6102447509765625,   0.5963699817657471,   -0.27080869674682617, 0.2879500389099121,
+                                    -0.25337299704551697, 0.2119682878255844,   0.49062567949295044,  -0.18403474986553192,
+                                    0.466235876083374,    -0.17798838019371033};
   const Tensor resized = models::resample_abs_pos_embed(Tensor::from_vector(p, {1, 26, 3}), 3, 2, 5, 5, 1);
   CHECK(rel_error(resized.narrow(1, 1, 6), Tensor::from_vector(down, {1, 6, 3})) <= 1e-6);
   CHECK(rel_error(resized.narrow(1, 0, 1), Tensor::from_vector({p[0], p[1], p[2]}, {1, 1, 3})) == 0.0);
@@ -282,7 +306,8 @@ TEST_CASE("the registry knows each name's family, whether it takes img_size, and
   CHECK_FALSE(convnext.takes_img_size);
   CHECK(convnext.pretrained.crop_pct == 0.95);
   CHECK(models::model_info("swin_tiny_patch4_window7_224").pretrained.std[2] == 0.225f);
-  CHECK_THROWS_WITH(models::model_info("vit_giant"), Catch::Contains("unknown model 'vit_giant'") && Catch::Contains("convnext_tiny"));
+  CHECK_THROWS_WITH(models::model_info("vit_giant"),
+                    Catch::Contains("unknown model 'vit_giant'") && Catch::Contains("convnext_tiny"));
   // what it says of img_size is what the builder accepts
   CHECK_THROWS(models::create_model("convnext_tiny", {{"img_size", 64}, {"depths", {1, 1, 1, 1}}, {"dims", {8, 16, 24, 32}}}));
   CHECK(models::create_model("vit_tiny_patch16_224", {{"img_size", 32}, {"patch_size", 8}, {"depth", 1}})->img_h == 32);

@@ -127,10 +127,12 @@ TEST_CASE("peft: the method table is whole: examples on every backbone a method 
       INFO(backbone);
       CHECK(example == peft::on(m.on, b));
       if (!peft::on(m.on, b))
-        CHECK_THROWS_WITH(peft::apply_spec(*base_model(backbone), m.name), Catch::Contains("--peft " + std::string(m.name) + ": not available on"));
+        CHECK_THROWS_WITH(peft::apply_spec(*base_model(backbone), m.name),
+                          Catch::Contains("--peft " + std::string(m.name) + ": not available on"));
     }
-    if (!m.combines()) CHECK_THROWS_WITH(peft::parse_spec(std::string(m.name) + "+" + (m.name == std::string("ssf") ? "bitfit" : "ssf")),
-                                         Catch::Contains("cannot be combined"));
+    if (!m.combines())
+      CHECK_THROWS_WITH(peft::parse_spec(std::string(m.name) + "+" + (m.name == std::string("ssf") ? "bitfit" : "ssf")),
+                        Catch::Contains("cannot be combined"));
   }
 }
 
@@ -213,7 +215,10 @@ TEST_CASE("peft: identity at init, only the method trains, save/load, merge", "[
       }
       // Merge through the command: a plain timm checkpoint with the same logits, or a refusal.
       const std::string merged = dir + "/merged.safetensors";
-      auto merge = [&] { return cli::merge_adapter(m.at("architecture"), m.at("model_args"), kDir + backbone + ".weights.safetensors", dir, merged); };
+      auto merge = [&] {
+        return cli::merge_adapter(m.at("architecture"), m.at("model_args"), kDir + backbone + ".weights.safetensors", dir,
+                                  merged);
+      };
       if (c.mergeable) {
         REQUIRE(merge().tensors == int64_t(base_model(backbone)->state_dict().size()));
         auto plain = models::create_model(m.at("architecture"), m.at("model_args"));
@@ -231,19 +236,22 @@ TEST_CASE("peft: identity at init, only the method trains, save/load, merge", "[
 }
 
 TEST_CASE("peft: finite differences in f64 of every method's tensors on a tiny model", "[cpu][peft][grad]") {
-  const nlohmann::json vit_args = {{"img_size", 8}, {"patch_size", 4}, {"embed_dim", 8}, {"depth", 2}, {"num_heads", 2}, {"num_classes", 3}};
-  const nlohmann::json swin_args = {{"img_size", 8}, {"patch_size", 2}, {"window_size", 2}, {"embed_dim", 4}, {"depths", {1, 1}},
-                                    {"num_heads", {1, 2}}, {"num_classes", 3}};
+  const nlohmann::json vit_args = {{"img_size", 8}, {"patch_size", 4}, {"embed_dim", 8},
+                                   {"depth", 2},    {"num_heads", 2},  {"num_classes", 3}};
+  const nlohmann::json swin_args = {{"img_size", 8},    {"patch_size", 2},     {"window_size", 2}, {"embed_dim", 4},
+                                    {"depths", {1, 1}}, {"num_heads", {1, 2}}, {"num_classes", 3}};
   const nlohmann::json convnext_args = {{"depths", {1, 1}}, {"dims", {4, 8}}, {"num_classes", 3}};
   struct Tiny {
     std::string name;
     nlohmann::json args;
     std::string backbone;
   };
-  for (const Tiny& t : {Tiny{"vit_tiny_patch16_224", vit_args, "vit_tiny"}, Tiny{"swin_tiny_patch4_window7_224", swin_args, "swin_tiny"},
-                        Tiny{"convnext_tiny", convnext_args, "convnext_tiny"}}) {
+  for (const Tiny& t :
+       {Tiny{"vit_tiny_patch16_224", vit_args, "vit_tiny"}, Tiny{"swin_tiny_patch4_window7_224", swin_args, "swin_tiny"},
+        Tiny{"convnext_tiny", convnext_args, "convnext_tiny"}}) {
     for (Case c : cases_for(t.backbone)) {
-      c.spec = std::regex_replace(std::regex_replace(c.spec, std::regex("dim=4"), "dim=2"), std::regex("img_size=64"), "img_size=8");
+      c.spec =
+          std::regex_replace(std::regex_replace(c.spec, std::regex("dim=4"), "dim=2"), std::regex("img_size=64"), "img_size=8");
       INFO(t.name << " --peft " << c.spec);
       std::shared_ptr<models::Model> model;
       {
@@ -327,22 +335,30 @@ TEST_CASE("peft: spec errors name the method, key, value or backbone", "[cpu][pe
   auto vit = base_model("vit_tiny");
   auto convnext = base_model("convnext_tiny");
   auto swin = base_model("swin_tiny");
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "loraa"), Catch::Contains("unknown method 'loraa'") && Catch::Contains("available: full"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:rank=8"), Catch::Contains("--peft lora: unknown key 'rank'") && Catch::Contains("known: targets, r, alpha"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "loraa"),
+                    Catch::Contains("unknown method 'loraa'") && Catch::Contains("available: full"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:rank=8"),
+                    Catch::Contains("--peft lora: unknown key 'rank'") && Catch::Contains("known: targets, r, alpha"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:r=x"), Catch::Contains("--peft lora: r=x: must be an integer in [1, 4096]"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:targets=attn.qvk"), Catch::Contains("match no Linear or Conv2d layer") && Catch::Contains("attn.qvk"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"), Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"), Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dim=[8,8,8]"), Catch::Contains("dim lists 3 values but the model has 2 blocks"));
-  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dropout=1.5"), Catch::Contains("--peft adapter: dropout=1.5 must be in [0, 1)"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora:targets=attn.qvk"),
+                    Catch::Contains("match no Linear or Conv2d layer") && Catch::Contains("attn.qvk"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"),
+                    Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"),
+                    Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dim=[8,8,8]"),
+                    Catch::Contains("dim lists 3 values but the model has 2 blocks"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dropout=1.5"),
+                    Catch::Contains("--peft adapter: dropout=1.5 must be in [0, 1)"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lora+lora"), Catch::Contains("method 'lora' appears twice"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "lst+lora"), Catch::Contains("'lst' cannot be combined"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "vpt:tokens"), Catch::Contains("'tokens' is not key=value"));
-  CHECK_THROWS_WITH(peft::apply_spec(*convnext, "prefix"), Catch::Contains("--peft prefix: not available on convnext_tiny (ConvNeXt)"));
+  CHECK_THROWS_WITH(peft::apply_spec(*convnext, "prefix"),
+                    Catch::Contains("--peft prefix: not available on convnext_tiny (ConvNeXt)"));
   CHECK_THROWS_WITH(peft::apply_spec(*convnext, "convpass"), Catch::Contains("--peft convpass: not available on convnext_tiny"));
-  CHECK_THROWS_WITH(peft::apply_spec(*swin, "fact"), Catch::Contains("--peft fact: not available on swin_tiny_patch4_window7_224 (Swin)"));
+  CHECK_THROWS_WITH(peft::apply_spec(*swin, "fact"),
+                    Catch::Contains("--peft fact: not available on swin_tiny_patch4_window7_224 (Swin)"));
   CHECK_THROWS_WITH(peft::apply_spec(*swin, "lst"), Catch::Contains("--peft lst: not available"));
   CHECK_THROWS_WITH(peft::apply_spec(*swin, "vpt:mode=deep"), Catch::Contains("pixel-level prompt pad"));
   CHECK_THROWS_WITH(peft::apply_spec(*convnext, "adapter:mode=houlsby"), Catch::Contains("needs an attention branch"));
 }
-

@@ -11,9 +11,9 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "engine/safetensors.h"
 #include "kernels/caching_allocator.h"
 #include "models/registry.h"
-#include "engine/safetensors.h"
 #include "peft/spec.h"
 #include "tests/helpers.h"
 #include "tests/op_cases.h"
@@ -82,8 +82,12 @@ TEST_CASE("converting a frozen weight's storage to bf16 moves every handle and f
 // The parity fixtures in bf16: frozen weights (none: --grads asks for every gradient, except in the
 // LoRA case, whose base weights are frozen) and all activations in bf16; logits and loss within
 // 2e-2 of timm's f32, gradients within 4e-2 (helpers.cpp says why).
-TEST_CASE("ViT in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") { test::check_timm_fixture("vit_tiny", false, "cpu", "bf16"); }
-TEST_CASE("Swin in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") { test::check_timm_fixture("swin_tiny", false, "cpu", "bf16"); }
+TEST_CASE("ViT in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") {
+  test::check_timm_fixture("vit_tiny", false, "cpu", "bf16");
+}
+TEST_CASE("Swin in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") {
+  test::check_timm_fixture("swin_tiny", false, "cpu", "bf16");
+}
 TEST_CASE("ConvNeXt in bf16 stays within 2e-2 of timm", "[cpu][parity][precision]") {
   test::check_timm_fixture("convnext_tiny", false, "cpu", "bf16");
 }
@@ -105,8 +109,9 @@ TEST_CASE("200 LoRA steps on the tiny ViT in bf16 follow the f32 loss curve with
 }
 
 TEST_CASE("set_precision(bf16) stores frozen weights once in bf16; trainable ones stay f32", "[cpu][precision]") {
-  auto model = models::create_model("vit_tiny_patch16_224", {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16},
-                                                              {"depth", 2}, {"num_heads", 2}, {"num_classes", 3}});
+  auto model = models::create_model(
+      "vit_tiny_patch16_224",
+      {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16}, {"depth", 2}, {"num_heads", 2}, {"num_classes", 3}});
   peft::apply_spec(*model, "lora:r=4+bitfit", 1);
   int64_t frozen = 0;
   for (const NamedTensor& p : model->named_parameters())

@@ -80,8 +80,10 @@ void check_layer_norm(bool affine) {
   cpu::layer_norm_forward<T>(xt.data(), wp, affine ? bt.data() : nullptr, rows, C, 1e-6, y.data(), mean.data(), rstd.data());
   cpu::layer_norm_backward<T>(dyt.data(), xt.data(), mean.data(), rstd.data(), wp, rows, C, dx.data(), dw.data(), db.data());
   Doubles ry(x.size()), rdx(x.size()), rdw(static_cast<size_t>(C)), rdb(static_cast<size_t>(C));
-  cpu::reference::layer_norm_forward(xr.data(), affine ? wr.data() : nullptr, affine ? br.data() : nullptr, rows, C, 1e-6, ry.data());
-  cpu::reference::layer_norm_backward(dyr.data(), xr.data(), affine ? wr.data() : nullptr, rows, C, 1e-6, rdx.data(), rdw.data(), rdb.data());
+  cpu::reference::layer_norm_forward(xr.data(), affine ? wr.data() : nullptr, affine ? br.data() : nullptr, rows, C, 1e-6,
+                                     ry.data());
+  cpu::reference::layer_norm_backward(dyr.data(), xr.data(), affine ? wr.data() : nullptr, rows, C, 1e-6, rdx.data(), rdw.data(),
+                                      rdb.data());
   CHECK(rel(back(y), ry) < tolerance<T>());
   CHECK(rel(back(dx), rdx) < tolerance<T>());
   CHECK(rel(back(dw), rdw) < tolerance<T>());
@@ -92,7 +94,8 @@ template <typename T>
 void check_softmax_family() {
   INFO(name<T>());
   const int64_t rows = 23, C = 45;
-  const std::vector<T> x = as<T>(random_values(static_cast<size_t>(rows * C), 5, 4.0)), dy = as<T>(random_values(static_cast<size_t>(rows * C), 6));
+  const std::vector<T> x = as<T>(random_values(static_cast<size_t>(rows * C), 5, 4.0)),
+                       dy = as<T>(random_values(static_cast<size_t>(rows * C), 6));
   const Doubles xr = back(x), dyr = back(dy);
   std::vector<T> y(x.size()), dx(x.size());
   Doubles ry(x.size()), rdx(x.size());
@@ -158,8 +161,10 @@ void check_attention(bool bias) {
   INFO(name<T>() << (bias ? " with a [1, H, N, M] bias" : ""));
   cpu::AttentionGeometry g{2, 3, 7, 9, 5, 4, 1.0 / std::sqrt(5.0)};
   const int64_t BH = g.batch * g.heads;
-  const std::vector<T> q = as<T>(random_values(static_cast<size_t>(BH * 7 * 5), 10)), k = as<T>(random_values(static_cast<size_t>(BH * 9 * 5), 11));
-  const std::vector<T> v = as<T>(random_values(static_cast<size_t>(BH * 9 * 4), 12)), dout = as<T>(random_values(static_cast<size_t>(BH * 7 * 4), 13));
+  const std::vector<T> q = as<T>(random_values(static_cast<size_t>(BH * 7 * 5), 10)),
+                       k = as<T>(random_values(static_cast<size_t>(BH * 9 * 5), 11));
+  const std::vector<T> v = as<T>(random_values(static_cast<size_t>(BH * 9 * 4), 12)),
+                       dout = as<T>(random_values(static_cast<size_t>(BH * 7 * 4), 13));
   const std::vector<T> b = as<T>(random_values(static_cast<size_t>(3 * 7 * 9), 14));
   const Doubles qr = back(q), kr = back(k), vr = back(v), doutr = back(dout), br = back(b);
   std::vector<T> out(dout.size()), probs(static_cast<size_t>(BH * 7 * 9)), dq(q.size()), dk(k.size()), dv(v.size());
@@ -170,7 +175,8 @@ void check_attention(bool bias) {
     for (cpu::AttentionGeometry* x : {&g, &rg}) x->bias_strides[1] = 7 * 9, x->bias_strides[2] = 9, x->bias_strides[3] = 1;
   }
   cpu::attention_forward<T>(g, q.data(), k.data(), v.data(), out.data(), probs.data());
-  cpu::attention_backward<T>(g, dout.data(), q.data(), k.data(), v.data(), probs.data(), dq.data(), dk.data(), dv.data(), nullptr);
+  cpu::attention_backward<T>(g, dout.data(), q.data(), k.data(), v.data(), probs.data(), dq.data(), dk.data(), dv.data(),
+                             nullptr);
   cpu::reference::attention_forward(rg, qr.data(), kr.data(), vr.data(), rout.data());
   cpu::reference::attention_backward(rg, doutr.data(), qr.data(), kr.data(), vr.data(), rdq.data(), rdk.data(), rdv.data());
   CHECK(rel(back(out), rout) < tolerance<T>());
@@ -182,8 +188,10 @@ void check_attention(bool bias) {
 template <typename T>
 void check_conv(const cpu::Conv2dGeometry& g, const std::string& what) {
   INFO(name<T>() << " " << what);
-  const std::vector<T> x = as<T>(random_values(static_cast<size_t>(g.input_numel()), 15)), w = as<T>(random_values(static_cast<size_t>(g.weight_numel()), 16));
-  const std::vector<T> bias = as<T>(random_values(static_cast<size_t>(g.out_channels), 17)), dy = as<T>(random_values(static_cast<size_t>(g.output_numel()), 18));
+  const std::vector<T> x = as<T>(random_values(static_cast<size_t>(g.input_numel()), 15)),
+                       w = as<T>(random_values(static_cast<size_t>(g.weight_numel()), 16));
+  const std::vector<T> bias = as<T>(random_values(static_cast<size_t>(g.out_channels), 17)),
+                       dy = as<T>(random_values(static_cast<size_t>(g.output_numel()), 18));
   const Doubles xr = back(x), wr = back(w), biasr = back(bias), dyr = back(dy);
   std::vector<T> y(dy.size()), dx(x.size()), dw(w.size()), db(bias.size());
   Doubles ry(dy.size()), rdx(x.size()), rdw(w.size()), rdb(bias.size());

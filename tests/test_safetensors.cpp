@@ -14,8 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Writes an 8-byte length (or `declared_length` when >= 0), the header text and `data_bytes` zeros.
-std::string write_raw(const std::string& name, const std::string& header, size_t data_bytes,
-                      int64_t declared_length = -1) {
+std::string write_raw(const std::string& name, const std::string& header, size_t data_bytes, int64_t declared_length = -1) {
   const std::string path = temp_path(name);
   std::ofstream out(path, std::ios::binary);
   const uint64_t n = declared_length >= 0 ? uint64_t(declared_length) : header.size();
@@ -102,11 +101,14 @@ TEST_CASE("malformed safetensors files give clear errors", "[cpu][safetensors]")
   expect_error(write_raw("pastend", "{" + good_entry + "}", 16, 5000), "runs past the end");
   expect_error(write_raw("notjson", "{\"w\": [1, 2,", 16), "header is not a JSON object");
   expect_error(write_raw("notjson2", "{\"w\": [1, 2}", 16), "not valid JSON at line 1");
-  expect_error(write_raw("dtype", R"({"w":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}})", 8), "tensor 'w': unknown dtype 'X9'");
+  expect_error(write_raw("dtype", R"({"w":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}})", 8),
+               "tensor 'w': unknown dtype 'X9'");
   expect_error(write_raw("mismatch", R"({"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,16]}})", 24),
                "tensor 'w': shape [3, 2] of F32 needs 24 bytes but data_offsets span 16");
-  expect_error(write_raw("overlap", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
-                                    R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16),
+  expect_error(write_raw("overlap",
+                         R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                         R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                         16),
                "tensors 'a' and 'b' overlap");
   expect_error(write_raw("outside", "{" + good_entry + "}", 8), "tensor 'w': data [0, 16) lies outside");
   expect_error(write_raw("offsets", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8]}})", 8), "tensor 'w': data_offsets");
@@ -114,8 +116,10 @@ TEST_CASE("malformed safetensors files give clear errors", "[cpu][safetensors]")
   expect_error(write_raw("array", "[1]", 0), "not a JSON object");
   expect_error(temp_path("does_not_exist"), "cannot open");
   // A valid header with a dtype frost cannot hold natively: readable header, clear error on get.
-  const std::string fp8 = write_raw("fp8", R"({"q":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]},)"
-                                           R"("n":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}})", 8);
+  const std::string fp8 = write_raw("fp8",
+                                    R"({"q":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]},)"
+                                    R"("n":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}})",
+                                    8);
   const SafetensorsFile file = SafetensorsFile::open(fp8);
   CHECK_THROWS_WITH(file.get("q"), Catch::Contains("tensor 'q': dtype F8_E4M3 is not supported"));
   CHECK(file.get("n").dtype() == DType::i64);  // narrower integers widen

@@ -175,7 +175,8 @@ TEST_CASE("the caching allocator reuses blocks by size class and reports out of 
   // A "training step" allocating and freeing the same sizes: device calls only in the first.
   for (int step = 0; step < 5; ++step) {
     std::vector<std::pair<void*, size_t>> blocks;
-    for (size_t bytes : {size_t(100), size_t(3000), size_t(3 << 20), size_t(700), size_t(100)}) blocks.push_back({dev.allocate(bytes), bytes});
+    for (size_t bytes : {size_t(100), size_t(3000), size_t(3 << 20), size_t(700), size_t(100)})
+      blocks.push_back({dev.allocate(bytes), bytes});
     CHECK(dev.live_bytes() == 100 + 3000 + (3 << 20) + 700 + 100);
     for (auto [p, bytes] : blocks) dev.release(p, bytes);
     CHECK(dev.live_bytes() == 0);
@@ -188,7 +189,7 @@ TEST_CASE("the caching allocator reuses blocks by size class and reports out of 
   CHECK(dev.cached_bytes() == 0);
   CHECK(dev.releases == 5);
   CHECK_THROWS_WITH(dev.allocate(size_t(4) << 20), Catch::Contains("fake:0: out of memory allocating 4194304 bytes") &&
-                                                     Catch::Contains("live 14") && Catch::Contains("peak 14"));
+                                                       Catch::Contains("live 14") && Catch::Contains("peak 14"));
   CHECK(dev.live_bytes() == size_t(14) << 20);  // the failed request counted nothing
   dev.release(big, size_t(14) << 20);
   // Poisoning (the gpu suite's unwritten-output check): a reused block comes back as NaN bytes.
@@ -234,7 +235,8 @@ TEST_CASE("a constant index table: checked without the values, its tables built 
   CHECK(g[12] == 6.0);  // row 3 read twice
   CHECK(g[4] == 0.0);   // row 1 never
   CHECK(g[20] == 3.0);  // row 5 once
-  CHECK_THROWS_WITH(index_select(normal({5, 4}, 1, DType::f32), 0, table), Catch::Contains("index_select: index 5 is out of range [0, 5)"));
+  CHECK_THROWS_WITH(index_select(normal({5, 4}, 1, DType::f32), 0, table),
+                    Catch::Contains("index_select: index 5 is out of range [0, 5)"));
   CHECK_THROWS_WITH(gather(x, 0, table), Catch::Contains("must have the rank of"));
   CHECK_THROWS_WITH(IndexTable({1, 2}, {3}), Catch::Contains("2 values for shape [3]"));
   CHECK_THROWS_WITH(index_select(x, 0, IndexTable()), Catch::Contains("index_select: the index is undefined"));

@@ -45,7 +45,8 @@ TEST_CASE("training learns, and a run stopped at any step resumes to bit-identic
   CHECK(whole.last_top1 > 60.0);  // 3 classes, chance is 33%
   const std::string summary = text(temp_path("run_whole") + "/summary.csv");
   CHECK(std::count(summary.begin(), summary.end(), '\n') == 4);
-  for (int64_t stop : {3, 7, 17}) {  // 7 steps per epoch: mid-epoch, at the first epoch end (with mid-epoch checkpoints), mid last epoch
+  for (int64_t stop :
+       {3, 7, 17}) {  // 7 steps per epoch: mid-epoch, at the first epoch end (with mid-epoch checkpoints), mid last epoch
     INFO("stopped after " << stop << " steps");
     const std::string dir = temp_path("run_stop_" + std::to_string(stop));
     fs::remove_all(dir);
@@ -72,7 +73,8 @@ TEST_CASE("training refuses another run's checkpoint, stops on a NaN loss, survi
   cli::TrainOptions other = o;
   other.peft = "linear";
   other.resume = dir;
-  CHECK_THROWS_WITH(cli::run_train(other), Catch::Contains("last.ckpt: checkpoint is for peft \"full\", this run has \"linear\""));
+  CHECK_THROWS_WITH(cli::run_train(other),
+                    Catch::Contains("last.ckpt: checkpoint is for peft \"full\", this run has \"linear\""));
   other = o;
   other.model_args["embed_dim"] = 32;
   other.resume = dir;
@@ -108,7 +110,8 @@ TEST_CASE("every PEFT method trains end to end; its adapter folder evaluates to 
     o.epochs = 1;
     o.peft = spec;
     const cli::TrainResult r = cli::run_train(o);
-    const peft::FolderLayout* own = peft::parse_spec(spec).size() == 1 ? peft::find_method(peft::parse_spec(spec)[0].name).layout : nullptr;
+    const peft::FolderLayout* own =
+        peft::parse_spec(spec).size() == 1 ? peft::find_method(peft::parse_spec(spec)[0].name).layout : nullptr;
     CHECK(fs::exists(dir + "/adapter/" + (own ? own->marker : "frost_peft.json")));
     auto model = models::create_model(o.model, nlohmann::json::parse(text(dir + "/args.json")).at("model_args"), o.seed);
     peft::load_spec_adapter(*model, dir + "/adapter");  // the base weights are the seeded init (no --weights)

@@ -1,5 +1,5 @@
-// bench.cpp: `frost bench gemm` (and the dispatch to `bench model`, bench_model.cpp): validates the fast f32 GEMM against the reference loop on a
-// slice of the problem, then times it (best of --repeat after one warm-up) and prints GFLOP/s.
+// bench.cpp: `frost bench gemm` (and the dispatch to `bench model`, bench_model.cpp): validates the fast f32 GEMM against the
+// reference loop on a slice of the problem, then times it (best of --repeat after one warm-up) and prints GFLOP/s.
 #include <omp.h>
 
 #include <chrono>

@@ -45,8 +45,8 @@ int bench_autograd(const std::vector<std::string>& args) {
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const int64_t batch = flags.get_int("batch", 8), image = flags.get_int("image", 64);
   const int64_t dim = flags.get_int("dim", 192), depth = flags.get_int("depth", 4), heads = flags.get_int("heads", 3);
-  const nlohmann::json model_args = {{"img_size", image}, {"patch_size", 8}, {"embed_dim", dim}, {"depth", depth},
-                                    {"num_heads", heads}, {"num_classes", 10}};
+  const nlohmann::json model_args = {{"img_size", image}, {"patch_size", 8},    {"embed_dim", dim},
+                                     {"depth", depth},    {"num_heads", heads}, {"num_classes", 10}};
   const auto model_ptr = models::create_model("vit_tiny_patch16_224", model_args, 7);
   models::Model& model = *model_ptr;
   Generator gen(42);
@@ -55,8 +55,8 @@ int bench_autograd(const std::vector<std::string>& args) {
   for (int64_t i = 0; i < batch; ++i) y.push_back(double(i % 10));
   const Tensor labels = Tensor::from_vector(y, {batch}, DType::i64);
   std::printf("frost bench autograd: ViT (patch 8, dim %lld, depth %lld, heads %lld) on %lld images of %lldx%lld, %d threads\n",
-              (long long)dim, (long long)depth, (long long)heads, (long long)batch, (long long)image,
-              (long long)image, omp_get_max_threads());
+              (long long)dim, (long long)depth, (long long)heads, (long long)batch, (long long)image, (long long)image,
+              omp_get_max_threads());
   run_once(model, images, labels, "full fine-tuning");
   model.set_requires_grad(false);
   model.find(model.classifier)->set_requires_grad(true);

@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <cstdio>
+#include <numeric>
 #include <stdexcept>
 
 #include "engine/autograd.h"
@@ -30,7 +30,8 @@ namespace frost::cli {
 
 int bench_step(const std::vector<std::string>& args) {
   const std::string cmd = "frost bench step";
-  Flags f(cmd, args, {"model", "model-args", "peft", "batch", "img-size", "steps", "warmup", "device", "precision", "json", "threads",
+  Flags f(cmd, args,
+          {"model", "model-args", "peft", "batch", "img-size", "steps", "warmup", "device", "precision", "json", "threads",
            "profile", "profile-shapes"},
           {"json", "profile", "profile-shapes"});
   if (f.has("threads")) omp_set_num_threads(int(f.get_int("threads", 1)));
@@ -87,24 +88,32 @@ int bench_step(const std::vector<std::string>& args) {
   const double ips = 1000.0 * double(batch) / ms;
   const size_t peak = alloc.peak_bytes();
   if (f.has("json")) {
-    nlohmann::json out{{"ms_per_step", ms}, {"ms_mean", mean_ms},  {"images_per_s", ips},
-                       {"peak_bytes", peak}, {"precision", dtype_name(precision)}, {"batch", batch},
+    nlohmann::json out{{"ms_per_step", ms},
+                       {"ms_mean", mean_ms},
+                       {"images_per_s", ips},
+                       {"peak_bytes", peak},
+                       {"precision", dtype_name(precision)},
+                       {"batch", batch},
                        {"host_reads_per_step", reads_per_step}};
     if (profiling) {
       out["profile"] = nlohmann::json::array();
       for (const profile::Entry& e : ops)
-        out["profile"].push_back({{"phase", e.phase}, {"op", e.name}, {"calls_per_step", double(e.calls) / double(steps)},
-                                  {"ms", e.ms}, {"flops", e.flops}, {"bytes", e.bytes}});
+        out["profile"].push_back({{"phase", e.phase},
+                                  {"op", e.name},
+                                  {"calls_per_step", double(e.calls) / double(steps)},
+                                  {"ms", e.ms},
+                                  {"flops", e.flops},
+                                  {"bytes", e.bytes}});
     }
     std::printf("%s\n", out.dump().c_str());
   } else {
     if (profiling) std::printf("%s", profile::format_table(ops, mean_ms, double(steps)).c_str());
     const peft::ParamCounts c = peft::count_params(*model);
-    std::printf("%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step (median; mean %.1f), %.2f images/s, "
-                "peak %.1f MiB, %g host reads/step\n",
-                name.c_str(), applied.spec.c_str(), (long long)batch, (long long)size, dtype_name(precision), omp_get_max_threads(),
-                (long long)c.trainable, ms, mean_ms, ips,
-                double(peak) / (1024.0 * 1024.0), reads_per_step);
+    std::printf(
+        "%s --peft %s: batch %lld at %lldpx, %s, %d threads, %lld trainable: %.1f ms/step (median; mean %.1f), %.2f images/s, "
+        "peak %.1f MiB, %g host reads/step\n",
+        name.c_str(), applied.spec.c_str(), (long long)batch, (long long)size, dtype_name(precision), omp_get_max_threads(),
+        (long long)c.trainable, ms, mean_ms, ips, double(peak) / (1024.0 * 1024.0), reads_per_step);
   }
   return 0;
 }

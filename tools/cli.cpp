@@ -29,8 +29,7 @@ Flags::Flags(std::string command, const std::vector<std::string>& args, std::vec
     } else if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
       value = "1";
     } else {
-      if (i + 1 >= args.size())
-        throw std::invalid_argument(command_ + ": flag --" + name + " needs a value");
+      if (i + 1 >= args.size()) throw std::invalid_argument(command_ + ": flag --" + name + " needs a value");
       value = args[++i];
     }
     if (std::find(allowed_.begin(), allowed_.end(), name) == allowed_.end())
@@ -53,8 +52,7 @@ std::string Flags::require(const std::string& name) const {
 namespace {
 // Parses all of `text` with `parse` (std::stoll / std::stod style) or throws naming the flag.
 template <typename T, typename Parse>
-T parse_whole(const std::string& command, const std::string& name, const std::string& text, Parse parse,
-              const char* what) {
+T parse_whole(const std::string& command, const std::string& name, const std::string& text, Parse parse, const char* what) {
   size_t used = 0;
   T v{};
   try {
@@ -71,20 +69,19 @@ T parse_whole(const std::string& command, const std::string& name, const std::st
 int64_t Flags::get_int(const std::string& name, int64_t fallback, int64_t min_value) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  const int64_t v = parse_whole<int64_t>(command_, name, it->second,
-                                         [](const std::string& t, size_t* used) { return std::stoll(t, used); },
-                                         "an integer");
+  const int64_t v = parse_whole<int64_t>(
+      command_, name, it->second, [](const std::string& t, size_t* used) { return std::stoll(t, used); }, "an integer");
   if (v < min_value)
-    throw std::invalid_argument(command_ + ": flag --" + name + " must be >= " + std::to_string(min_value) +
-                                ", got " + it->second);
+    throw std::invalid_argument(command_ + ": flag --" + name + " must be >= " + std::to_string(min_value) + ", got " +
+                                it->second);
   return v;
 }
 
 double Flags::get_double(const std::string& name, double fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  return parse_whole<double>(command_, name, it->second,
-                             [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
+  return parse_whole<double>(
+      command_, name, it->second, [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
 }
 
 double relative_error(const Tensor& a, const Tensor& b) {

@@ -27,7 +27,8 @@ Tensor read_input(const SafetensorsFile& file, const models::Model& model) {
   if (!dtype_is_float(input.dtype()))
     throw std::invalid_argument(file.path() + ": 'input' has dtype " + dtype_name(input.dtype()) + ", expected a float type");
   if (input.dim() != 4)
-    throw std::invalid_argument(file.path() + ": 'input' has shape " + shape_str(input.shape()) + ", expected rank 4 [N, C, H, W]");
+    throw std::invalid_argument(file.path() + ": 'input' has shape " + shape_str(input.shape()) +
+                                ", expected rank 4 [N, C, H, W]");
   try {
     model.check_input(input);
   } catch (const std::invalid_argument& e) {
@@ -42,7 +43,8 @@ Tensor read_labels(const SafetensorsFile& file, const models::Model& model, int6
   if (dtype_is_float(labels.dtype()) || labels.dim() != 1 || labels.size(0) != batch)
     throw std::invalid_argument(file.path() + ": 'labels' has shape " + shape_str(labels.shape()) + " and dtype " +
                                 dtype_name(labels.dtype()) + ", expected [" + std::to_string(batch) + "] integers");
-  if (model.num_classes == 0) throw std::invalid_argument(file.path() + ": 'labels' given but the model has no classifier (num_classes 0)");
+  if (model.num_classes == 0)
+    throw std::invalid_argument(file.path() + ": 'labels' given but the model has no classifier (num_classes 0)");
   const std::vector<double> values = labels.to_doubles();
   for (size_t i = 0; i < values.size(); ++i)
     if (values[i] < 0 || values[i] >= double(model.num_classes))

@@ -54,9 +54,12 @@ std::string counts_markdown() {
           out += " |";
         } catch (const std::invalid_argument& e) {  // the two ways a spec does not apply
           const std::string why = e.what();
-          if (why.find("not available on") != std::string::npos) out += " refused |";
-          else if (why.find("match no") != std::string::npos) out += " no target |";
-          else throw;
+          if (why.find("not available on") != std::string::npos)
+            out += " refused |";
+          else if (why.find("match no") != std::string::npos)
+            out += " no target |";
+          else
+            throw;
         }
       }
       out += "\n";
@@ -115,7 +118,8 @@ int run_merge_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost merge";
   Flags f(cmd, args, {"model", "model-args", "weights", "adapter", "out"});
   const std::string weights = f.require("weights"), out = f.require("out");
-  const MergeResult r = merge_adapter(f.require("model"), parse_json_flag(f, cmd, "model-args"), weights, f.require("adapter"), out);
+  const MergeResult r =
+      merge_adapter(f.require("model"), parse_json_flag(f, cmd, "model-args"), weights, f.require("adapter"), out);
   std::printf("%s: %lld tensors, %s merged into %s\n", out.c_str(), (long long)r.tensors, r.spec.c_str(), weights.c_str());
   return 0;
 }

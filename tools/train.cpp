@@ -55,7 +55,8 @@ TrainOptions checked_options(const TrainOptions& o_in) {
   if (o.num_classes > models::kMaxClasses)
     throw std::invalid_argument("frost train: --num-classes " + std::to_string(o.num_classes) + " is above the limit of " +
                                 std::to_string(models::kMaxClasses));
-  if (o.opt != "adamw" && o.opt != "sgd") throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
+  if (o.opt != "adamw" && o.opt != "sgd")
+    throw std::invalid_argument("frost train: --opt must be adamw or sgd, got '" + o.opt + "'");
   if (o.sched != "cosine" && o.sched != "step" && o.sched != "none")
     throw std::invalid_argument("frost train: --sched must be cosine, step or none, got '" + o.sched + "'");
   if (o.lr <= 0) o.lr = o.opt == "adamw" ? 1e-3 : 0.01;
@@ -81,15 +82,37 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const models::M
 void write_args(const TrainOptions& o, const nlohmann::json& model_args, const std::string& spec, int64_t num_classes,
                 DType precision, const data::TransformOptions& train_tf, const data::TransformOptions& eval_tf,
                 const models::Model& model, const std::string& output) {
-  nlohmann::json args = {{"model", o.model}, {"model_args", model_args}, {"weights", o.weights}, {"peft", spec},
-                         {"dataset", o.dataset}, {"data_dir", o.data_dir}, {"train_split", o.train_split}, {"val_split", o.val_split},
-                         {"num_classes", num_classes}, {"batch_size", o.batch_size}, {"epochs", o.epochs}, {"opt", o.opt},
-                         {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"momentum", o.momentum}, {"sched", o.sched},
-                         {"warmup_epochs", o.warmup_epochs}, {"min_lr", o.min_lr}, {"warmup_lr", o.warmup_lr},
-                         {"smoothing", o.smoothing}, {"clip_grad", o.clip_grad}, {"seed", o.seed}, {"augment", o.augment},
-                         {"device", o.device}, {"precision", dtype_name(precision)},
-                         {"img_size", train_tf.size}, {"mean", train_tf.mean}, {"std", train_tf.std}, {"crop_pct", eval_tf.crop_pct},
-                         {"trainable_params", model.parameter_count(true)}, {"total_params", model.parameter_count()}};
+  nlohmann::json args = {{"model", o.model},
+                         {"model_args", model_args},
+                         {"weights", o.weights},
+                         {"peft", spec},
+                         {"dataset", o.dataset},
+                         {"data_dir", o.data_dir},
+                         {"train_split", o.train_split},
+                         {"val_split", o.val_split},
+                         {"num_classes", num_classes},
+                         {"batch_size", o.batch_size},
+                         {"epochs", o.epochs},
+                         {"opt", o.opt},
+                         {"lr", o.lr},
+                         {"weight_decay", o.weight_decay},
+                         {"momentum", o.momentum},
+                         {"sched", o.sched},
+                         {"warmup_epochs", o.warmup_epochs},
+                         {"min_lr", o.min_lr},
+                         {"warmup_lr", o.warmup_lr},
+                         {"smoothing", o.smoothing},
+                         {"clip_grad", o.clip_grad},
+                         {"seed", o.seed},
+                         {"augment", o.augment},
+                         {"device", o.device},
+                         {"precision", dtype_name(precision)},
+                         {"img_size", train_tf.size},
+                         {"mean", train_tf.mean},
+                         {"std", train_tf.std},
+                         {"crop_pct", eval_tf.crop_pct},
+                         {"trainable_params", model.parameter_count(true)},
+                         {"total_params", model.parameter_count()}};
   write_json_file((fs::path(output) / "args.json").string(), args);
 }
 
@@ -117,9 +140,10 @@ struct EpochContext {
 double read_loss_sum(const EpochContext& c, const Tensor& loss_sum, int64_t checked_step) {
   const double value = loss_sum.item();
   if (!std::isfinite(value))
-    throw std::runtime_error("steps " + std::to_string(checked_step) + "-" + std::to_string(c.state.step - 1) + " (epoch " +
-                             std::to_string(c.state.epoch) + "): the loss is " + std::to_string(value) + "; training stopped, " +
-                             (fs::exists(c.last) ? "the last good checkpoint is " + c.last : std::string("no checkpoint was written yet")));
+    throw std::runtime_error(
+        "steps " + std::to_string(checked_step) + "-" + std::to_string(c.state.step - 1) + " (epoch " +
+        std::to_string(c.state.epoch) + "): the loss is " + std::to_string(value) + "; training stopped, " +
+        (fs::exists(c.last) ? "the last good checkpoint is " + c.last : std::string("no checkpoint was written yet")));
   return value;
 }
 
@@ -156,8 +180,8 @@ bool train_epoch(const EpochContext& c, data::DataLoader& loader, Device device)
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double ips = double(seen) / std::max(secs, 1e-9);
         const double eta = double(c.steps_per_epoch - b.index - 1) * double(o.batch_size) / std::max(ips, 1e-9);
-        std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s", c.tty ? "\r" : "",
-                    (long long)state.epoch, (long long)b.index + 1, (long long)c.steps_per_epoch,
+        std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s",
+                    c.tty ? "\r" : "", (long long)state.epoch, (long long)b.index + 1, (long long)c.steps_per_epoch,
                     100.0 * double(b.index + 1) / double(c.steps_per_epoch), value, state.loss_sum / state.loss_count, lr, ips,
                     int(eta) / 60, int(eta) % 60, c.tty ? "" : "\n");
         std::fflush(stdout);
@@ -187,12 +211,14 @@ TrainState start_state(const TrainOptions& o, models::Model& model, Optimizer& o
     const std::string from = fs::is_directory(o.resume) ? (fs::path(o.resume) / "last.ckpt").string() : o.resume;
     state = load_train_checkpoint(from, model, &optimizer, identity);
     if (state.epoch > o.epochs || state.batch > steps_per_epoch)
-      throw std::invalid_argument(from + ": checkpoint is at epoch " + std::to_string(state.epoch) + ", batch " + std::to_string(state.batch) +
-                                  ", beyond this run's " + std::to_string(o.epochs) + " epochs of " + std::to_string(steps_per_epoch) +
+      throw std::invalid_argument(from + ": checkpoint is at epoch " + std::to_string(state.epoch) + ", batch " +
+                                  std::to_string(state.batch) + ", beyond this run's " + std::to_string(o.epochs) +
+                                  " epochs of " + std::to_string(steps_per_epoch) +
                                   " batches (were --epochs or --batch-size changed?)");
     truncate_summary(summary, state.epoch);
-    if (!o.quiet) std::printf("frost train: resumed from %s at epoch %lld, batch %lld (step %lld)\n", from.c_str(), (long long)state.epoch,
-                              (long long)state.batch, (long long)state.step);
+    if (!o.quiet)
+      std::printf("frost train: resumed from %s at epoch %lld, batch %lld (step %lld)\n", from.c_str(), (long long)state.epoch,
+                  (long long)state.batch, (long long)state.step);
   } else {
     std::remove(summary.c_str());
   }
@@ -203,18 +229,20 @@ TrainState start_state(const TrainOptions& o, models::Model& model, Optimizer& o
 // (last.ckpt, and best.ckpt when top-1 improved) and the adapter folder.
 void finish_epoch(const EpochContext& c) {
   if (c.tty) std::printf("\n");
-  const bool eval_now = c.val_set && ((c.state.epoch + 1) % std::max<int64_t>(c.o.eval_every, 1) == 0 || c.state.epoch + 1 == c.o.epochs);
+  const bool eval_now =
+      c.val_set && ((c.state.epoch + 1) % std::max<int64_t>(c.o.eval_every, 1) == 0 || c.state.epoch + 1 == c.o.epochs);
   EvalResult eval;
   if (eval_now) {
     c.model.train(false);
     eval = evaluate(c.model, *c.val_set, c.eval_tf, c.o.batch_size, c.o.workers, c.o.strict_data);
     c.result.last_top1 = eval.top1;
     if (!c.o.quiet)
-      std::printf("Test: epoch %lld  Loss: %.4f  Acc@1: %.3f  Acc@5: %.3f  (%lld images)\n", (long long)c.state.epoch, eval.loss, eval.top1,
-                  eval.top5, (long long)eval.images);
+      std::printf("Test: epoch %lld  Loss: %.4f  Acc@1: %.3f  Acc@5: %.3f  (%lld images)\n", (long long)c.state.epoch, eval.loss,
+                  eval.top1, eval.top5, (long long)eval.images);
   }
   const double train_loss = c.state.loss_count > 0 ? c.state.loss_sum / c.state.loss_count : 0.0;
-  append_summary(c.summary, c.state.epoch, train_loss, eval_now ? &eval : nullptr, c.lr_at(std::max<int64_t>(c.state.step - 1, 0)));
+  append_summary(c.summary, c.state.epoch, train_loss, eval_now ? &eval : nullptr,
+                 c.lr_at(std::max<int64_t>(c.state.step - 1, 0)));
   const bool improved = eval_now && eval.top1 > c.state.best_top1;
   if (improved) {
     c.state.best_top1 = eval.top1;
@@ -279,7 +307,8 @@ TrainResult run_train(const TrainOptions& o_in) {
   const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
   const std::function<double(int64_t)> lr_at = [&](int64_t step) -> double {
     if (o.sched == "cosine") return CosineSchedule{o.lr, o.min_lr, o.warmup_lr, warmup_steps, total_steps}.lr(step);
-    if (o.sched == "step") return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
+    if (o.sched == "step")
+      return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
     return step < warmup_steps ? StepSchedule{o.lr, 1.0, o.warmup_lr, 1, warmup_steps}.lr(step) : o.lr;
   };
   const std::unique_ptr<Optimizer> optimizer = make_optimizer(o, *model);
@@ -289,18 +318,23 @@ TrainResult run_train(const TrainOptions& o_in) {
   result.output = o.output.empty() ? default_output(o) : o.output;
   fs::create_directories(result.output);
   const std::string summary = (fs::path(result.output) / "summary.csv").string();
-  const std::string last = (fs::path(result.output) / "last.ckpt").string(), best = (fs::path(result.output) / "best.ckpt").string();
-  const nlohmann::json identity = {{"model", o.model}, {"model_args", model_args}, {"peft", applied.spec},
-                                   {"num_classes", num_classes}, {"precision", dtype_name(precision)}};
+  const std::string last = (fs::path(result.output) / "last.ckpt").string(),
+                    best = (fs::path(result.output) / "best.ckpt").string();
+  const nlohmann::json identity = {{"model", o.model},
+                                   {"model_args", model_args},
+                                   {"peft", applied.spec},
+                                   {"num_classes", num_classes},
+                                   {"precision", dtype_name(precision)}};
   TrainState state = start_state(o, *model, *optimizer, identity, summary, steps_per_epoch);
   write_args(o, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, result.output);
   model->rng->seed = state.rng_seed;
   model->rng->offset = state.rng_offset;
   const bool tty = !o.quiet && isatty(fileno(stdout));
   if (!o.quiet)
-    std::printf("frost train: %s, %s, %lld trainable of %lld parameters, %lld images, %lld steps/epoch, output %s\n", o.model.c_str(),
-                applied.spec.c_str(), (long long)model->parameter_count(true), (long long)model->parameter_count(),
-                (long long)train_set->size(), (long long)steps_per_epoch, result.output.c_str());
+    std::printf("frost train: %s, %s, %lld trainable of %lld parameters, %lld images, %lld steps/epoch, output %s\n",
+                o.model.c_str(), applied.spec.c_str(), (long long)model->parameter_count(true),
+                (long long)model->parameter_count(), (long long)train_set->size(), (long long)steps_per_epoch,
+                result.output.c_str());
 
   const std::function<void(const std::string&)> checkpoint = [&](const std::string& path) {
     state.rng_seed = model->rng->seed;
@@ -310,8 +344,8 @@ TrainResult run_train(const TrainOptions& o_in) {
   for (; state.epoch < o.epochs; ++state.epoch) {
     loader.start(state.epoch, state.batch);
     model->train(true);
-    const EpochContext ctx{o, *model, *optimizer, state, result, steps_per_epoch, lr_at, checkpoint, last, tty,
-                           val_set, eval_tf, applied, summary, best};
+    const EpochContext ctx{o,    *model, *optimizer, state,   result,  steps_per_epoch, lr_at, checkpoint,
+                           last, tty,    val_set,    eval_tf, applied, summary,         best};
     if (!train_epoch(ctx, loader, device)) return result;  // --stop-after-steps
     finish_epoch(ctx);
   }

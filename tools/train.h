@@ -27,7 +27,7 @@ struct TrainOptions {
   std::string opt = "adamw", sched = "cosine", interpolation = "bicubic";
   double lr = 0, weight_decay = -1, momentum = 0.9, smoothing = 0.1, clip_grad = 0, drop_path = -1;
   double min_lr = 0, warmup_lr = 1e-6, crop_pct = 0;
-  std::vector<double> mean, std;  // empty: the model's pretrained config
+  std::vector<double> mean, std;                                              // empty: the model's pretrained config
   std::array<double, 2> scale = {0.08, 1.0}, ratio = {3.0 / 4.0, 4.0 / 3.0};  // random-resized-crop
   double hflip = 0.5;
   bool augment = true, direct_resize = false, strict_data = false;

@@ -5,10 +5,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/json_file.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "peft/spec.h"
-#include "engine/json_file.h"
 #include "tools/cli.h"
 #include "tools/train.h"
 #include "tools/train_state.h"
@@ -38,11 +38,50 @@ std::vector<double> triple(const Flags& flags, const std::string& command, const
 TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   const std::string cmd = "frost train";
   Flags f(cmd, args,
-          {"model", "model-args", "weights", "peft", "dataset", "data-dir", "train-split", "val-split", "num-classes", "img-size",
-           "batch-size", "epochs", "opt", "lr", "weight-decay", "momentum", "warmup-epochs", "warmup-lr", "min-lr", "sched",
-           "smoothing", "clip-grad", "drop-path", "seed", "workers", "device", "precision", "output", "resume", "eval-every", "log-interval",
-           "checkpoint-every", "mean", "std", "crop-pct", "interpolation", "no-aug", "direct-resize", "strict-data", "scale", "ratio",
-           "hflip", "max-image-pixels", "stop-after-steps"},
+          {"model",
+           "model-args",
+           "weights",
+           "peft",
+           "dataset",
+           "data-dir",
+           "train-split",
+           "val-split",
+           "num-classes",
+           "img-size",
+           "batch-size",
+           "epochs",
+           "opt",
+           "lr",
+           "weight-decay",
+           "momentum",
+           "warmup-epochs",
+           "warmup-lr",
+           "min-lr",
+           "sched",
+           "smoothing",
+           "clip-grad",
+           "drop-path",
+           "seed",
+           "workers",
+           "device",
+           "precision",
+           "output",
+           "resume",
+           "eval-every",
+           "log-interval",
+           "checkpoint-every",
+           "mean",
+           "std",
+           "crop-pct",
+           "interpolation",
+           "no-aug",
+           "direct-resize",
+           "strict-data",
+           "scale",
+           "ratio",
+           "hflip",
+           "max-image-pixels",
+           "stop-after-steps"},
           {"no-aug", "direct-resize", "strict-data"});
   TrainOptions o;
   o.model = f.require("model");
@@ -108,9 +147,11 @@ int run_train_command(const std::vector<std::string>& args) {
     std::printf("frost train: stopped after %lld steps (--stop-after-steps); --resume %s continues\n", (long long)r.steps,
                 r.output.c_str());
   else if (r.best_top1 >= 0)
-    std::printf("frost train: done, %lld epochs, best top-1 %.3f; outputs in %s\n", (long long)r.epochs_done, r.best_top1, r.output.c_str());
+    std::printf("frost train: done, %lld epochs, best top-1 %.3f; outputs in %s\n", (long long)r.epochs_done, r.best_top1,
+                r.output.c_str());
   else
-    std::printf("frost train: done, %lld epochs (no evaluation split); outputs in %s\n", (long long)r.epochs_done, r.output.c_str());
+    std::printf("frost train: done, %lld epochs (no evaluation split); outputs in %s\n", (long long)r.epochs_done,
+                r.output.c_str());
   return 0;
 }
 
@@ -152,15 +193,18 @@ int run_eval_command(const std::vector<std::string>& args) {
   o.direct_resize = f.has("direct-resize");
   o.img_size = f.get_int("img-size", 0, 0);
   const data::TransformOptions t = transform_for(o, *model, /*train=*/false);
-  const EvalResult r = evaluate(*model, *dataset, t, f.get_int("batch-size", 64), int(f.get_int("workers", 2, 0)), f.has("strict-data"));
+  const EvalResult r =
+      evaluate(*model, *dataset, t, f.get_int("batch-size", 64), int(f.get_int("workers", 2, 0)), f.has("strict-data"));
   std::printf("%s on %s/%s: %lld images: top-1 %.3f, top-5 %.3f, loss %.4f", o.model.c_str(), o.dataset.c_str(), split.c_str(),
               (long long)r.images, r.top1, r.top5, r.loss);
   if (r.skipped) std::printf(" (%lld unreadable images skipped)", (long long)r.skipped);
   std::printf("\nper class top-1:");
   for (size_t c = 0; c < r.per_class.size(); ++c) {
     const std::string name = c < dataset->class_names.size() ? dataset->class_names[c] : std::to_string(c);
-    if (std::isnan(r.per_class[c])) std::printf("%s %s: -", c ? "," : "", name.c_str());
-    else std::printf("%s %s: %.1f", c ? "," : "", name.c_str(), r.per_class[c]);
+    if (std::isnan(r.per_class[c]))
+      std::printf("%s %s: -", c ? "," : "", name.c_str());
+    else
+      std::printf("%s %s: %.1f", c ? "," : "", name.c_str(), r.per_class[c]);
   }
   std::printf("\n");
   return 0;

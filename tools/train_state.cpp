@@ -35,16 +35,20 @@ std::string exact(double v) {  // round-trips through strtod
 
 }  // namespace
 
-void save_train_checkpoint(const std::string& path, const models::Model& model, const Optimizer& optimizer,
-                           const TrainState& s, const nlohmann::json& identity) {
+void save_train_checkpoint(const std::string& path, const models::Model& model, const Optimizer& optimizer, const TrainState& s,
+                           const nlohmann::json& identity) {
   std::vector<NamedTensor> tensors;
   for (const NamedTensor& p : model.trainable_parameters()) tensors.push_back({"model." + p.name, p.tensor});
   for (const NamedTensor& t : optimizer.state_tensors()) tensors.push_back({"optim." + t.name, t.tensor});
   tensors.push_back({"state.loss_sum", f64(s.loss_sum)});
   tensors.push_back({"state.loss_count", f64(s.loss_count)});
   tensors.push_back({"state.best_top1", f64(s.best_top1)});
-  const nlohmann::json position = {{"epoch", s.epoch}, {"batch", s.batch}, {"step", s.step}, {"best_epoch", s.best_epoch},
-                                   {"rng_seed", std::to_string(s.rng_seed)}, {"rng_offset", std::to_string(s.rng_offset)}};
+  const nlohmann::json position = {{"epoch", s.epoch},
+                                   {"batch", s.batch},
+                                   {"step", s.step},
+                                   {"best_epoch", s.best_epoch},
+                                   {"rng_seed", std::to_string(s.rng_seed)},
+                                   {"rng_offset", std::to_string(s.rng_offset)}};
   save_safetensors(path, tensors, {{"format", kFormat}, {"identity", identity.dump()}, {"position", position.dump()}});
 }
 
@@ -69,11 +73,12 @@ void check_format(const SafetensorsFile& file) {
 double state_value(const SafetensorsFile& file, const std::string& name, double min, double max) {
   const Tensor t = file.get(name);
   if (t.numel() != 1 || !dtype_is_float(t.dtype()))
-    throw std::runtime_error(file.path() + ": '" + name + "' must be one float, got " + dtype_name(t.dtype()) + " " + shape_str(t.shape()));
+    throw std::runtime_error(file.path() + ": '" + name + "' must be one float, got " + dtype_name(t.dtype()) + " " +
+                             shape_str(t.shape()));
   const double v = t.item();
   if (!std::isfinite(v) || v < min || v > max)
-    throw std::runtime_error(file.path() + ": '" + name + "' is " + std::to_string(v) + ", outside [" + std::to_string(min) + ", " +
-                             std::to_string(max) + "]: the checkpoint is corrupt");
+    throw std::runtime_error(file.path() + ": '" + name + "' is " + std::to_string(v) + ", outside [" + std::to_string(min) +
+                             ", " + std::to_string(max) + "]: the checkpoint is corrupt");
   return v;
 }
 
@@ -110,8 +115,8 @@ TrainState load_train_checkpoint(const std::string& path, models::Model& model, 
   if (!saved.contains("precision")) saved["precision"] = "f32";  // written before --precision existed
   for (const auto& [key, value] : identity.items())
     if (!saved.contains(key) || saved.at(key) != value)
-      throw std::invalid_argument(path + ": checkpoint is for " + key + " " + (saved.contains(key) ? saved.at(key).dump() : "(none)") +
-                                  ", this run has " + value.dump());
+      throw std::invalid_argument(path + ": checkpoint is for " + key + " " +
+                                  (saved.contains(key) ? saved.at(key).dump() : "(none)") + ", this run has " + value.dump());
   std::vector<NamedTensor> weights, optim;
   for (const auto& e : file.entries()) {
     if (e.name.rfind("model.", 0) == 0) weights.push_back({e.name.substr(6), file.get(e.name)});
@@ -141,7 +146,8 @@ std::vector<std::string> summary_lines(const std::string& path) {
     if (!lines.empty()) {
       char* end = nullptr;
       std::strtoll(line.c_str(), &end, 10);
-      if (end == line.c_str() || *end != ',') throw std::runtime_error(path + ":" + std::to_string(lines.size() + 1) + ": no epoch number");
+      if (end == line.c_str() || *end != ',')
+        throw std::runtime_error(path + ":" + std::to_string(lines.size() + 1) + ": no epoch number");
     }
     lines.push_back(line);
   }
@@ -192,17 +198,15 @@ data::TransformOptions transform_for(const TrainOptions& o, const models::Model&
 
 Tensor batch_images(const data::Batch& b, Device device) {
   // For a GPU the batch is staged in pinned memory, so the copy runs at full bus speed.
-  Tensor images = device.is_cpu() ? Tensor::empty({b.size, 3, b.height, b.width})
-                                  : Tensor::empty_pinned({b.size, 3, b.height, b.width});
+  Tensor images =
+      device.is_cpu() ? Tensor::empty({b.size, 3, b.height, b.width}) : Tensor::empty_pinned({b.size, 3, b.height, b.width});
   std::memcpy(images.raw_data(), b.images.data(), b.images.size() * sizeof(float));
   return images.to(device);
 }
 
 Tensor batch_labels(const data::Batch& b, Device device) { return Tensor::from_indices(b.labels, device); }
 
-PrefetchedBatches::PrefetchedBatches(data::DataLoader& loader, Device device) : loader_(loader), uploader_(device) {
-  advance();
-}
+PrefetchedBatches::PrefetchedBatches(data::DataLoader& loader, Device device) : loader_(loader), uploader_(device) { advance(); }
 
 bool PrefetchedBatches::next(data::Batch& b, Tensor& images, Tensor& labels) {
   if (!have_) return false;
@@ -250,7 +254,8 @@ EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, co
       const double* row = values.data() + i * classes;
       const int64_t target = b.labels[size_t(i)];
       int64_t rank = 0;  // how many classes score above the target (ties count against it)
-      for (int64_t c = 0; c < classes; ++c) rank += c != target && (row[c] > row[target] || (row[c] == row[target] && c < target));
+      for (int64_t c = 0; c < classes; ++c)
+        rank += c != target && (row[c] > row[target] || (row[c] == row[target] && c < target));
       top1 += rank == 0;
       top5 += rank < 5;
       if (target < K) {
@@ -265,7 +270,8 @@ EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, co
   r.top1 = 100.0 * top1 / double(r.images);
   r.top5 = 100.0 * top5 / double(r.images);
   for (int64_t c = 0; c < K; ++c)
-    r.per_class.push_back(seen[size_t(c)] > 0 ? 100.0 * correct[size_t(c)] / seen[size_t(c)] : std::numeric_limits<double>::quiet_NaN());
+    r.per_class.push_back(seen[size_t(c)] > 0 ? 100.0 * correct[size_t(c)] / seen[size_t(c)]
+                                              : std::numeric_limits<double>::quiet_NaN());
   return r;
 }
 

@@ -16,7 +16,7 @@ namespace frost::cli {
 
 struct TrainState {
   int64_t epoch = 0, batch = 0, step = 0;  // where the run continues
-  double loss_sum = 0, loss_count = 0;      // the current epoch's train loss so far
+  double loss_sum = 0, loss_count = 0;     // the current epoch's train loss so far
   double best_top1 = -1;
   int64_t best_epoch = -1;
   uint64_t rng_seed = 0, rng_offset = 0;  // the model's dropout / drop-path stream

@@ -60,13 +60,16 @@ int run_demo(const std::vector<std::string>& args) {
   const std::string wanted = f.get("methods", "");
   for (const Recipe& r : kRecipes)
     if (wanted.empty() || ("," + wanted + ",").find("," + r.name + ",") != std::string::npos) recipes.push_back(r);
-  if (recipes.empty()) throw std::invalid_argument(cmd + ": --methods " + wanted + " names none of full, linear, lora, bitfit, adapter, adaptformer, vpt, ssf");
+  if (recipes.empty())
+    throw std::invalid_argument(cmd + ": --methods " + wanted +
+                                " names none of full, linear, lora, bitfit, adapter, adaptformer, vpt, ssf");
   fs::create_directories(out);
 
   const auto train_all = data::open_dataset("fmnist", data_dir, "train");
   const auto test_all = data::open_dataset("fmnist", data_dir, "test");
   auto up_train = data::class_subset(train_all, {0, 1, 2, 3, 4}), up_test = data::class_subset(test_all, {0, 1, 2, 3, 4});
-  auto down_train = data::class_subset(train_all, {5, 6, 7, 8, 9}, 200), down_test = data::class_subset(test_all, {5, 6, 7, 8, 9});
+  auto down_train = data::class_subset(train_all, {5, 6, 7, 8, 9}, 200),
+       down_test = data::class_subset(test_all, {5, 6, 7, 8, 9});
 
   auto base_options = [&](const std::string& dir) {
     TrainOptions o;
@@ -85,8 +88,8 @@ int run_demo(const std::vector<std::string>& args) {
   const std::string upstream = (fs::path(out) / "upstream.safetensors").string();
   const auto start = std::chrono::steady_clock::now();
   if (!fs::exists(upstream)) {
-    std::printf("frost demo: pretraining upstream (Fashion-MNIST classes 0-4, %lld images, %lld epochs)...\n", (long long)up_train->size(),
-                (long long)upstream_epochs);
+    std::printf("frost demo: pretraining upstream (Fashion-MNIST classes 0-4, %lld images, %lld epochs)...\n",
+                (long long)up_train->size(), (long long)upstream_epochs);
     std::fflush(stdout);
     TrainOptions o = base_options((fs::path(out) / "upstream").string());
     o.train_set = up_train;

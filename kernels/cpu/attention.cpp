@@ -16,8 +16,7 @@ int64_t at(const RowLayout& l, int64_t b, int64_t h) { return b * l.batch + h * 
 }  // namespace
 
 template <typename T>
-void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const T* v, T* out,
-                       T* probs) {
+void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const T* v, T* out, T* probs) {
   const int64_t N = g.queries, M = g.keys, D = g.head_dim, Dv = g.value_dim;
   const RowLayout lq = g.q_layout(), lk = g.k_layout(), lv = g.v_layout(), lo = g.out_layout();
   const T* bias = static_cast<const T*>(g.bias);
@@ -29,8 +28,7 @@ void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const
     if (bias) {
       const T* bb = bias + b * g.bias_strides[0] + h * g.bias_strides[1];
       for (int64_t i = 0; i < N; ++i)
-        for (int64_t j = 0; j < M; ++j)
-          S[i * M + j] += bb[i * g.bias_strides[2] + j * g.bias_strides[3]];
+        for (int64_t j = 0; j < M; ++j) S[i * M + j] += bb[i * g.bias_strides[2] + j * g.bias_strides[3]];
     }
     softmax_forward(S, N, M, S);
     gemm(N, Dv, M, T(1), mat(S, M), mat(v + at(lv, b, h), lv.row), T(0), out + at(lo, b, h), lo.row);
@@ -38,8 +36,8 @@ void attention_forward(const AttentionGeometry& g, const T* q, const T* k, const
 }
 
 template <typename T>
-void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, const T* k,
-                        const T* v, const T* probs, T* dq, T* dk, T* dv, T* dscores) {
+void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, const T* k, const T* v, const T* probs, T* dq,
+                        T* dk, T* dv, T* dscores) {
   const int64_t N = g.queries, M = g.keys, D = g.head_dim, Dv = g.value_dim;
   const RowLayout lq = g.q_layout(), lk = g.k_layout(), lv = g.v_layout(), lo = g.out_layout();
   const bool need_scores = dq || dk || dscores;
@@ -57,17 +55,14 @@ void attention_backward(const AttentionGeometry& g, const T* dout, const T* q, c
       gemm(N, M, Dv, T(1), mat(dO, lo.row), mat(v + at(lv, b, h), lv.row, true), T(0), dS, M);  // dP
       softmax_backward(P, dS, N, M, dS);
       if (dq) gemm(N, D, M, T(g.scale), mat(dS, M), mat(k + at(lk, b, h), lk.row), T(0), dq + at(lq, b, h), lq.row);
-      if (dk)
-        gemm(M, D, N, T(g.scale), mat(dS, M, true), mat(q + at(lq, b, h), lq.row), T(0), dk + at(lk, b, h), lk.row);
+      if (dk) gemm(M, D, N, T(g.scale), mat(dS, M, true), mat(q + at(lq, b, h), lq.row), T(0), dk + at(lk, b, h), lk.row);
     }
   }
 }
 
-#define FROST_INSTANTIATE(T)                                                                  \
-  template void attention_forward<T>(const AttentionGeometry&, const T*, const T*, const T*, \
-                                     T*, T*);                                                \
-  template void attention_backward<T>(const AttentionGeometry&, const T*, const T*, const T*, \
-                                      const T*, const T*, T*, T*, T*, T*);
+#define FROST_INSTANTIATE(T)                                                                          \
+  template void attention_forward<T>(const AttentionGeometry&, const T*, const T*, const T*, T*, T*); \
+  template void attention_backward<T>(const AttentionGeometry&, const T*, const T*, const T*, const T*, const T*, T*, T*, T*, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
 

@@ -20,7 +20,7 @@ struct RowLayout {
 struct AttentionGeometry {
   int64_t batch, heads, queries, keys, head_dim, value_dim;
   double scale;
-  const void* bias = nullptr;      // T*, may be null
+  const void* bias = nullptr;  // T*, may be null
   int64_t bias_strides[4] = {0, 0, 0, 0};
   // q (and dq), k (dk), v (dv), out (dout): contiguous unless set (the CPU kernels read any
   // layout; a packed (B, N, 3, H, D) qkv and a (B, N, H, D) output need no copies).
@@ -49,10 +49,9 @@ struct AttentionGeometry {
 
 // bf16: f32 arithmetic (the bias too), in kernels/cpu/bf16.cpp.
 template <>
-void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
-                             bf16* probs);
+void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out, bf16* probs);
 template <>
-void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
-                              const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores);
+void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
+                              const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores);
 
 }  // namespace frost::cpu

@@ -76,8 +76,8 @@ int64_t span(int64_t rows, int64_t cols, const MatrixRef& m) {
 
 // ---- GEMM: C (M x N, ldc) = alpha op(A) op(B) + beta C ----
 
-void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
-               int64_t ldc, const bf16* bias) {
+void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C, int64_t ldc,
+               const bf16* bias) {
   Widened af(static_cast<const bf16*>(A.data), span(M, K, A));
   Widened bf(static_cast<const bf16*>(B.data), span(K, N, B));
   Widened biasf(bias, N);
@@ -86,8 +86,8 @@ void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, Matrix
   if (beta != 0.0f)
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) c[i * N + j] = float(C[i * ldc + j]);
-  gemm_f32(M, N, K, alpha, {af.get(), A.row_stride, A.col_stride}, {bf.get(), B.row_stride, B.col_stride}, beta,
-           c, N, biasf.get());
+  gemm_f32(M, N, K, alpha, {af.get(), A.row_stride, A.col_stride}, {bf.get(), B.row_stride, B.col_stride}, beta, c, N,
+           biasf.get());
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = bf16(c[i * N + j]);
 }
@@ -102,14 +102,13 @@ struct HostBuffers {
 }  // namespace
 
 template <>
-void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
-                             bf16* probs) {
+void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out, bf16* probs) {
   bf16_via_f32::attention_forward<HostBuffers>(&attention_forward<float>, g, q, k, v, out, probs);
 }
 
 template <>
-void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
-                              const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores) {
+void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
+                              const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores) {
   bf16_via_f32::attention_backward<HostBuffers>(&attention_backward<float>, g, dout, q, k, v, probs, dq, dk, dv, dscores);
 }
 

@@ -63,13 +63,10 @@ void col2im(const Conv2dGeometry& g, const T* col, int64_t channels, T* x) {
 
 // 1x1, stride 1, no padding: the image itself is the column matrix.
 bool is_pointwise(const Conv2dGeometry& g) {
-  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.pad_h == 0 && g.pad_w == 0;
+  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
 }
 
-bool per_image_threads(const Conv2dGeometry& g) {
-  return g.batch >= omp_get_max_threads() && omp_get_max_threads() > 1;
-}
+bool per_image_threads(const Conv2dGeometry& g) { return g.batch >= omp_get_max_threads() && omp_get_max_threads() > 1; }
 
 // Runs body(thread, image, group, col) for every (image, group) of a grouped convolution: whole
 // images per thread when there are enough of them (GEMMs then run serially inside), else one
@@ -123,9 +120,9 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* 
   for_each_image_group<T>(g, image_threads(g), [&](int, int64_t b, int64_t grp, T* col) {
     T* dxg = dx + (b * g.in_channels + grp * Cig) * g.height * g.width;
     const T* dyg = dy + (b * g.out_channels + grp * Cog) * HWo;
-    const MatrixRef wt = mat(w + grp * Cog * Kc, Kc, /*transposed=*/true);  // (Kc, Cog)
+    const MatrixRef wt = mat(w + grp * Cog * Kc, Kc, /*transposed=*/true);    // (Kc, Cog)
     gemm(Kc, HWo, Cog, T(1), wt, mat(dyg, HWo), T(0), col ? col : dxg, HWo);  // dcol
-    if (!col) return;  // pointwise: dcol is dx
+    if (!col) return;                                                         // pointwise: dcol is dx
     std::fill(dxg, dxg + Cig * g.height * g.width, T(0));
     col2im(g, col, Cig, dxg);
   });
@@ -166,9 +163,9 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
     for (int64_t i = 0; i < wsize; ++i) dw[i] += partial[size_t(t - 1) * wsize + i];
 }
 
-#define FROST_INSTANTIATE(T)                                                                  \
-  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);  \
-  template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);     \
+#define FROST_INSTANTIATE(T)                                                                \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);    \
   template void conv2d_backward_weight<T>(const Conv2dGeometry&, const T*, const T*, T*, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

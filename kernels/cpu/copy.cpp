@@ -40,10 +40,14 @@ void copy_strided(const Dims& shape, void* dst, DType dst_type, const Dims& dst_
       return;
     }
     switch (elem) {  // a strided gather or scatter (transposes, broadcasts)
-      case 1: return move_words<uint8_t>(from, s[1], to, s[0], n);
-      case 2: return move_words<uint16_t>(from, s[1], to, s[0], n);
-      case 4: return move_words<uint32_t>(from, s[1], to, s[0], n);
-      default: return move_words<uint64_t>(from, s[1], to, s[0], n);
+      case 1:
+        return move_words<uint8_t>(from, s[1], to, s[0], n);
+      case 2:
+        return move_words<uint16_t>(from, s[1], to, s[0], n);
+      case 4:
+        return move_words<uint32_t>(from, s[1], to, s[0], n);
+      default:
+        return move_words<uint64_t>(from, s[1], to, s[0], n);
     }
   });
 }

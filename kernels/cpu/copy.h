@@ -5,8 +5,8 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/dtype.h"
 #include "kernels/cpu/strided.h"
+#include "kernels/dtype.h"
 
 namespace frost::cpu {
 

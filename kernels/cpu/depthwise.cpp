@@ -110,9 +110,13 @@ struct Lanes {
   static constexpr int64_t n = 64 / int64_t(sizeof(T));
 };
 template <typename T>
-__attribute__((always_inline)) inline void load(typename Lanes<T>::V& v, const T* p) { std::memcpy(&v, p, sizeof v); }
+__attribute__((always_inline)) inline void load(typename Lanes<T>::V& v, const T* p) {
+  std::memcpy(&v, p, sizeof v);
+}
 template <typename T>
-__attribute__((always_inline)) inline void store(T* p, const typename Lanes<T>::V& v) { std::memcpy(p, &v, sizeof v); }
+__attribute__((always_inline)) inline void store(T* p, const typename Lanes<T>::V& v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
@@ -141,7 +145,8 @@ const T* pad_plane(const T* plane, int64_t H, int64_t W, const FlatPlane& f, std
 // waits ~4 cycles for its accumulator and two issue per cycle, so eight chains run at once: NV
 // vectors times S = 8 / NV partial sums over interleaved taps, added at the end.
 template <typename T, int NV>
-__attribute__((always_inline)) inline void correlate_block(const T* in, const int64_t* off, const T* k, int64_t taps, T init, T* out) {
+__attribute__((always_inline)) inline void correlate_block(const T* in, const int64_t* off, const T* k, int64_t taps, T init,
+                                                           T* out) {
   using V = typename Lanes<T>::V;
   constexpr int64_t n = Lanes<T>::n;
   constexpr int S = 8 / NV;
@@ -223,8 +228,8 @@ std::vector<int64_t> tap_offsets(int64_t kh, int64_t kw, int64_t ld) {
 // For every plane: pads `src` (src_h x src_w), correlates it with the plane's kernel (flipped for
 // dx) and writes the dst_h x dst_w result.
 template <typename T>
-void correlate_planes(const Conv2dGeometry& g, const T* src, int64_t src_h, int64_t src_w, const FlatPlane& f,
-                      const T* w, bool flip, const T* bias, T* dst, int64_t dst_h, int64_t dst_w) {
+void correlate_planes(const Conv2dGeometry& g, const T* src, int64_t src_h, int64_t src_w, const FlatPlane& f, const T* w,
+                      bool flip, const T* bias, T* dst, int64_t dst_h, int64_t dst_w) {
   const int64_t taps = g.kernel_h * g.kernel_w;
   const std::vector<int64_t> off = tap_offsets(g.kernel_h, g.kernel_w, f.ld);
 #pragma omp parallel
@@ -242,7 +247,9 @@ void correlate_planes(const Conv2dGeometry& g, const T* src, int64_t src_h, int6
   }
 }
 
-bool stride_one(const Conv2dGeometry& g) { return g.stride_h == 1 && g.stride_w == 1 && g.pad_h < g.kernel_h && g.pad_w < g.kernel_w; }
+bool stride_one(const Conv2dGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.pad_h < g.kernel_h && g.pad_w < g.kernel_w;
+}
 
 template <typename T>
 void flat_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* dw) {
@@ -259,10 +266,14 @@ void flat_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T* d
         const int64_t plane = b * g.in_channels + c;
         const T* xp = pad_plane(x + plane * g.height * g.width, g.height, g.width, f, buf);
         std::fill(gflat.begin(), gflat.end(), T(0));
-        for (int64_t h = 0; h < Ho; ++h) std::copy(dy + (plane * Ho + h) * Wo, dy + (plane * Ho + h + 1) * Wo, gflat.data() + h * f.ld);
-        if (kw == 7) weight_taps_flat<T, 7>(xp, gflat.data(), f.ld, kh, kw, f.length, acc.data());
-        else if (kw == 3) weight_taps_flat<T, 3>(xp, gflat.data(), f.ld, kh, kw, f.length, acc.data());
-        else weight_taps_flat<T, 0>(xp, gflat.data(), f.ld, kh, kw, f.length, acc.data());
+        for (int64_t h = 0; h < Ho; ++h)
+          std::copy(dy + (plane * Ho + h) * Wo, dy + (plane * Ho + h + 1) * Wo, gflat.data() + h * f.ld);
+        if (kw == 7)
+          weight_taps_flat<T, 7>(xp, gflat.data(), f.ld, kh, kw, f.length, acc.data());
+        else if (kw == 3)
+          weight_taps_flat<T, 3>(xp, gflat.data(), f.ld, kh, kw, f.length, acc.data());
+        else
+          weight_taps_flat<T, 0>(xp, gflat.data(), f.ld, kh, kw, f.length, acc.data());
       }
       for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] = T(acc[size_t(t)]);
     }
@@ -285,8 +296,8 @@ void depthwise_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, 
   if (!stride_one(g)) return strided_backward_input(g, dy, w, dx);
   const int64_t kh = g.kernel_h, kw = g.kernel_w;
   const FlatPlane f = flat_plane(g.height, g.width, kh, kw, kh - 1 - g.pad_h, kw - 1 - g.pad_w, Lanes<T>::n);
-  correlate_planes(g, dy, g.out_height(), g.out_width(), f, w, /*flip=*/true, static_cast<const T*>(nullptr), dx,
-                   g.height, g.width);
+  correlate_planes(g, dy, g.out_height(), g.out_width(), f, w, /*flip=*/true, static_cast<const T*>(nullptr), dx, g.height,
+                   g.width);
 }
 
 template <typename T>
@@ -295,7 +306,7 @@ void depthwise_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x,
   flat_backward_weight(g, dy, x, dw);
 }
 
-#define FROST_INSTANTIATE(T)                                                                     \
+#define FROST_INSTANTIATE(T)                                                                   \
   template void depthwise_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
   template void depthwise_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);    \
   template void depthwise_backward_weight<T>(const Conv2dGeometry&, const T*, const T*, T*);

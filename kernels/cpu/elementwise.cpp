@@ -27,13 +27,21 @@ struct StdMath {
 
 struct FastMath {
   template <typename T>
-  static T exp(T x) { return exp_of(x); }
+  static T exp(T x) {
+    return exp_of(x);
+  }
   template <typename T>
-  static T log(T x) { return std::log(x); }
+  static T log(T x) {
+    return std::log(x);
+  }
   template <typename T>
-  static T sqrt(T x) { return std::sqrt(x); }
+  static T sqrt(T x) {
+    return std::sqrt(x);
+  }
   template <typename T>
-  static T tanh(T x) { return std::tanh(x); }
+  static T tanh(T x) {
+    return std::tanh(x);
+  }
   template <typename T>
   static T gelu_tanh(T x) {
     const T c = x > T(15) ? T(15) : (x < T(-15) ? T(-15) : x);
@@ -41,7 +49,9 @@ struct FastMath {
     return (e - T(1)) / (e + T(1));
   }
   template <typename T>
-  static T normal_cdf(T x, T* pdf) { return normal_cdf_of(x, pdf); }
+  static T normal_cdf(T x, T* pdf) {
+    return normal_cdf_of(x, pdf);
+  }
 };
 
 template <typename T>
@@ -55,15 +65,13 @@ inline T derivative_one(UnaryOp op, T x, T y) {
 }
 
 // One loop per op so that the switch is hoisted and each loop vectorises; cloned for wider ISAs.
-#define FROST_FOR_EACH_UNARY(X) \
-  X(neg) X(exp) X(log) X(sqrt) X(tanh) X(relu) X(sigmoid) X(gelu_erf) X(gelu_tanh) X(quick_gelu)
+#define FROST_FOR_EACH_UNARY(X) X(neg) X(exp) X(log) X(sqrt) X(tanh) X(relu) X(sigmoid) X(gelu_erf) X(gelu_tanh) X(quick_gelu)
 
 template <typename T>
 FROST_CLONES void forward_loop(UnaryOp op, const T* x, T* y, int64_t n) {
-#define FROST_UNARY_CASE(OP)                                   \
-  case UnaryOp::OP:                                            \
-    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = \
-        forward_one(UnaryOp::OP, x[i]);                        \
+#define FROST_UNARY_CASE(OP)                                                                   \
+  case UnaryOp::OP:                                                                            \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) y[i] = forward_one(UnaryOp::OP, x[i]); \
     break;
   switch (op) { FROST_FOR_EACH_UNARY(FROST_UNARY_CASE) }
 #undef FROST_UNARY_CASE
@@ -71,15 +79,13 @@ FROST_CLONES void forward_loop(UnaryOp op, const T* x, T* y, int64_t n) {
 
 template <typename T>
 FROST_CLONES void backward_loop(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
-#define FROST_UNARY_CASE(OP)                                                              \
-  case UnaryOp::OP:                                                                       \
-    if (unary_backward_reads_output(UnaryOp::OP)) {                                       \
-      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) dx[i] =                         \
-          dy[i] * derivative_one(UnaryOp::OP, T(0), y[i]);                                \
-    } else {                                                                              \
-      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) dx[i] =                         \
-          dy[i] * derivative_one(UnaryOp::OP, x[i], T(0));                                \
-    }                                                                                     \
+#define FROST_UNARY_CASE(OP)                                                                                       \
+  case UnaryOp::OP:                                                                                                \
+    if (unary_backward_reads_output(UnaryOp::OP)) {                                                                \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * derivative_one(UnaryOp::OP, T(0), y[i]); \
+    } else {                                                                                                       \
+      _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * derivative_one(UnaryOp::OP, x[i], T(0)); \
+    }                                                                                                              \
     break;
   switch (op) { FROST_FOR_EACH_UNARY(FROST_UNARY_CASE) }
 #undef FROST_UNARY_CASE
@@ -136,8 +142,7 @@ void backward_chunk(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int6
 }  // namespace
 
 bool unary_backward_reads_output(UnaryOp op) {
-  return op == UnaryOp::exp || op == UnaryOp::sqrt || op == UnaryOp::tanh ||
-         op == UnaryOp::sigmoid;
+  return op == UnaryOp::exp || op == UnaryOp::sqrt || op == UnaryOp::tanh || op == UnaryOp::sigmoid;
 }
 
 double unary_reference(UnaryOp op, double x) { return unary::value<StdMath>(op, x); }
@@ -145,8 +150,7 @@ double unary_reference(UnaryOp op, double x) { return unary::value<StdMath>(op, 
 template <typename T>
 void unary_forward(UnaryOp op, const T* x, T* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 4 * kChunk)
-  for (int64_t start = 0; start < n; start += kChunk)
-    forward_chunk(op, x + start, y + start, std::min(kChunk, n - start));
+  for (int64_t start = 0; start < n; start += kChunk) forward_chunk(op, x + start, y + start, std::min(kChunk, n - start));
 }
 
 template <typename T>
@@ -154,13 +158,13 @@ void unary_backward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int6
   const bool from_y = unary_backward_reads_output(op);
 #pragma omp parallel for schedule(static) if (n > 4 * kChunk)
   for (int64_t start = 0; start < n; start += kChunk)
-    backward_chunk(op, from_y ? nullptr : x + start, from_y ? y + start : nullptr, dy + start,
-                  dx + start, std::min(kChunk, n - start));
+    backward_chunk(op, from_y ? nullptr : x + start, from_y ? y + start : nullptr, dy + start, dx + start,
+                   std::min(kChunk, n - start));
 }
 
 template <typename T>
-void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_strides, const T* b,
-                    const Dims& b_strides, T* out) {
+void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_strides, const T* b, const Dims& b_strides,
+                    T* out) {
   Dims out_strides(shape.size());
   int64_t s = 1;
   for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
@@ -168,8 +172,7 @@ void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_st
     s *= shape[d];
   }
   auto layout = merge_dims<3>(shape, {out_strides, a_strides, b_strides});
-  for_each_row(layout, [&](int64_t, const std::array<int64_t, 3>& off, int64_t n,
-                           const std::array<int64_t, 3>& st) {
+  for_each_row(layout, [&](int64_t, const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
     T* o = out + off[0];
     const T* pa = a + off[1];
     const T* pb = b + off[2];
@@ -198,11 +201,10 @@ void scale_shift(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift) 
   for (int64_t i = 0; i < n; ++i) out[i] = T(acc_t<T>(x[i]) * scale + shift);
 }
 
-#define FROST_INSTANTIATE(T)                                                                    \
-  template void unary_forward<T>(UnaryOp, const T*, T*, int64_t);                               \
-  template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);          \
-  template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*,       \
-                                  const Dims&, T*);                                             \
+#define FROST_INSTANTIATE(T)                                                                                \
+  template void unary_forward<T>(UnaryOp, const T*, T*, int64_t);                                           \
+  template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);                      \
+  template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*, const Dims&, T*); \
   template void scale_shift<T>(const T*, T*, int64_t, acc_t<T>, acc_t<T>);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

@@ -34,25 +34,23 @@ namespace frost::cpu {
 // Reference
 
 template <typename T>
-void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta,
-                    T* C, int64_t ldc, const T* bias) {
+void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta, T* C, int64_t ldc,
+                    const T* bias) {
   const T* a = static_cast<const T*>(A.data);
   const T* b = static_cast<const T*>(B.data);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double acc = 0;
       for (int64_t k = 0; k < K; ++k)
-        acc += double(a[i * A.row_stride + k * A.col_stride]) *
-               double(b[k * B.row_stride + j * B.col_stride]);
+        acc += double(a[i * A.row_stride + k * A.col_stride]) * double(b[k * B.row_stride + j * B.col_stride]);
       T& c = C[i * ldc + j];
       const double b0 = bias ? double(bias[j]) : 0.0;
       c = beta == T(0) ? T(alpha * acc + b0) : T(alpha * acc + beta * double(c) + b0);
     }
 }
-template void gemm_reference<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float,
-                                    float*, int64_t, const float*);
-template void gemm_reference<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef,
-                                     double, double*, int64_t, const double*);
+template void gemm_reference<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t, const float*);
+template void gemm_reference<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
+                                     const double*);
 
 // ---------------------------------------------------------------------------------------
 // Micro-kernels: c (MR x NR, leading dim ldc) = alpha * sum_k A(i, k) b[k][0..NR) + beta * c
@@ -61,12 +59,12 @@ template void gemm_reference<double>(int64_t, int64_t, int64_t, double, MatrixRe
 
 namespace {
 
-using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c,
-                             int64_t ldc, float alpha, float beta, const float* bias);
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c, int64_t ldc,
+                             float alpha, float beta, const float* bias);
 
 template <int MR, int NR>
-void micro_portable(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c, int64_t ldc,
-                    float alpha, float beta, const float* bias) {
+void micro_portable(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c, int64_t ldc, float alpha,
+                    float beta, const float* bias) {
   float acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k, a += ks, b += NR)
     for (int i = 0; i < MR; ++i)
@@ -79,9 +77,8 @@ void micro_portable(int64_t kc, const float* a, int64_t rs, int64_t ks, const fl
 }
 
 #ifdef FROST_X86
-__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, int64_t rs, int64_t ks,
-                                                      const float* b, float* c, int64_t ldc, float alpha,
-                                                      float beta, const float* bias) {
+__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c,
+                                                    int64_t ldc, float alpha, float beta, const float* bias) {
   constexpr int MR = 6;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -112,9 +109,8 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, 
     }
 }
 
-__attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, int64_t rs, int64_t ks,
-                                                      const float* b, float* c, int64_t ldc, float alpha,
-                                                      float beta, const float* bias) {
+__attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b, float* c,
+                                                     int64_t ldc, float alpha, float beta, const float* bias) {
   constexpr int MR = 12;
   __m512 acc[MR][2];
 #pragma GCC unroll 12
@@ -146,9 +142,8 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a,
 }
 // For N <= 16 (LoRA's rank-8 products x A^T and g B): one zmm per row of a 24 x 16 tile, so that a
 // narrow C wastes at most half of each FMA instead of three quarters of a 32-wide one.
-__attribute__((target("avx512f"))) void micro_avx512_narrow(int64_t kc, const float* a, int64_t rs, int64_t ks,
-                                                             const float* b, float* c, int64_t ldc, float alpha,
-                                                             float beta, const float* bias) {
+__attribute__((target("avx512f"))) void micro_avx512_narrow(int64_t kc, const float* a, int64_t rs, int64_t ks, const float* b,
+                                                            float* c, int64_t ldc, float alpha, float beta, const float* bias) {
   constexpr int MR = 24;
   __m512 acc[MR];
 #pragma GCC unroll 24
@@ -261,8 +256,8 @@ __attribute__((target("avx512f"))) void pack_bt_avx512(const float* b, int64_t c
 #pragma GCC unroll 16
       for (int i = 0; i < 16; ++i) _mm512_store_ps(dst + (k + i) * NR + 16 * h, r[i]);
     }
-  const __m512i idx0 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                          _mm512_set1_epi32(int(cs)));
+  const __m512i idx0 =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(int(cs)));
   for (; k < kc; ++k)
     for (int h = 0; h < NR / 16; ++h) {
       const __m512i idx = _mm512_add_epi32(idx0, _mm512_set1_epi32(int(16 * h * cs)));
@@ -313,8 +308,8 @@ const KernelInfo* active_kernel() {
 // Blocking: a KC x NR sliver of B is reused across the MR slivers of A; MC x KC of A stays in
 // L2. KC = 512 measured best on the reference Xeon (AVX-512) among 256/384/512/768.
 constexpr int64_t KC = 512;
-constexpr int64_t MC = 144;   // a multiple of every MR (24, 12 and 6)
-constexpr int64_t NC = 3072;  // a multiple of both NRs
+constexpr int64_t MC = 144;          // a multiple of every MR (24, 12 and 6)
+constexpr int64_t NC = 3072;         // a multiple of both NRs
 constexpr int64_t kColumnGroup = 8;  // NR slivers per work item
 
 // A grow-only, 64-byte aligned scratch buffer per thread. Packing buffers are reused across
@@ -338,8 +333,7 @@ float* thread_scratch(int which, size_t floats) {
 
 // A[i0 .. i0+mc) x [p0 .. p0+kc) -> slivers dst[s][k][0..mr), rows past mc padded with zeros.
 // The loop order follows whichever of A's strides is 1, so reads are sequential either way.
-void pack_a(const MatrixRef& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr,
-            float* dst) {
+void pack_a(const MatrixRef& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst) {
   const float* a = static_cast<const float*>(A.data);
   for (int64_t s = 0; s < mc; s += mr, dst += kc * mr) {
     const int64_t rows = std::min<int64_t>(mr, mc - s);
@@ -357,8 +351,7 @@ void pack_a(const MatrixRef& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
 }
 
 // B [p0 .. p0+kc) x [j0 .. j0+cols) -> dst[k][0..nr), columns past cols padded with zeros.
-void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, const KernelInfo& kern,
-                   float* dst) {
+void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, const KernelInfo& kern, float* dst) {
   const int nr = kern.nr;
   const float* b = static_cast<const float*>(B.data) + p0 * B.row_stride + j0 * B.col_stride;
   if (kern.pack_bt && B.row_stride == 1 && B.col_stride != 1 && cols == nr && B.col_stride * nr < (int64_t(1) << 31))
@@ -379,8 +372,7 @@ void pack_b_sliver(const MatrixRef& B, int64_t p0, int64_t kc, int64_t j0, int64
 // C = beta C + bias: what is left of the product when K = 0 or alpha = 0.
 void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const float* bias) {
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j)
-      C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.0f);
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.0f);
 }
 
 // Equal row blocks of at most MC rows, a multiple of MR each, so that no thread waits on a short
@@ -407,8 +399,8 @@ bool split_k_pays(int64_t M, int64_t N, int64_t K, int mr, int64_t group_cols) {
 // C = alpha A B + beta C + bias with K cut into one range per thread: each thread's product goes
 // to its own M x N buffer (serial GEMMs: they run inside the parallel region), then the rows of C
 // are summed from them.
-void gemm_split_k(int64_t M, int64_t N, int64_t K, float alpha, const MatrixRef& A, const MatrixRef& B, float beta,
-                  float* C, int64_t ldc, const float* bias) {
+void gemm_split_k(int64_t M, int64_t N, int64_t K, float alpha, const MatrixRef& A, const MatrixRef& B, float beta, float* C,
+                  int64_t ldc, const float* bias) {
   const int pieces = omp_get_max_threads();
   const int64_t chunk = (K + pieces - 1) / pieces;
   std::vector<float> partial(size_t(pieces) * size_t(M * N));
@@ -462,8 +454,8 @@ void gemm_f32_force_kernel(const char* name) {
   throw std::invalid_argument("gemm kernel '" + want + "' is not available on this CPU");
 }
 
-void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta,
-              float* C, int64_t ldc, const float* bias) {
+void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, float* C, int64_t ldc,
+              const float* bias) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
     scale_c(M, N, beta, C, ldc, bias);
@@ -495,8 +487,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
       {
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < slivers; ++t)
-          pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), kern,
-                        packed_b + t * kc * nr);
+          pack_b_sliver(B, pc, kc, jc + t * nr, std::min<int64_t>(nr, nc - t * nr), kern, packed_b + t * kc * nr);
         float* packed_a = thread_scratch(1, size_t(MC) * KC);
         alignas(64) float edge[12 * 32];  // the largest tile: 12 x 32 = 24 x 16
         int64_t packed_block = -1;
@@ -520,8 +511,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
             for (int64_t ir = 0; ir < mc; ir += mr) {
               const int64_t rows = std::min<int64_t>(mr, mc - ir);
               const bool in_place = direct_a && rows == mr;
-              const float* ap = in_place ? a_data + (ic + ir) * A.row_stride + pc * A.col_stride
-                                         : packed_a + (ir / mr) * kc * mr;
+              const float* ap = in_place ? a_data + (ic + ir) * A.row_stride + pc * A.col_stride : packed_a + (ir / mr) * kc * mr;
               const int64_t rs = in_place ? A.row_stride : 1, ks = in_place ? A.col_stride : mr;
               float* c = C + (ic + ir) * ldc + jc + jr;
               const float* bj = bias_eff ? bias_eff + jc + jr : nullptr;
@@ -532,8 +522,7 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
               kern.micro(kc, ap, rs, ks, bp, edge, nr, alpha, 0.0f, nullptr);  // partial tile via a scratch tile
               for (int64_t r = 0; r < rows; ++r)
                 for (int64_t q = 0; q < cols; ++q)
-                  c[r * ldc + q] = edge[r * nr + q] + (bj ? bj[q] : 0.0f) +
-                                   (beta_eff == 0.0f ? 0.0f : beta_eff * c[r * ldc + q]);
+                  c[r * ldc + q] = edge[r * nr + q] + (bj ? bj[q] : 0.0f) + (beta_eff == 0.0f ? 0.0f : beta_eff * c[r * ldc + q]);
             }
           }
         }
@@ -542,8 +531,8 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixR
   }
 }
 
-void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B,
-              double beta, double* C, int64_t ldc, const double* bias) {
+void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B, double beta, double* C, int64_t ldc,
+              const double* bias) {
   const double* a = static_cast<const double*>(A.data);
   const double* b = static_cast<const double*>(B.data);
   const bool parallel = double(M) * N * K > 32.0 * 32 * 32 && omp_get_level() == 0;
@@ -569,23 +558,23 @@ void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, Matrix
 }
 
 namespace {
-void gemm_one(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, float* C,
-              int64_t ldc, const float* bias) {
+void gemm_one(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, float* C, int64_t ldc,
+              const float* bias) {
   gemm_f32(M, N, K, alpha, A, B, beta, C, ldc, bias);
 }
-void gemm_one(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B, double beta, double* C,
-              int64_t ldc, const double* bias) {
+void gemm_one(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B, double beta, double* C, int64_t ldc,
+              const double* bias) {
   gemm_f64(M, N, K, alpha, A, B, beta, C, ldc, bias);
 }
-void gemm_one(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
-              int64_t ldc, const bf16* bias) {
+void gemm_one(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C, int64_t ldc,
+              const bf16* bias) {
   gemm_bf16(M, N, K, alpha, A, B, beta, C, ldc, bias);
 }
 }  // namespace
 
 template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
-          int64_t ldc, const GemmBatch& batch, const T* bias) {
+void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C, int64_t ldc,
+          const GemmBatch& batch, const T* bias) {
   if (bias && batch.count != 1)
     throw std::invalid_argument("cpu::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
   const T* a = static_cast<const T*>(A.data);
@@ -605,11 +594,11 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   }
 }
 
-template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t,
-                          const GemmBatch&, const float*);
-template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
-                           const GemmBatch&, const double*);
-template void gemm<bf16>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, bf16*, int64_t,
-                         const GemmBatch&, const bf16*);
+template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t, const GemmBatch&,
+                          const float*);
+template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t, const GemmBatch&,
+                           const double*);
+template void gemm<bf16>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, bf16*, int64_t, const GemmBatch&,
+                         const bf16*);
 
 }  // namespace frost::cpu

@@ -19,15 +19,15 @@ struct MatrixRef {
 
 // Fast path: packed, cache-blocked, AVX-512 / AVX2+FMA micro-kernels chosen at run time
 // (portable C otherwise), parallel over the OpenMP threads.
-void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta,
-              float* C, int64_t ldc, const float* bias = nullptr);
+void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, float* C, int64_t ldc,
+              const float* bias = nullptr);
 // f64 (gradient checks): blocked, parallel, no SIMD intrinsics.
-void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B,
-              double beta, double* C, int64_t ldc, const double* bias = nullptr);
+void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, MatrixRef A, MatrixRef B, double beta, double* C, int64_t ldc,
+              const double* bias = nullptr);
 // The plain triple loop that defines the result; tests compare the fast path with it.
 template <typename T>
-void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta,
-                    T* C, int64_t ldc, const T* bias = nullptr);
+void gemm_reference(int64_t M, int64_t N, int64_t K, T alpha, MatrixRef A, MatrixRef B, T beta, T* C, int64_t ldc,
+                    const T* bias = nullptr);
 
 // Which micro-kernel gemm_f32 uses on this CPU: "avx512", "avx2" or "portable".
 const char* gemm_f32_kernel_name();
@@ -43,8 +43,8 @@ struct GemmBatch {
 #include "kernels/api/gemm.inc"
 
 // bf16 operands, result and bias, f32 arithmetic (kernels/cpu/bf16.cpp).
-void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C,
-               int64_t ldc, const bf16* bias = nullptr);
+void gemm_bf16(int64_t M, int64_t N, int64_t K, float alpha, MatrixRef A, MatrixRef B, float beta, bf16* C, int64_t ldc,
+               const bf16* bias = nullptr);
 // Row-major matrix helpers: X (rows x cols, leading dim ld), optionally transposed.
 inline MatrixRef mat(const void* data, int64_t ld, bool transposed = false) {
   return transposed ? MatrixRef{data, 1, ld} : MatrixRef{data, ld, 1};

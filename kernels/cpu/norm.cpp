@@ -18,8 +18,7 @@ namespace {
 
 // One row: y = (x - mean) rstd w + b; returns (mean, rstd). Statistics in double.
 template <typename T>
-FROST_CLONES void normalize_row(const T* xr, const T* w, const T* b, int64_t C, double eps, T* yr,
-                                T& mean, T& rstd) {
+FROST_CLONES void normalize_row(const T* xr, const T* w, const T* b, int64_t C, double eps, T* yr, T& mean, T& rstd) {
   double sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t c = 0; c < C; ++c) sum += double(xr[c]);
@@ -39,8 +38,8 @@ FROST_CLONES void normalize_row(const T* xr, const T* w, const T* b, int64_t C, 
 // row sums run in T over vector lanes (partial sums per lane: a row is at most a few thousand
 // terms); every loop is branch-free inside, the frozen-affine case (no dw, db) costs two passes.
 template <typename T>
-FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, const T* w, int64_t C, T* dxr,
-                                         double* dw, double* db) {
+FROST_CLONES void normalize_row_backward(const T* dyr, const T* xr, T m, T s, const T* w, int64_t C, T* dxr, double* dw,
+                                         double* db) {
   T g_sum = 0, gxc_sum = 0;  // sum g and sum g (x - m)
   if (w) {
 #pragma omp simd reduction(+ : g_sum, gxc_sum)
@@ -95,8 +94,10 @@ class RowBuffer {
     }
   }
   A* target(T* p) {
-    if constexpr (kSame) return p;
-    else return p ? row_.data() : nullptr;
+    if constexpr (kSame)
+      return p;
+    else
+      return p ? row_.data() : nullptr;
   }
   void write(T* p) const {
     if constexpr (!kSame) {
@@ -113,8 +114,8 @@ class RowBuffer {
 }  // namespace
 
 template <typename T>
-void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps,
-                        T* y, acc_t<T>* mean, acc_t<T>* rstd) {
+void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps, T* y, acc_t<T>* mean,
+                        acc_t<T>* rstd) {
   using A = acc_t<T>;
   RowBuffer<T> w_row(C), b_row(C);
   const A* wa = w_row.read(w);
@@ -134,8 +135,8 @@ void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_
 }
 
 template <typename T>
-void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w,
-                         int64_t rows, int64_t C, T* dx, T* dw, T* db) {
+void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w, int64_t rows, int64_t C,
+                         T* dx, T* dw, T* db) {
   using A = acc_t<T>;
   RowBuffer<T> w_row(C);
   const A* wa = w_row.read(w);
@@ -150,8 +151,8 @@ void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const ac
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       T* dxr = dx ? dx + r * C : nullptr;
-      normalize_row_backward<A>(dy_row.read(dy + r * C), x_row.read(x + r * C), mean[r], rstd[r], wa, C, dx_row.target(dxr),
-                                dw_t, db_t);
+      normalize_row_backward<A>(dy_row.read(dy + r * C), x_row.read(x + r * C), mean[r], rstd[r], wa, C, dx_row.target(dxr), dw_t,
+                                db_t);
       dx_row.write(dxr);
     }
   }
@@ -166,11 +167,10 @@ void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const ac
   }
 }
 
-#define FROST_INSTANTIATE(T)                                                                   \
-  template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double,  \
-                                      T*, acc_t<T>*, acc_t<T>*);                               \
-  template void layer_norm_backward<T>(const T*, const T*, const acc_t<T>*, const acc_t<T>*,   \
-                                       const T*, int64_t, int64_t, T*, T*, T*);
+#define FROST_INSTANTIATE(T)                                                                                                     \
+  template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double, T*, acc_t<T>*, acc_t<T>*);         \
+  template void layer_norm_backward<T>(const T*, const T*, const acc_t<T>*, const acc_t<T>*, const T*, int64_t, int64_t, T*, T*, \
+                                       T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
 FROST_INSTANTIATE(bf16)

@@ -1,6 +1,6 @@
-// optim.h: the SGD and AdamW element updates and the gradient norm's sum of squares, shared formula for CPU and CUDA (the CUDA kernel
-// is the same expression per element). A masked entry (mask[j] == 0) is skipped entirely: its
-// weight, momentum and moments stay bit-identical. Arithmetic in double per element.
+// optim.h: the SGD and AdamW element updates and the gradient norm's sum of squares, shared formula for CPU and CUDA (the CUDA
+// kernel is the same expression per element). A masked entry (mask[j] == 0) is skipped entirely: its weight, momentum and moments
+// stay bit-identical. Arithmetic in double per element.
 //   SGD:   d = g + wd w;  b = first ? d : mu b + (1 - dampening) d;  d = nesterov ? d + mu b : b;
 //          w -= lr d
 //   AdamW: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;

@@ -42,27 +42,22 @@ template <typename T>
 void dropout_apply(const T* x, T* y, int64_t n, double p, uint64_t seed, uint64_t offset) {
   const acc_t<T> scale = acc_t<T>(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = T(rng::keep(seed, offset, uint64_t(i), p) ? acc_t<T>(x[i]) * scale : acc_t<T>(0));
+  for (int64_t i = 0; i < n; ++i) y[i] = T(rng::keep(seed, offset, uint64_t(i), p) ? acc_t<T>(x[i]) * scale : acc_t<T>(0));
 }
 
 template <typename T>
-void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double p, uint64_t seed,
-                     uint64_t offset) {
+void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double p, uint64_t seed, uint64_t offset) {
   const acc_t<T> scale = acc_t<T>(1.0 / (1.0 - p));
   for (int64_t b = 0; b < batch; ++b) {
     const acc_t<T> factor = rng::keep(seed, offset, uint64_t(b), p) ? scale : acc_t<T>(0);
-    for (int64_t i = 0; i < per_sample; ++i)
-      y[b * per_sample + i] = T(acc_t<T>(x[b * per_sample + i]) * factor);
+    for (int64_t i = 0; i < per_sample; ++i) y[b * per_sample + i] = T(acc_t<T>(x[b * per_sample + i]) * factor);
   }
 }
 
 template void dropout_apply<float>(const float*, float*, int64_t, double, uint64_t, uint64_t);
 template void dropout_apply<double>(const double*, double*, int64_t, double, uint64_t, uint64_t);
-template void drop_path_apply<float>(const float*, float*, int64_t, int64_t, double, uint64_t,
-                                     uint64_t);
-template void drop_path_apply<double>(const double*, double*, int64_t, int64_t, double, uint64_t,
-                                      uint64_t);
+template void drop_path_apply<float>(const float*, float*, int64_t, int64_t, double, uint64_t, uint64_t);
+template void drop_path_apply<double>(const double*, double*, int64_t, int64_t, double, uint64_t, uint64_t);
 template void dropout_apply<bf16>(const bf16*, bf16*, int64_t, double, uint64_t, uint64_t);
 template void drop_path_apply<bf16>(const bf16*, bf16*, int64_t, int64_t, double, uint64_t, uint64_t);
 

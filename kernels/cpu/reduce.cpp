@@ -84,18 +84,16 @@ void max_middle(const T* x, int64_t outer, int64_t R, int64_t inner, T* out, int
 }
 
 template <typename T>
-void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int64_t R,
-                         int64_t inner, T* dx) {
+void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int64_t R, int64_t inner, T* dx) {
 #pragma omp parallel for schedule(static) if (outer * R * inner > (1 << 15))
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t r = 0; r < R; ++r)
-      for (int64_t i = 0; i < inner; ++i)
-        dx[(o * R + r) * inner + i] = argmax[o * inner + i] == r ? dy[o * inner + i] : T(0);
+      for (int64_t i = 0; i < inner; ++i) dx[(o * R + r) * inner + i] = argmax[o * inner + i] == r ? dy[o * inner + i] : T(0);
 }
 
-#define FROST_INSTANTIATE(T)                                                          \
-  template void sum_middle<T>(const T*, int64_t, int64_t, int64_t, T*);               \
-  template void max_middle<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);     \
+#define FROST_INSTANTIATE(T)                                                      \
+  template void sum_middle<T>(const T*, int64_t, int64_t, int64_t, T*);           \
+  template void max_middle<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*); \
   template void max_middle_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

@@ -84,8 +84,7 @@ void for_each_tap(const Conv2dGeometry& g, F f) {
 void layer_norm_forward(const double* x, const double* w, const double* b, int64_t rows, int64_t C, double eps, double* y) {
   for (int64_t r = 0; r < rows; ++r) {
     const RowStats s = row_stats(x + r * C, C, eps);
-    for (int64_t c = 0; c < C; ++c)
-      y[r * C + c] = (x[r * C + c] - s.mean) * s.rstd * (w ? w[c] : 1.0) + (b ? b[c] : 0.0);
+    for (int64_t c = 0; c < C; ++c) y[r * C + c] = (x[r * C + c] - s.mean) * s.rstd * (w ? w[c] : 1.0) + (b ? b[c] : 0.0);
   }
 }
 
@@ -238,8 +237,8 @@ void conv2d_forward(const Conv2dGeometry& g, const double* x, const double* w, c
   for (int64_t i = 0; i < g.output_numel(); ++i) y[i] = bias ? bias[(i / (Ho * Wo)) % g.out_channels] : 0.0;
   for_each_tap(g, [&](int64_t b, int64_t co, int64_t oi, int64_t oj, int64_t cin, int64_t ci, int64_t ki, int64_t kj, int64_t xi,
                       int64_t xj) {
-    y[((b * g.out_channels + co) * Ho + oi) * Wo + oj] +=
-        w[((co * cin_g + ci) * g.kernel_h + ki) * g.kernel_w + kj] * x[((b * g.in_channels + cin) * g.height + xi) * g.width + xj];
+    y[((b * g.out_channels + co) * Ho + oi) * Wo + oj] += w[((co * cin_g + ci) * g.kernel_h + ki) * g.kernel_w + kj] *
+                                                          x[((b * g.in_channels + cin) * g.height + xi) * g.width + xj];
   });
 }
 

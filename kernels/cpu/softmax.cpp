@@ -111,8 +111,8 @@ void log_softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* d
 }
 
 template <typename T>
-void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft_targets,
-                           double smoothing, int64_t rows, int64_t C, T* loss, double* lse) {
+void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft_targets, double smoothing, int64_t rows,
+                           int64_t C, T* loss, double* lse) {
 #pragma omp parallel for schedule(static) if (big(rows, C))
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = logits + r * C;
@@ -136,9 +136,8 @@ void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft
 }
 
 template <typename T>
-void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels,
-                            const T* soft_targets, double smoothing, const T* row_grad,
-                            int64_t rows, int64_t C, T* dlogits) {
+void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels, const T* soft_targets, double smoothing,
+                            const T* row_grad, int64_t rows, int64_t C, T* dlogits) {
 #pragma omp parallel for schedule(static) if (big(rows, C))
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = logits + r * C;
@@ -160,15 +159,14 @@ void cross_entropy_backward(const T* logits, const double* lse, const int64_t* l
   }
 }
 
-#define FROST_INSTANTIATE(T)                                                                    \
-  template void softmax_forward<T>(const T*, int64_t, int64_t, T*);                            \
-  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                 \
-  template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                        \
-  template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);             \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, const T*, double, int64_t,  \
-                                         int64_t, T*, double*);                                \
-  template void cross_entropy_backward<T>(const T*, const double*, const int64_t*, const T*, double, \
-                                          const T*, int64_t, int64_t, T*);
+#define FROST_INSTANTIATE(T)                                                                                                     \
+  template void softmax_forward<T>(const T*, int64_t, int64_t, T*);                                                              \
+  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                                                   \
+  template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                                                          \
+  template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                                               \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, const T*, double, int64_t, int64_t, T*, double*);             \
+  template void cross_entropy_backward<T>(const T*, const double*, const int64_t*, const T*, double, const T*, int64_t, int64_t, \
+                                          T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
 

@@ -13,10 +13,10 @@ using Dims = std::vector<int64_t>;
 
 template <std::size_t N>
 struct StridedLayout {
-  Dims shape;                     // merged shape (at least rank 1)
-  std::array<Dims, N> strides;    // per operand, in elements
-  int64_t rows = 1;               // product of all dims but the last
-  int64_t inner = 1;              // the last dim
+  Dims shape;                   // merged shape (at least rank 1)
+  std::array<Dims, N> strides;  // per operand, in elements
+  int64_t rows = 1;             // product of all dims but the last
+  int64_t inner = 1;            // the last dim
 };
 
 template <std::size_t N>
@@ -25,8 +25,7 @@ StridedLayout<N> merge_dims(const Dims& shape, const std::array<Dims, N>& stride
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;  // size-1 dims carry no information
     bool merge = !out.shape.empty();
-    for (std::size_t o = 0; o < N && merge; ++o)
-      merge = out.strides[o].back() == strides[o][d] * shape[d];
+    for (std::size_t o = 0; o < N && merge; ++o) merge = out.strides[o].back() == strides[o][d] * shape[d];
     if (merge) {
       out.shape.back() *= shape[d];
       for (std::size_t o = 0; o < N; ++o) out.strides[o].back() = strides[o][d];
@@ -63,8 +62,7 @@ void for_each_row(const StridedLayout<N>& layout, RowFn&& row_fn) {
   for (std::size_t o = 0; o < N; ++o) inner_strides[o] = layout.strides[o].back();
   const bool parallel = layout.rows > 1 && layout.rows * layout.inner > (1 << 15);
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t r = 0; r < layout.rows; ++r)
-    row_fn(r, row_offsets(layout, r), layout.inner, inner_strides);
+  for (int64_t r = 0; r < layout.rows; ++r) row_fn(r, row_offsets(layout, r), layout.inner, inner_strides);
 }
 
 }  // namespace frost::cpu

@@ -48,8 +48,7 @@ inline float exp_f32(float x) {
 inline float normal_cdf_f32(float x, float* pdf) {
   const float z = std::fabs(x) * 0.70710678118654752f;
   const float t = 1.0f / (1.0f + 0.3275911f * z);
-  const float poly =
-      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
   const float e = exp_f32(-z * z);
   if (pdf) *pdf = 0.39894228040143268f * e;
   const float half_erfc = 0.5f * poly * e;

@@ -17,7 +17,7 @@ Allocator& device_allocator(int index);
 // call goes through it (FROST_KERNEL): kernels launch on the current device, which must be the
 // one that holds the operands.
 void set_device(int index);
-void synchronize_device();   // cudaDeviceSynchronize, checked
+void synchronize_device();           // cudaDeviceSynchronize, checked
 std::string device_name(int index);  // "NVIDIA H200", from cudaGetDeviceProperties
 
 // Times work on the current device's default stream with CUDA events (benchmarks).

@@ -1,8 +1,8 @@
 // bf16.cu: the CUDA bf16 forms of attention and conv2d, with kernels/cpu/bf16.cpp's bodies
 // (kernels/bf16_via_f32.h) over device scratch: the bf16 operands are widened to f32, the f32
-// kernel runs, and its results are rounded to bf16 once. Elementwise, reductions, layer norm, GEMM, dropout and index kernels are native bf16
-// in their own files; these two are the next to become native (a flash-attention kernel and a
-// fused conv path). Explicit specializations of the templates in kernels/cuda/kernels.h.
+// kernel runs, and its results are rounded to bf16 once. Elementwise, reductions, layer norm, GEMM, dropout and index kernels are
+// native bf16 in their own files; these two are the next to become native (a flash-attention kernel and a fused conv path).
+// Explicit specializations of the templates in kernels/cuda/kernels.h.
 #include "kernels/bf16_via_f32.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
@@ -49,16 +49,14 @@ struct DeviceBuffers {
 }  // namespace
 
 template <>
-void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
-                             bf16* probs) {
+void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out, bf16* probs) {
   bf16_via_f32::attention_forward<DeviceBuffers>(&cuda::attention_forward<float>, g, q, k, v, out, probs);
 }
 
 template <>
-void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
-                              const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores) {
-  bf16_via_f32::attention_backward<DeviceBuffers>(&cuda::attention_backward<float>, g, dout, q, k, v, probs, dq, dk, dv,
-                                                  dscores);
+void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
+                              const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores) {
+  bf16_via_f32::attention_backward<DeviceBuffers>(&cuda::attention_backward<float>, g, dout, q, k, v, probs, dq, dk, dv, dscores);
 }
 
 template <>

@@ -33,8 +33,8 @@ inline void check_synchronized(const char* what, const char* function, const cha
   if (!sync_after_launch()) return;
   const cudaError_t status = cudaDeviceSynchronize();
   if (status != cudaSuccess)
-    fail(what, file, line, std::string(cudaGetErrorString(status)) + " (FROST_CUDA_SYNC: in what " + function +
-                               " launched here)");
+    fail(what, file, line,
+         std::string(cudaGetErrorString(status)) + " (FROST_CUDA_SYNC: in what " + function + " launched here)");
 }
 
 }  // namespace frost::cuda
@@ -42,15 +42,16 @@ inline void check_synchronized(const char* what, const char* function, const cha
 // After a kernel launch or a library call: under FROST_CUDA_SYNC=1, wait for it and report its fault here.
 #define FROST_SYNC_CHECK(what) frost::cuda::check_synchronized(what, __func__, __FILE__, __LINE__)
 
-#define FROST_CUDA_CHECK(call)                                                                  \
-  do {                                                                                          \
-    const cudaError_t status_ = (call);                                                         \
+#define FROST_CUDA_CHECK(call)                                                                             \
+  do {                                                                                                     \
+    const cudaError_t status_ = (call);                                                                    \
     if (status_ != cudaSuccess) frost::cuda::fail(#call, __FILE__, __LINE__, cudaGetErrorString(status_)); \
   } while (0)
 
-#define FROST_CUBLAS_CHECK(call)                                                                \
-  do {                                                                                          \
-    const cublasStatus_t status_ = (call);                                                      \
-    if (status_ != CUBLAS_STATUS_SUCCESS)                                                       \
-      frost::cuda::fail(#call, __FILE__, __LINE__, std::string(cublasGetStatusName(status_)) + " (" + cublasGetStatusString(status_) + ")"); \
+#define FROST_CUBLAS_CHECK(call)                                                                                  \
+  do {                                                                                                            \
+    const cublasStatus_t status_ = (call);                                                                        \
+    if (status_ != CUBLAS_STATUS_SUCCESS)                                                                         \
+      frost::cuda::fail(#call, __FILE__, __LINE__,                                                                \
+                        std::string(cublasGetStatusName(status_)) + " (" + cublasGetStatusString(status_) + ")"); \
   } while (0)

@@ -13,10 +13,10 @@
 #include <string>
 #include <type_traits>
 
-#include "kernels/cuda/backend.h"
-#include "kernels/dtype.h"
 #include "kernels/cpu/strided.h"
+#include "kernels/cuda/backend.h"
 #include "kernels/cuda/check.h"
+#include "kernels/dtype.h"
 
 namespace frost::cuda {
 
@@ -35,25 +35,28 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   return unsigned(blocks < 1 ? 1 : (blocks > 65535 * 8 ? 65535 * 8 : blocks));
 }
 
-#define FROST_GRID_LOOP(i, n)                                                              \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < int64_t(n);         \
-       i += int64_t(blockDim.x) * gridDim.x)
+#define FROST_GRID_LOOP(i, n) \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < int64_t(n); i += int64_t(blockDim.x) * gridDim.x)
 
 // After every launch: a bad configuration is reported where it happened (and, under
 // FROST_CUDA_SYNC=1, a fault while it ran).
-#define FROST_LAUNCH_CHECK()                  \
-  do {                                        \
-    FROST_CUDA_CHECK(cudaGetLastError());     \
-    FROST_SYNC_CHECK("kernel launch");        \
+#define FROST_LAUNCH_CHECK()              \
+  do {                                    \
+    FROST_CUDA_CHECK(cudaGetLastError()); \
+    FROST_SYNC_CHECK("kernel launch");    \
   } while (0)
 
 struct SumOp {
   template <typename T>
-  __device__ T operator()(T a, T b) const { return a + b; }
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 struct MaxOp {  // NaN never wins here; callers that need NaN to propagate get it through exp/sum
   template <typename T>
-  __device__ T operator()(T a, T b) const { return b > a ? b : a; }
+  __device__ T operator()(T a, T b) const {
+    return b > a ? b : a;
+  }
 };
 
 template <typename T, typename Op>
@@ -130,15 +133,16 @@ inline int current_device() {
 class Scratch {
  public:
   explicit Scratch(size_t bytes)
-      : allocator_(&device_allocator(current_device())), bytes_(bytes),
-        ptr_(bytes ? allocator_->allocate(bytes) : nullptr) {}
+      : allocator_(&device_allocator(current_device())), bytes_(bytes), ptr_(bytes ? allocator_->allocate(bytes) : nullptr) {}
   ~Scratch() {
     if (ptr_) allocator_->release(ptr_, bytes_);
   }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
   template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
 
  private:
   Allocator* allocator_;

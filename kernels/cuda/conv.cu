@@ -21,9 +21,8 @@ __global__ void im2col_kernel(Conv2dGeometry g, const T* x, T* col, int64_t n) {
     const int64_t kx = row % g.kernel_w, ky = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);
     const int64_t ox = column % Wo, oy = (column / Wo) % Ho, b = column / (Wo * Ho);
     const int64_t iy = oy * g.stride_h - g.pad_h + ky, ix = ox * g.stride_w - g.pad_w + kx;
-    col[e] = (iy >= 0 && iy < g.height && ix >= 0 && ix < g.width)
-                 ? x[((b * g.in_channels + c) * g.height + iy) * g.width + ix]
-                 : T(0);
+    col[e] = (iy >= 0 && iy < g.height && ix >= 0 && ix < g.width) ? x[((b * g.in_channels + c) * g.height + iy) * g.width + ix]
+                                                                   : T(0);
   }
 }
 
@@ -62,8 +61,7 @@ __global__ void channels_to_front_kernel(const T* y, int64_t B, int64_t C, int64
 }
 
 template <typename T>
-__global__ void channels_to_back_kernel(const T* front, const T* bias, int64_t B, int64_t C, int64_t P, T* y,
-                                        int64_t n) {
+__global__ void channels_to_back_kernel(const T* front, const T* bias, int64_t B, int64_t C, int64_t P, T* y, int64_t n) {
   FROST_GRID_LOOP(e, n) {  // e indexes y [B, C, P]
     const int64_t p = e % P, c = (e / P) % C, b = e / (P * C);
     y[e] = front[(c * B + b) * P + p] + (bias ? bias[c] : T(0));
@@ -138,8 +136,10 @@ __global__ void depthwise_backward_params_kernel(Conv2dGeometry g, const T* dy, 
     }
     acc = block_reduce(acc, SumOp{}, 0.0);
     if (threadIdx.x == 0) {
-      if (tap == taps) db[c] = T(acc);
-      else dw[c * taps + tap] = T(acc);
+      if (tap == taps)
+        db[c] = T(acc);
+      else
+        dw[c * taps + tap] = T(acc);
     }
   }
 }
@@ -176,8 +176,8 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
   Scratch col(size_t(CKg * g.groups * columns) * sizeof(T)), front(size_t(g.out_channels * columns) * sizeof(T));
   unfold(g, x, col.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)
-    cuda::gemm<T>(Cg, columns, CKg, acc_t<T>(1), {w + grp * Cg * CKg, CKg, 1}, {col.as<T>() + grp * CKg * columns, columns, 1}, acc_t<T>(0),
-            front.as<T>() + grp * Cg * columns, columns);
+    cuda::gemm<T>(Cg, columns, CKg, acc_t<T>(1), {w + grp * Cg * CKg, CKg, 1}, {col.as<T>() + grp * CKg * columns, columns, 1},
+                  acc_t<T>(0), front.as<T>() + grp * Cg * columns, columns);
   channels_to_back_kernel<T><<<grid_for(n), kThreads>>>(front.as<T>(), bias, g.batch, g.out_channels, P, y, n);
   FROST_LAUNCH_CHECK();
 }
@@ -197,7 +197,7 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* dy, const T* w, T* 
   to_front(g, dy, front.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)  // dcol_g = W_g^T dy'_g
     cuda::gemm<T>(CKg, columns, Cg, acc_t<T>(1), {w + grp * Cg * CKg, 1, CKg}, {front.as<T>() + grp * Cg * columns, columns, 1},
-            acc_t<T>(0), dcol.as<T>() + grp * CKg * columns, columns);
+                  acc_t<T>(0), dcol.as<T>() + grp * CKg * columns, columns);
   col2im_kernel<T><<<grid_for(n), kThreads>>>(g, dcol.as<T>(), dx, n);
   FROST_LAUNCH_CHECK();
 }
@@ -213,8 +213,8 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
     return;
   }
   if (g.depthwise()) {
-    depthwise_backward_params_kernel<T><<<grid_for(g.in_channels * (g.kernel_h * g.kernel_w + 1), 1), kThreads>>>(
-        g, dy, x, dw, db);
+    depthwise_backward_params_kernel<T>
+        <<<grid_for(g.in_channels * (g.kernel_h * g.kernel_w + 1), 1), kThreads>>>(g, dy, x, dw, db);
     FROST_LAUNCH_CHECK();
     return;
   }
@@ -226,12 +226,12 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const T* dy, const T* x, T*
   unfold(g, x, col.as<T>());
   for (int64_t grp = 0; grp < g.groups; ++grp)  // dW_g = dy'_g col_g^T
     cuda::gemm<T>(Cg, CKg, columns, acc_t<T>(1), {front.as<T>() + grp * Cg * columns, columns, 1},
-            {col.as<T>() + grp * CKg * columns, 1, columns}, acc_t<T>(0), dw + grp * Cg * CKg, CKg);
+                  {col.as<T>() + grp * CKg * columns, 1, columns}, acc_t<T>(0), dw + grp * Cg * CKg, CKg);
 }
 
-#define FROST_INSTANTIATE(T)                                                                       \
-  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);        \
-  template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);           \
+#define FROST_INSTANTIATE(T)                                                                \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);    \
   template void conv2d_backward_weight<T>(const Conv2dGeometry&, const T*, const T*, T*, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

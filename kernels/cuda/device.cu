@@ -53,9 +53,7 @@ class CudaAllocator final : public CachingAllocator {
     if (ptr) cudaFree(ptr);  // never throws from a destructor path
   }
   std::string device_name() const override { return "cuda:" + std::to_string(device_); }
-  void device_fill(void* ptr, size_t bytes, uint8_t value) override {
-    FROST_CUDA_CHECK(cudaMemset(ptr, value, bytes));
-  }
+  void device_fill(void* ptr, size_t bytes, uint8_t value) override { FROST_CUDA_CHECK(cudaMemset(ptr, value, bytes)); }
 
  private:
   int device_;
@@ -83,9 +81,12 @@ class PinnedAllocator final : public CachingAllocator {
 
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   cudaMemcpyKind kind = cudaMemcpyDefault;
-  if (dst_device.is_cpu()) kind = cudaMemcpyDeviceToHost;
-  else if (src_device.is_cpu()) kind = cudaMemcpyHostToDevice;
-  else kind = cudaMemcpyDeviceToDevice;
+  if (dst_device.is_cpu())
+    kind = cudaMemcpyDeviceToHost;
+  else if (src_device.is_cpu())
+    kind = cudaMemcpyHostToDevice;
+  else
+    kind = cudaMemcpyDeviceToDevice;
   FROST_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
 }
 
@@ -117,9 +118,7 @@ void* queue_upload(void* dst, Device dst_device, const void* src, size_t bytes) 
   return done;
 }
 
-void compute_waits(void* ticket) {
-  FROST_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, static_cast<cudaEvent_t>(ticket), 0));
-}
+void compute_waits(void* ticket) { FROST_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, static_cast<cudaEvent_t>(ticket), 0)); }
 void host_waits(void* ticket) { FROST_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(ticket))); }
 void release_ticket(void* ticket) { cudaEventDestroy(static_cast<cudaEvent_t>(ticket)); }  // never throws
 

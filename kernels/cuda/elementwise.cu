@@ -28,10 +28,14 @@ __global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const 
 template <typename T>
 __device__ inline T binary_value(BinaryOp op, T a, T b) {
   switch (op) {
-    case BinaryOp::add: return a + b;
-    case BinaryOp::sub: return a - b;
-    case BinaryOp::mul: return a * b;
-    case BinaryOp::div: return a / b;
+    case BinaryOp::add:
+      return a + b;
+    case BinaryOp::sub:
+      return a - b;
+    case BinaryOp::mul:
+      return a * b;
+    case BinaryOp::div:
+      return a / b;
   }
   return a;
 }
@@ -61,26 +65,47 @@ __global__ void scale_shift_kernel(const T* x, T* out, int64_t n, acc_t<T> scale
 
 __device__ inline double load_as_double(const void* p, DType t, int64_t i) {
   switch (t) {
-    case DType::f32: return static_cast<const float*>(p)[i];
-    case DType::f64: return static_cast<const double*>(p)[i];
-    case DType::bf16: return bf16::widen(static_cast<const uint16_t*>(p)[i]);
-    case DType::f16: return __half2float(__ushort_as_half(static_cast<const uint16_t*>(p)[i]));
-    case DType::i64: return double(static_cast<const int64_t*>(p)[i]);
-    case DType::u8: return static_cast<const uint8_t*>(p)[i];
-    case DType::boolean: return static_cast<const uint8_t*>(p)[i] ? 1.0 : 0.0;
+    case DType::f32:
+      return static_cast<const float*>(p)[i];
+    case DType::f64:
+      return static_cast<const double*>(p)[i];
+    case DType::bf16:
+      return bf16::widen(static_cast<const uint16_t*>(p)[i]);
+    case DType::f16:
+      return __half2float(__ushort_as_half(static_cast<const uint16_t*>(p)[i]));
+    case DType::i64:
+      return double(static_cast<const int64_t*>(p)[i]);
+    case DType::u8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::boolean:
+      return static_cast<const uint8_t*>(p)[i] ? 1.0 : 0.0;
   }
   return 0;
 }
 
 __device__ inline void store_from_double(void* p, DType t, int64_t i, double v) {
   switch (t) {
-    case DType::f32: static_cast<float*>(p)[i] = float(v); break;
-    case DType::f64: static_cast<double*>(p)[i] = v; break;
-    case DType::bf16: static_cast<uint16_t*>(p)[i] = bf16::round(float(v)); break;
-    case DType::f16: static_cast<uint16_t*>(p)[i] = __half_as_ushort(__float2half_rn(float(v))); break;
-    case DType::i64: static_cast<int64_t*>(p)[i] = int64_t(v); break;
-    case DType::u8: static_cast<uint8_t*>(p)[i] = uint8_t(v); break;
-    case DType::boolean: static_cast<uint8_t*>(p)[i] = v != 0.0; break;
+    case DType::f32:
+      static_cast<float*>(p)[i] = float(v);
+      break;
+    case DType::f64:
+      static_cast<double*>(p)[i] = v;
+      break;
+    case DType::bf16:
+      static_cast<uint16_t*>(p)[i] = bf16::round(float(v));
+      break;
+    case DType::f16:
+      static_cast<uint16_t*>(p)[i] = __half_as_ushort(__float2half_rn(float(v)));
+      break;
+    case DType::i64:
+      static_cast<int64_t*>(p)[i] = int64_t(v);
+      break;
+    case DType::u8:
+      static_cast<uint8_t*>(p)[i] = uint8_t(v);
+      break;
+    case DType::boolean:
+      static_cast<uint8_t*>(p)[i] = v != 0.0;
+      break;
   }
 }
 
@@ -97,8 +122,10 @@ __global__ void convert_kernel(StridedArgs<2> args, void* dst, DType dt, const v
   FROST_GRID_LOOP(i, n) {
     int64_t off[2];
     args.offsets(i, off);
-    if (st == DType::i64 && dt == DType::i64) static_cast<int64_t*>(dst)[off[0]] = static_cast<const int64_t*>(src)[off[1]];
-    else store_from_double(dst, dt, off[0], load_as_double(src, st, off[1]));
+    if (st == DType::i64 && dt == DType::i64)
+      static_cast<int64_t*>(dst)[off[0]] = static_cast<const int64_t*>(src)[off[1]];
+    else
+      store_from_double(dst, dt, off[0], load_as_double(src, st, off[1]));
   }
 }
 
@@ -124,8 +151,8 @@ void unary_backward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int6
 }
 
 template <typename T>
-void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_strides, const T* b,
-                    const Dims& b_strides, T* out) {
+void binary_forward(BinaryOp op, const Dims& shape, const T* a, const Dims& a_strides, const T* b, const Dims& b_strides,
+                    T* out) {
   const int64_t n = shape_numel_dims(shape);
   if (n == 0) return;
   const Dims out_strides = contiguous_dims(shape);
@@ -145,17 +172,29 @@ void scale_shift(const T* x, T* out, int64_t n, acc_t<T> scale, acc_t<T> shift) 
   FROST_LAUNCH_CHECK();
 }
 
-void copy_strided(const Dims& shape, void* dst, DType dst_type, const Dims& dst_strides, const void* src,
-                  DType src_type, const Dims& src_strides) {
+void copy_strided(const Dims& shape, void* dst, DType dst_type, const Dims& dst_strides, const void* src, DType src_type,
+                  const Dims& src_strides) {
   const int64_t n = shape_numel_dims(shape);
   if (n == 0) return;
   const StridedArgs<2> args = strided_args<2>(shape, {dst_strides, src_strides});
   if (dst_type == src_type) {
     switch (dtype_size(dst_type)) {
-      case 1: copy_words_kernel<uint8_t><<<grid_for(n), kThreads>>>(args, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n); break;
-      case 2: copy_words_kernel<uint16_t><<<grid_for(n), kThreads>>>(args, static_cast<uint16_t*>(dst), static_cast<const uint16_t*>(src), n); break;
-      case 4: copy_words_kernel<uint32_t><<<grid_for(n), kThreads>>>(args, static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n); break;
-      default: copy_words_kernel<uint64_t><<<grid_for(n), kThreads>>>(args, static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n); break;
+      case 1:
+        copy_words_kernel<uint8_t>
+            <<<grid_for(n), kThreads>>>(args, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n);
+        break;
+      case 2:
+        copy_words_kernel<uint16_t>
+            <<<grid_for(n), kThreads>>>(args, static_cast<uint16_t*>(dst), static_cast<const uint16_t*>(src), n);
+        break;
+      case 4:
+        copy_words_kernel<uint32_t>
+            <<<grid_for(n), kThreads>>>(args, static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n);
+        break;
+      default:
+        copy_words_kernel<uint64_t>
+            <<<grid_for(n), kThreads>>>(args, static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n);
+        break;
     }
   } else {
     convert_kernel<<<grid_for(n), kThreads>>>(args, dst, dst_type, src, src_type, n);
@@ -173,11 +212,10 @@ void fill(void* dst, DType type, int64_t n, double value) {
   FROST_LAUNCH_CHECK();
 }
 
-#define FROST_INSTANTIATE(T)                                                                     \
-  template void unary_forward<T>(UnaryOp, const T*, T*, int64_t);                                \
-  template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);           \
-  template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*,        \
-                                  const Dims&, T*);                                              \
+#define FROST_INSTANTIATE(T)                                                                                \
+  template void unary_forward<T>(UnaryOp, const T*, T*, int64_t);                                           \
+  template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);                      \
+  template void binary_forward<T>(BinaryOp, const Dims&, const T*, const Dims&, const T*, const Dims&, T*); \
   template void scale_shift<T>(const T*, T*, int64_t, acc_t<T>, acc_t<T>);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

@@ -9,9 +9,9 @@
 // device comes from the caching allocator (it counts in live bytes) and is kept for the process.
 #include <map>
 #include <memory>
+#include <mutex>
 #include <tuple>
 #include <type_traits>
-#include <mutex>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
@@ -95,8 +95,8 @@ void make_layout(LayoutGuard& g, cudaDataType_t type, int64_t rows, int64_t cols
   if (count > 1) {
     const int32_t n = int32_t(count);
     FROST_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(g.layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &n, sizeof(n)));
-    FROST_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(g.layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
-                                                        &batch_stride, sizeof(batch_stride)));
+    FROST_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(g.layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &batch_stride,
+                                                        sizeof(batch_stride)));
   }
 }
 
@@ -137,8 +137,8 @@ bool choose_algorithm(cublasLtHandle_t handle, const PlanKey& k, LtPlan& plan) {
     ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
   } pref_guard{pref};
   const uint64_t workspace = kWorkspaceBytes;
-  FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-                                                          sizeof(workspace)));
+  FROST_CUBLAS_CHECK(
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace)));
   const std::pair<cublasLtMatmulPreferenceAttributes_t, const uint32_t*> aligns[] = {
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &k.align_x},
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &k.align_y},
@@ -148,8 +148,8 @@ bool choose_algorithm(cublasLtHandle_t handle, const PlanKey& k, LtPlan& plan) {
     FROST_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attribute, value, sizeof(*value)));
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle, plan.desc, plan.lx.layout, plan.ly.layout,
-                                                               plan.lc.layout, plan.lc.layout, pref, 1, &heuristic, &found);
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle, plan.desc, plan.lx.layout, plan.ly.layout, plan.lc.layout,
+                                                               plan.lc.layout, pref, 1, &heuristic, &found);
   if (status != CUBLAS_STATUS_NOT_SUPPORTED) FROST_CUBLAS_CHECK(status);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return false;
   plan.algo = heuristic.algo;
@@ -204,8 +204,8 @@ uint32_t alignment(const T* p, int64_t batch_stride, int64_t count) {
 
 // K == 0: C = beta C (+ bias), per batch.
 template <typename T>
-__global__ void empty_product_kernel(T* C, int64_t M, int64_t N, int64_t ldc, int64_t c_stride, int64_t count,
-                                     acc_t<T> beta, const T* bias) {
+__global__ void empty_product_kernel(T* C, int64_t M, int64_t N, int64_t ldc, int64_t c_stride, int64_t count, acc_t<T> beta,
+                                     const T* bias) {
   using A = acc_t<T>;
   FROST_GRID_LOOP(e, count * M * N) {
     const int64_t j = e % N, i = (e / N) % M, b = e / (M * N);
@@ -227,12 +227,11 @@ __global__ void add_bias_kernel(T* C, int64_t M, int64_t N, int64_t ldc, const T
 }  // namespace
 
 template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C,
-          int64_t ldc, const GemmBatch& batch, const T* bias) {
+void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRef B, acc_t<T> beta, T* C, int64_t ldc,
+          const GemmBatch& batch, const T* bias) {
   if (M == 0 || N == 0 || batch.count == 0) return;
   if (K == 0) {
-    empty_product_kernel<T><<<grid_for(batch.count * M * N), kThreads>>>(C, M, N, ldc, batch.c_stride, batch.count,
-                                                                          beta, bias);
+    empty_product_kernel<T><<<grid_for(batch.count * M * N), kThreads>>>(C, M, N, ldc, batch.c_stride, batch.count, beta, bias);
     FROST_LAUNCH_CHECK();
     return;
   }
@@ -251,23 +250,38 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   const bool bias_epilogue = bias && reinterpret_cast<uintptr_t>(bias) % 16 == 0;
   if (bias && batch.count != 1)
     throw std::invalid_argument("cuda::gemm: a bias epilogue with a batch of " + std::to_string(batch.count));
-  const PlanKey key{current_device(), type, x.transpose, y.transpose, bias_epilogue, N, M,
-                    x.rows, x.cols, x.ld, b.batch_stride, y.rows, y.cols, y.ld, a.batch_stride, ldc, batch.c_stride,
-                    batch.count, alignment(b.data, b.batch_stride, batch.count),
-                    alignment(a.data, a.batch_stride, batch.count), alignment(C, batch.c_stride, batch.count)};
+  const PlanKey key{current_device(),
+                    type,
+                    x.transpose,
+                    y.transpose,
+                    bias_epilogue,
+                    N,
+                    M,
+                    x.rows,
+                    x.cols,
+                    x.ld,
+                    b.batch_stride,
+                    y.rows,
+                    y.cols,
+                    y.ld,
+                    a.batch_stride,
+                    ldc,
+                    batch.c_stride,
+                    batch.count,
+                    alignment(b.data, b.batch_stride, batch.count),
+                    alignment(a.data, a.batch_stride, batch.count),
+                    alignment(C, batch.c_stride, batch.count)};
   LtContext& ctx = lt_context();
   const std::shared_ptr<LtPlan> plan = cached_plan(ctx.handle, key, bias_epilogue ? bias : nullptr);
   if (!plan)
-    throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(type_name) + " GEMM M=" +
-                             std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
-                             " batch=" + std::to_string(batch.count));
+    throw std::runtime_error("cuBLASLt has no algorithm for a " + std::string(type_name) + " GEMM M=" + std::to_string(M) +
+                             " N=" + std::to_string(N) + " K=" + std::to_string(K) + " batch=" + std::to_string(batch.count));
   {
     std::lock_guard<std::mutex> lock(plan->mutex);
     if (bias_epilogue)
       FROST_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
-    FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, plan->desc, &alpha, b.data, plan->lx.layout, a.data, plan->ly.layout,
-                                      &beta, C, plan->lc.layout, C, plan->lc.layout, &plan->algo, ctx.workspace,
-                                      kWorkspaceBytes, 0));
+    FROST_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, plan->desc, &alpha, b.data, plan->lx.layout, a.data, plan->ly.layout, &beta, C,
+                                      plan->lc.layout, C, plan->lc.layout, &plan->algo, ctx.workspace, kWorkspaceBytes, 0));
   }
   FROST_SYNC_CHECK("cublasLtMatmul");
   if (bias && !bias_epilogue) {
@@ -276,11 +290,11 @@ void gemm(int64_t M, int64_t N, int64_t K, acc_t<T> alpha, MatrixRef A, MatrixRe
   }
 }
 
-template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t,
-                          const GemmBatch&, const float*);
-template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t,
-                           const GemmBatch&, const double*);
-template void gemm<bf16>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, bf16*, int64_t,
-                         const GemmBatch&, const bf16*);
+template void gemm<float>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, float*, int64_t, const GemmBatch&,
+                          const float*);
+template void gemm<double>(int64_t, int64_t, int64_t, double, MatrixRef, MatrixRef, double, double*, int64_t, const GemmBatch&,
+                           const double*);
+template void gemm<bf16>(int64_t, int64_t, int64_t, float, MatrixRef, MatrixRef, float, bf16*, int64_t, const GemmBatch&,
+                         const bf16*);
 
 }  // namespace frost::cuda

@@ -6,7 +6,6 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/dtype.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/copy.h"
@@ -18,6 +17,7 @@
 #include "kernels/cpu/random.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/dtype.h"
 
 namespace frost::cuda {
 
@@ -32,8 +32,8 @@ using cpu::SGDUpdate;
 using cpu::UnaryOp;
 
 // ---- elementwise.cu ----
-#include "kernels/api/elementwise.inc"
 #include "kernels/api/copy.inc"
+#include "kernels/api/elementwise.inc"
 
 // ---- reduce.cu ----
 #include "kernels/api/reduce.inc"
@@ -55,11 +55,10 @@ using cpu::UnaryOp;
 
 // ---- bf16.cu: attention and conv2d in bf16 through f32 scratch (the other families are native) ----
 template <>
-void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out,
-                             bf16* probs);
+void attention_forward<bf16>(const AttentionGeometry& g, const bf16* q, const bf16* k, const bf16* v, bf16* out, bf16* probs);
 template <>
-void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k,
-                              const bf16* v, const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores);
+void attention_backward<bf16>(const AttentionGeometry& g, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
+                              const bf16* probs, bf16* dq, bf16* dk, bf16* dv, bf16* dscores);
 template <>
 void conv2d_forward<bf16>(const Conv2dGeometry& g, const bf16* x, const bf16* w, const bf16* bias, bf16* y);
 template <>

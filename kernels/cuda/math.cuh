@@ -23,19 +23,33 @@ __device__ inline double d_erf(double x) { return erf(x); }
 // The transcendental functions of kernels/unary_math.h on the device.
 struct DeviceMath {
   template <typename T>
-  __device__ static T exp(T x) { return d_exp(x); }
+  __device__ static T exp(T x) {
+    return d_exp(x);
+  }
   template <typename T>
-  __device__ static T log(T x) { return d_log(x); }
+  __device__ static T log(T x) {
+    return d_log(x);
+  }
   template <typename T>
-  __device__ static T sqrt(T x) { return d_sqrt(x); }
+  __device__ static T sqrt(T x) {
+    return d_sqrt(x);
+  }
   template <typename T>
-  __device__ static T tanh(T x) { return d_tanh(x); }
+  __device__ static T tanh(T x) {
+    return d_tanh(x);
+  }
   template <typename T>
-  __device__ static T gelu_tanh(T x) { return d_tanh(x); }
+  __device__ static T gelu_tanh(T x) {
+    return d_tanh(x);
+  }
   template <typename T>
-  __device__ static T erf(T x) { return d_erf(x); }
+  __device__ static T erf(T x) {
+    return d_erf(x);
+  }
   template <typename T>
-  __device__ static T normal_cdf(T x, T* pdf) { return unary::normal_cdf_via_erf<DeviceMath>(x, pdf); }
+  __device__ static T normal_cdf(T x, T* pdf) {
+    return unary::normal_cdf_via_erf<DeviceMath>(x, pdf);
+  }
 };
 
 template <typename T>

@@ -12,8 +12,8 @@ namespace frost::cuda {
 namespace {
 
 template <typename T>
-__global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, int64_t rows, int64_t C,
-                                          double eps, T* y, acc_t<T>* mean, acc_t<T>* rstd) {
+__global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps, T* y,
+                                          acc_t<T>* mean, acc_t<T>* rstd) {
   using A = acc_t<T>;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * C;
@@ -61,9 +61,8 @@ constexpr int kColumns = 32, kSlices = 8, kMaxChunks = 128;
 
 // partial_w/partial_b: [chunks, C] (either may be null).
 template <typename T>
-__global__ void layer_norm_param_partial_kernel(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd,
-                                                int64_t rows, int64_t C, int64_t chunk_rows,
-                                                double* partial_w, double* partial_b) {
+__global__ void layer_norm_param_partial_kernel(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, int64_t rows,
+                                                int64_t C, int64_t chunk_rows, double* partial_w, double* partial_b) {
   __shared__ double sw[kSlices][kColumns + 1], sb[kSlices][kColumns + 1];
   const int64_t c = int64_t(blockIdx.x) * kColumns + threadIdx.x, chunk = blockIdx.y;
   const int64_t r0 = chunk * chunk_rows, r1 = min(rows, r0 + chunk_rows);
@@ -100,16 +99,16 @@ __global__ void sum_chunks_kernel(const double* partial, int64_t chunks, int64_t
 }  // namespace
 
 template <typename T>
-void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps, T* y,
-                        acc_t<T>* mean, acc_t<T>* rstd) {
+void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps, T* y, acc_t<T>* mean,
+                        acc_t<T>* rstd) {
   if (rows == 0 || C == 0) return;
   layer_norm_forward_kernel<T><<<grid_for(rows, 1), C <= 128 ? 128 : 256>>>(x, w, b, rows, C, eps, y, mean, rstd);
   FROST_LAUNCH_CHECK();
 }
 
 template <typename T>
-void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w, int64_t rows,
-                         int64_t C, T* dx, T* dw, T* db) {
+void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const acc_t<T>* rstd, const T* w, int64_t rows, int64_t C,
+                         T* dx, T* dw, T* db) {
   if (C == 0) return;
   if (rows == 0) {  // the affine gradients of no rows are zeros, as on the CPU
     if (dw) FROST_CUDA_CHECK(cudaMemset(dw, 0, size_t(C) * sizeof(T)));
@@ -126,19 +125,18 @@ void layer_norm_backward(const T* dy, const T* x, const acc_t<T>* mean, const ac
   Scratch partial_w(dw ? size_t(chunks * C) * sizeof(double) : 0);
   Scratch partial_b(db ? size_t(chunks * C) * sizeof(double) : 0);
   const dim3 grid(unsigned((C + kColumns - 1) / kColumns), unsigned(chunks));
-  layer_norm_param_partial_kernel<T><<<grid, dim3(kColumns, kSlices)>>>(
-      dy, x, mean, rstd, rows, C, chunk_rows, partial_w.as<double>(), partial_b.as<double>());
+  layer_norm_param_partial_kernel<T>
+      <<<grid, dim3(kColumns, kSlices)>>>(dy, x, mean, rstd, rows, C, chunk_rows, partial_w.as<double>(), partial_b.as<double>());
   FROST_LAUNCH_CHECK();
   if (dw) sum_chunks_kernel<T><<<grid_for(C), kThreads>>>(partial_w.as<double>(), chunks, C, dw);
   if (db) sum_chunks_kernel<T><<<grid_for(C), kThreads>>>(partial_b.as<double>(), chunks, C, db);
   FROST_LAUNCH_CHECK();
 }
 
-#define FROST_INSTANTIATE(T)                                                                   \
-  template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double,  \
-                                      T*, acc_t<T>*, acc_t<T>*);                               \
-  template void layer_norm_backward<T>(const T*, const T*, const acc_t<T>*, const acc_t<T>*,   \
-                                       const T*, int64_t, int64_t, T*, T*, T*);
+#define FROST_INSTANTIATE(T)                                                                                                     \
+  template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double, T*, acc_t<T>*, acc_t<T>*);         \
+  template void layer_norm_backward<T>(const T*, const T*, const acc_t<T>*, const acc_t<T>*, const T*, int64_t, int64_t, T*, T*, \
+                                       T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
 FROST_INSTANTIATE(bf16)

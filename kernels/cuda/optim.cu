@@ -70,7 +70,6 @@ template void sum_squares<bf16>(const bf16*, int64_t, double*, double*);
 template void sgd_update<float>(const cpu::SGDUpdate&, float*, const float*, const float*, float*, int64_t);
 template void sgd_update<double>(const cpu::SGDUpdate&, double*, const double*, const double*, double*, int64_t);
 template void adamw_update<float>(const cpu::AdamWUpdate&, float*, const float*, const float*, float*, float*, int64_t);
-template void adamw_update<double>(const cpu::AdamWUpdate&, double*, const double*, const double*, double*, double*,
-                                   int64_t);
+template void adamw_update<double>(const cpu::AdamWUpdate&, double*, const double*, const double*, double*, double*, int64_t);
 
 }  // namespace frost::cuda

@@ -72,10 +72,10 @@ void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, double
   FROST_LAUNCH_CHECK();
 }
 
-#define FROST_INSTANTIATE(T)                                                                       \
-  template void fill_normal<T>(T*, int64_t, uint64_t, uint64_t);                                   \
-  template void fill_uniform<T>(T*, int64_t, uint64_t, uint64_t);                                  \
-  template void dropout_apply<T>(const T*, T*, int64_t, double, uint64_t, uint64_t);               \
+#define FROST_INSTANTIATE(T)                                                         \
+  template void fill_normal<T>(T*, int64_t, uint64_t, uint64_t);                     \
+  template void fill_uniform<T>(T*, int64_t, uint64_t, uint64_t);                    \
+  template void dropout_apply<T>(const T*, T*, int64_t, double, uint64_t, uint64_t); \
   template void drop_path_apply<T>(const T*, T*, int64_t, int64_t, double, uint64_t, uint64_t);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

@@ -103,9 +103,9 @@ void max_middle_backward(const T* dy, const int64_t* argmax, int64_t outer, int6
   FROST_LAUNCH_CHECK();
 }
 
-#define FROST_INSTANTIATE(T)                                                          \
-  template void sum_middle<T>(const T*, int64_t, int64_t, int64_t, T*);               \
-  template void max_middle<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);     \
+#define FROST_INSTANTIATE(T)                                                      \
+  template void sum_middle<T>(const T*, int64_t, int64_t, int64_t, T*);           \
+  template void max_middle<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*); \
   template void max_middle_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)

@@ -76,15 +76,14 @@ __global__ void log_softmax_backward_kernel(const T* y, const T* dy, int64_t row
     double sum = 0;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sum += double(dy[r * C + c]);
     const T s = T(block_reduce(sum, SumOp{}, 0.0));
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x)
-      dx[r * C + c] = dy[r * C + c] - d_exp(y[r * C + c]) * s;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dx[r * C + c] = dy[r * C + c] - d_exp(y[r * C + c]) * s;
   }
 }
 
 // Target distribution q: labels with smoothing, or given soft targets; q_sum = sum_c q_c.
 template <typename T>
-__global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* labels, const T* soft,
-                                             double smoothing, int64_t rows, int64_t C, T* loss, double* lse) {
+__global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* labels, const T* soft, double smoothing,
+                                             int64_t rows, int64_t C, T* loss, double* lse) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = logits + r * C;
     const double l = row_lse(xr, C);
@@ -112,9 +111,8 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* lab
 }
 
 template <typename T>
-__global__ void cross_entropy_backward_kernel(const T* logits, const double* lse, const int64_t* labels,
-                                              const T* soft, double smoothing, const T* row_grad,
-                                              int64_t rows, int64_t C, T* dlogits) {
+__global__ void cross_entropy_backward_kernel(const T* logits, const double* lse, const int64_t* labels, const T* soft,
+                                              double smoothing, const T* row_grad, int64_t rows, int64_t C, T* dlogits) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = logits + r * C;
     double q_sum = 1.0;
@@ -125,8 +123,7 @@ __global__ void cross_entropy_backward_kernel(const T* logits, const double* lse
     }
     const double g = double(row_grad[r]);
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-      const double q = labels ? smoothing / double(C) + (c == labels[r] ? 1.0 - smoothing : 0.0)
-                              : double(soft[r * C + c]);
+      const double q = labels ? smoothing / double(C) + (c == labels[r] ? 1.0 - smoothing : 0.0) : double(soft[r * C + c]);
       dlogits[r * C + c] = T(g * (q_sum * exp(double(xr[c]) - lse[r]) - q));
     }
   }
@@ -160,26 +157,24 @@ void log_softmax_backward(const T* y, const T* dy, int64_t rows, int64_t C, T* d
   launch_rows(log_softmax_backward_kernel<T>, rows, C, false, y, dy, rows, C, dx);
 }
 template <typename T>
-void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft, double smoothing,
-                           int64_t rows, int64_t C, T* loss, double* lse) {
+void cross_entropy_forward(const T* logits, const int64_t* labels, const T* soft, double smoothing, int64_t rows, int64_t C,
+                           T* loss, double* lse) {
   launch_rows(cross_entropy_forward_kernel<T>, rows, C, true, logits, labels, soft, smoothing, rows, C, loss, lse);
 }
 template <typename T>
-void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels, const T* soft,
-                            double smoothing, const T* row_grad, int64_t rows, int64_t C, T* dlogits) {
-  launch_rows(cross_entropy_backward_kernel<T>, rows, C, false, logits, lse, labels, soft, smoothing, row_grad, rows, C,
-              dlogits);
+void cross_entropy_backward(const T* logits, const double* lse, const int64_t* labels, const T* soft, double smoothing,
+                            const T* row_grad, int64_t rows, int64_t C, T* dlogits) {
+  launch_rows(cross_entropy_backward_kernel<T>, rows, C, false, logits, lse, labels, soft, smoothing, row_grad, rows, C, dlogits);
 }
 
-#define FROST_INSTANTIATE(T)                                                                    \
-  template void softmax_forward<T>(const T*, int64_t, int64_t, T*);                            \
-  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                 \
-  template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                        \
-  template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);             \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, const T*, double, int64_t,  \
-                                         int64_t, T*, double*);                                \
-  template void cross_entropy_backward<T>(const T*, const double*, const int64_t*, const T*, double, \
-                                          const T*, int64_t, int64_t, T*);
+#define FROST_INSTANTIATE(T)                                                                                                     \
+  template void softmax_forward<T>(const T*, int64_t, int64_t, T*);                                                              \
+  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                                                   \
+  template void log_softmax_forward<T>(const T*, int64_t, int64_t, T*);                                                          \
+  template void log_softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*);                                               \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, const T*, double, int64_t, int64_t, T*, double*);             \
+  template void cross_entropy_backward<T>(const T*, const double*, const int64_t*, const T*, double, const T*, int64_t, int64_t, \
+                                          T*);
 FROST_INSTANTIATE(float)
 FROST_INSTANTIATE(double)
 

@@ -4,8 +4,8 @@
 // a target that takes over two seconds on one input is reported as a hang, and a process that
 // grows past 1 GiB resident as a memory bomb (libFuzzer's -malloc_limit_mb also catches blocks
 // that are allocated and never touched).
-#include <algorithm>
 #include <sys/resource.h>
+#include <algorithm>
 
 #include <chrono>
 #include <cstdio>
@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
       rusage usage{};
       getrusage(RUSAGE_SELF, &usage);
       if (usage.ru_maxrss > (1L << 20) && !bombed) {  // kilobytes
-        std::fprintf(stderr, "fuzz_replay: %s: the process reached %ld MB resident (a memory bomb)\n", f.c_str(), usage.ru_maxrss >> 10);
+        std::fprintf(stderr, "fuzz_replay: %s: the process reached %ld MB resident (a memory bomb)\n", f.c_str(),
+                     usage.ru_maxrss >> 10);
         bombed = true;
         ++failures;
       }
