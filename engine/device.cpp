@@ -2,18 +2,14 @@
 // backend's devices (kernels/cuda/backend.h) when the build has one.
 #include "engine/device.h"
 
-#include "engine/dispatch.h"
-
-#ifdef FROST_HAVE_CUDA
-#include "kernels/cuda/backend.h"
-#endif
-
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <new>
 #include <stdexcept>
 #include <vector>
+
+#include "engine/backends.h"
 
 namespace frost {
 

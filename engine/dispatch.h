@@ -1,6 +1,6 @@
 // dispatch.h: what every op does before calling a kernel: check devices and dtypes (errors
-// name the op and the offending tensor), pick the kernel instantiation for the dtype and the
-// backend for the device, and read or write single elements of any dtype.
+// name the op and the offending tensor) and pick the kernel instantiation for the dtype; the
+// backend for the device is FROST_KERNEL's choice (engine/backends.h).
 #pragma once
 #include <cstring>
 #include <initializer_list>
@@ -8,51 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/backends.h"
 #include "engine/tensor.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/copy.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/index.h"
-#include "kernels/cpu/norm.h"
-#include "kernels/cpu/optim.h"
-#include "kernels/cpu/random.h"
-#include "kernels/cpu/reduce.h"
-#include "kernels/cpu/softmax.h"
-#ifdef FROST_HAVE_CUDA
-#include "kernels/cuda/backend.h"
-#include "kernels/cuda/kernels.h"
-#endif
-
-// FROST_KERNEL(t, fn): the kernel `fn` (e.g. softmax_forward<T>) of the backend that holds tensor
-// t: cpu::fn, or cuda::fn for a cuda:N tensor. The two have the same signature (a pointer to
-// either fits one type), so a CUDA kernel that drifts from its CPU twin does not compile.
-// For a cuda:N tensor it first makes device N current, so the kernel launches where its operands live.
-#ifdef FROST_HAVE_CUDA
-#define FROST_KERNEL(t, fn) (::frost::kernel_device((t).device()) ? &::frost::cuda::fn : &::frost::cpu::fn)
-#else
-#define FROST_KERNEL(t, fn) (&::frost::cpu::fn)
-#endif
 
 namespace frost {
 
-#ifdef FROST_HAVE_CUDA
-// FROST_KERNEL's device step: true (and device N made current) for cuda:N.
-inline bool kernel_device(Device d) {
-  if (!d.is_cuda()) return false;
-  cuda::set_device(d.index);
-  return true;
-}
-#endif
-
 // A contiguous copy of `src` converted to `dtype`, on src's device. Not differentiable.
 Tensor copy_contiguous(const Tensor& src, DType dtype);
-
-#ifdef FROST_HAVE_CUDA
-inline constexpr bool kCudaBuild = true;
-#else
-inline constexpr bool kCudaBuild = false;
-#endif
 
 // Throws unless every defined tensor is on one device this build has kernels for (the CPU, or a
 // CUDA device in a CUDA build) and has the same float dtype (f32, f64 or bf16). Undefined tensors

@@ -16,7 +16,8 @@ namespace frost::peft {
 
 AppliedAdapter apply_lora_config(models::Model& model, const LoraConfig& config, uint64_t seed, bool freeze) {
   // Find every target first (wrapping changes the module tree).
-  const auto targets = find_targets(model, {config.target_modules, config.exclude_modules, true, "LoRA target_modules", "LoRA"});
+  const auto targets =
+      find_targets(model, {config.target_modules, config.exclude_modules, true, true, "LoRA target_modules", "LoRA"});
   if (freeze) model.set_requires_grad(false);
   AppliedAdapter applied;
   auto record = [&](const std::string& key, const Tensor& t, bool lora) {

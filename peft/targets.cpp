@@ -142,7 +142,8 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> find_targets(const 
     const bool layer = linear || (q.convs && std::dynamic_pointer_cast<Conv2d>(module));
     if (layer && examples.size() < 6) examples.push_back(path);
     if (!q.include.matches(path) || q.exclude.matches(path)) continue;
-    if (all_linear && (!linear || path == model.classifier)) continue;  // HF peft: every Linear but the head
+    if (path == model.classifier && (!q.head || all_linear)) continue;  // HF peft: all-linear spares the head
+    if (all_linear && !linear) continue;
     if (layer)
       out.emplace_back(path, module);
     else if (std::dynamic_pointer_cast<Wrapper>(module))

@@ -34,12 +34,13 @@ struct TargetSpec {
 struct TargetQuery {
   TargetSpec include, exclude;
   bool convs = false;  // Conv2d layers are targets too (LoRA), not only Linear
+  bool head = false;   // the classifier head may be a target when named (LoRA, as HF peft); never for all-linear
   std::string field;   // how messages name the setting: "LoRA target_modules", "--peft krona: targets"
   std::string method;  // who would wrap them: "LoRA", "krona"
 };
 
 // The plain or wrapped layers among the model's outer modules (never inside another method's
-// wrapper) that `q` selects, in model order; all-linear skips the classifier head. Throws naming
+// wrapper) that `q` selects, in model order; the classifier head only when q.head allows it. Throws naming
 // q.field when a selected module is not a Linear (or Conv2d), when one is wrapped already, or when
 // nothing is selected (listing some of the model's layer names).
 std::vector<std::pair<std::string, std::shared_ptr<Module>>> find_targets(const models::Model& model, const TargetQuery& q);

@@ -344,6 +344,11 @@ TEST_CASE("peft: spec errors name the method, key, value or backbone", "[cpu][pe
                     Catch::Contains("match no Linear or Conv2d layer") && Catch::Contains("attn.qvk"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=mlp.fc3"),
                     Catch::Contains("--peft krona: targets") && Catch::Contains("match no Linear"));
+  // one matcher for every method: the head is no target of an option-driven method, a matched
+  // module that is not a Linear is an error, not skipped
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "krona:targets=head"), Catch::Contains("match no Linear layer"));
+  CHECK_THROWS_WITH(peft::apply_spec(*vit, "glora:targets=attn.qkv|attn"),
+                    Catch::Contains("--peft glora: targets") && Catch::Contains("cannot wrap") && Catch::Contains("(Attention)"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:mode=serial"),
                     Catch::Contains("mode=serial is not one of pfeiffer | houlsby"));
   CHECK_THROWS_WITH(peft::apply_spec(*vit, "adapter:dim=[8,8,8]"),
