@@ -7,6 +7,56 @@
 
 namespace frost::models {
 
+namespace {
+
+// A classifier (its path `classifier`) is loaded only when every one of its tensors is in the file
+// with the model's shape; otherwise the model keeps its fresh head and the file's is dropped.
+void fit_classifier(const Model& model, const std::string& classifier, std::vector<NamedTensor>& source,
+                    std::set<std::string>& skip, CheckpointReport& report) {
+  const std::string prefix = classifier + ".";
+  std::vector<NamedTensor> head;
+  for (const NamedTensor& p : model.state_dict())
+    if (p.name.rfind(prefix, 0) == 0) head.push_back(p);
+  auto in_file = [&](const std::string& key) -> const Tensor* {
+    for (const NamedTensor& t : source)
+      if (t.name == key) return &t.tensor;
+    return nullptr;
+  };
+  std::string mismatch;
+  for (const NamedTensor& p : head) {
+    const Tensor* t = in_file(p.name);
+    if (!t)
+      mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is not in the checkpoint";
+    else if (t->shape() != p.tensor.shape())
+      mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is " + shape_str(t->shape()) + " in the checkpoint, " +
+                  shape_str(p.tensor.shape()) + " in the model";
+  }
+  const bool drop_file_head = !mismatch.empty() || head.empty();
+  if (!mismatch.empty()) {
+    for (const NamedTensor& p : head) skip.insert(p.name);
+    report.notes.push_back("classifier '" + classifier + "' re-initialised for num_classes " + std::to_string(model.num_classes) +
+                           " (" + mismatch + ")");
+  }
+  if (drop_file_head) {  // the checkpoint's own head (other classes, or a model without one) is not used
+    std::vector<NamedTensor> kept;
+    bool dropped = false;
+    for (NamedTensor& t : source) {
+      bool is_model_key = false;
+      for (const NamedTensor& p : head) is_model_key |= p.name == t.name;
+      if (t.name.rfind(prefix, 0) == 0 && (head.empty() || is_model_key)) {
+        report.ignored.push_back(t.name);
+        dropped = true;
+      } else {
+        kept.push_back(std::move(t));
+      }
+    }
+    if (dropped && head.empty()) report.notes.push_back("checkpoint classifier '" + classifier + "' dropped (num_classes 0)");
+    source = std::move(kept);
+  }
+}
+
+}  // namespace
+
 CheckpointReport load_checkpoint(Model& model, const std::string& path, bool strict) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   CheckpointReport report;
@@ -28,49 +78,8 @@ CheckpointReport load_checkpoint(Model& model, const std::string& path, bool str
       report.notes.push_back(key + " resampled from " + shape_str(value.shape()) + " to " + shape_str(adapted.shape()));
     source.push_back({key, adapted});
   }
-  // The classifier: loaded only when every one of its tensors is in the file with the model's shape.
   std::set<std::string> skip;
-  const std::string prefix = model.classifier + ".";
-  std::vector<NamedTensor> head;
-  for (const NamedTensor& p : model.state_dict())
-    if (p.name.rfind(prefix, 0) == 0) head.push_back(p);
-  auto in_file = [&](const std::string& key) -> const Tensor* {
-    for (const NamedTensor& t : source)
-      if (t.name == key) return &t.tensor;
-    return nullptr;
-  };
-  std::string mismatch;
-  for (const NamedTensor& p : head) {
-    const Tensor* t = in_file(p.name);
-    if (!t)
-      mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is not in the checkpoint";
-    else if (t->shape() != p.tensor.shape())
-      mismatch += (mismatch.empty() ? "" : "; ") + p.name + " is " + shape_str(t->shape()) + " in the checkpoint, " +
-                  shape_str(p.tensor.shape()) + " in the model";
-  }
-  const bool drop_file_head = !mismatch.empty() || head.empty();
-  if (!mismatch.empty()) {
-    for (const NamedTensor& p : head) skip.insert(p.name);
-    report.notes.push_back("classifier '" + model.classifier + "' re-initialised for num_classes " +
-                           std::to_string(model.num_classes) + " (" + mismatch + ")");
-  }
-  if (drop_file_head) {  // the checkpoint's own head (other classes, or a model without one) is not used
-    std::vector<NamedTensor> kept;
-    bool dropped = false;
-    for (NamedTensor& t : source) {
-      bool is_model_key = false;
-      for (const NamedTensor& p : head) is_model_key |= p.name == t.name;
-      if (t.name.rfind(prefix, 0) == 0 && (head.empty() || is_model_key)) {
-        report.ignored.push_back(t.name);
-        dropped = true;
-      } else {
-        kept.push_back(std::move(t));
-      }
-    }
-    if (dropped && head.empty())
-      report.notes.push_back("checkpoint classifier '" + model.classifier + "' dropped (num_classes 0)");
-    source = std::move(kept);
-  }
+  for (const std::string& classifier : model.classifier_paths()) fit_classifier(model, classifier, source, skip, report);
   const LoadReport loaded = load_tensors(model, source, path, strict, skip);
   report.missing = loaded.missing;
   report.unexpected = loaded.unexpected;

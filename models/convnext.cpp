@@ -15,6 +15,7 @@ void ConvNeXtConfig::read(ArgReader& a) {
   if (a.has("ls_init_value")) ls_init_value = a.is_null("ls_init_value") ? 0.0 : a.get_double("ls_init_value", 0.0);
   drop_rate = a.get_double("drop_rate", drop_rate, 0.0, 1.0);
   drop_path_rate = a.get_double("drop_path_rate", drop_path_rate, 0.0, 1.0);
+  a.get_string("global_pool", "avg", {"avg"});  // the only pooling here (hub configs name it)
 }
 
 void ConvNeXtConfig::validate() const {

@@ -97,6 +97,20 @@ void Model::add_classifier(const std::string& path, uint64_t seed) {
   register_slot(path, head);
 }
 
+std::shared_ptr<Layer> Model::add_extra_classifier(const std::string& path, uint64_t seed) {
+  extra_classifiers.push_back(path);
+  if (num_classes == 0) return nullptr;
+  auto layer = std::make_shared<Linear>(num_features, num_classes, true, seed);
+  register_slot(path, layer);
+  return layer;
+}
+
+std::vector<std::string> Model::classifier_paths() const {
+  std::vector<std::string> out = {classifier};
+  out.insert(out.end(), extra_classifiers.begin(), extra_classifiers.end());
+  return out;
+}
+
 Tensor Model::classify(const Tensor& pooled) const {
   const Tensor x = is_training() && head_drop_rate > 0 ? dropout(pooled, head_drop_rate, true, *rng) : pooled;
   return head ? head->forward(x) : x;

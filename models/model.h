@@ -84,9 +84,10 @@ class Model : public Module {
   int64_t in_chans = 3, num_classes = 0, num_features = 0;
   int64_t img_h = 0, img_w = 0;  // the input size the model requires; 0: any size >= min_img_size
   int64_t min_img_size = 1;
-  std::string classifier;       // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
-  std::shared_ptr<Layer> head;  // Linear(num_features, num_classes); null when num_classes == 0
-  double head_drop_rate = 0.0;  // timm's drop_rate: dropout before the head
+  std::string classifier;                      // the head module's path ("head", "head.fc"), also when num_classes == 0 (no head)
+  std::shared_ptr<Layer> head;                 // Linear(num_features, num_classes); null when num_classes == 0
+  std::vector<std::string> extra_classifiers;  // further heads trained and re-initialised with it (DeiT's head_dist)
+  double head_drop_rate = 0.0;                 // timm's drop_rate: dropout before the head
   std::shared_ptr<Generator> rng = std::make_shared<Generator>(0);  // dropout and drop-path stream
   // The dtype forward() runs in: f32, or bf16 under mixed precision (set_precision).
   DType compute_dtype = DType::f32;
@@ -96,6 +97,8 @@ class Model : public Module {
   virtual Tensor forward_features(const Tensor& images) const = 0;  // before pooling
   virtual Tensor forward_head(const Tensor& features) const = 0;    // pooling, norm, head
   Tensor forward(const Tensor& images) const;                       // (B, C, H, W) -> (B, K)
+  // Every classifier path: `classifier` first, then extra_classifiers.
+  std::vector<std::string> classifier_paths() const;
   // Mixed precision. bf16: frozen parameters are stored in bf16 (Module::convert_frozen_parameters),
   // images are cast to bf16 on entry, activations stay bf16 and logits come out in bf16; trainable
   // parameters stay f32. Call after the PEFT methods have decided what trains. f32: nothing to do
@@ -122,8 +125,14 @@ class Model : public Module {
  protected:
   // Registers the classifier at `path`: Linear(num_features, num_classes), none for 0 classes.
   void add_classifier(const std::string& path, uint64_t seed);
+  // A further head beside the classifier (same shape), registered at `path`; null for 0 classes.
+  std::shared_ptr<Layer> add_extra_classifier(const std::string& path, uint64_t seed);
   // Dropout (training only) and the head on pooled features (B, num_features).
   Tensor classify(const Tensor& pooled) const;
+  // `extra` (an extra classifier, or nothing for 0 classes: the features) without dropout.
+  static Tensor classify(const Tensor& pooled, const std::shared_ptr<Layer>& extra) {
+    return extra ? extra->forward(pooled) : pooled;
+  }
   // The end of every constructor: timm's weight init (models/transformer.h) and the blocks' rng.
   void finish_construction(Generator& gen, bool init_convs);
 

@@ -25,6 +25,7 @@ void SwinConfig::read(ArgReader& a) {
   qkv_bias = a.get_bool("qkv_bias", qkv_bias);
   drop_rate = a.get_double("drop_rate", drop_rate, 0.0, 1.0);
   drop_path_rate = a.get_double("drop_path_rate", drop_path_rate, 0.0, 1.0);
+  a.get_string("global_pool", "avg", {"avg"});  // the only pooling here (hub configs name it)
 }
 
 void SwinConfig::validate() const {

@@ -7,11 +7,23 @@
 
 namespace frost::models {
 
-Attention::Attention(int64_t dim, int64_t h, bool qkv_bias, uint64_t seed) : heads(h) {
+Attention::Attention(int64_t d, int64_t h, bool qkv_bias, uint64_t seed) : dim(d), heads(h) {
   qkv = std::make_shared<Linear>(dim, 3 * dim, qkv_bias, seed + 1);
   proj = std::make_shared<Linear>(dim, dim, true, seed + 2);
   register_slot("qkv", qkv);
   register_slot("proj", proj);
+}
+
+void Attention::use_qv_bias() {
+  q_bias = register_parameter("q_bias", Tensor::zeros({dim}));
+  v_bias = register_parameter("v_bias", Tensor::zeros({dim}));
+}
+
+Tensor Attention::project_qkv(const Tensor& x) const {
+  const Tensor y = qkv->forward(x);
+  if (!q_bias.defined()) return y;
+  const Tensor k_bias = Tensor::zeros(q_bias.shape(), q_bias.dtype(), q_bias.device());
+  return add(y, cat({q_bias, k_bias, v_bias}, 0));
 }
 
 void Attention::add_prefix(const std::string& name, std::shared_ptr<KVRows> rows) {
@@ -21,8 +33,8 @@ void Attention::add_prefix(const std::string& name, std::shared_ptr<KVRows> rows
 
 Tensor Attention::forward(const Tensor& x, const Tensor& bias) const {
   const int64_t B = x.size(0), N = x.size(1), C = x.size(2), D = C / heads;
-  if (prefixes_.empty()) return proj->forward(packed_qkv_attention(qkv->forward(x), heads, bias));
-  const Tensor qkv_heads = qkv->forward(x).reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
+  if (prefixes_.empty()) return proj->forward(packed_qkv_attention(project_qkv(x), heads, bias));
+  const Tensor qkv_heads = project_qkv(x).reshape({B, N, 3, heads, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, N, D)
   const Tensor q = qkv_heads.narrow(0, 0, 1).squeeze(0);
   Tensor k = qkv_heads.narrow(0, 1, 1).squeeze(0), v = qkv_heads.narrow(0, 2, 1).squeeze(0);
   Tensor full_bias = bias;
@@ -40,14 +52,38 @@ Tensor Attention::forward(const Tensor& x, const Tensor& bias) const {
   return proj->forward(out.transpose(1, 2).reshape({B, N, C}));
 }
 
-Mlp::Mlp(int64_t dim, int64_t hidden, uint64_t seed) {
+const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> names = {"gelu", "gelu_tanh", "quick_gelu"};
+  return names;
+}
+
+Activation parse_activation(const std::string& name) {
+  const std::vector<std::string>& names = activation_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return Activation(i);
+  throw std::invalid_argument("unknown activation '" + name + "'");
+}
+
+Tensor activate(Activation act, const Tensor& x) {
+  switch (act) {
+    case Activation::gelu:
+      return gelu(x);
+    case Activation::gelu_tanh:
+      return gelu(x, /*tanh_approximation=*/true);
+    case Activation::quick_gelu:
+      return quick_gelu(x);
+  }
+  throw std::logic_error("activate: unhandled activation");
+}
+
+Mlp::Mlp(int64_t dim, int64_t hidden, uint64_t seed, Activation a) : act(a) {
   fc1 = std::make_shared<Linear>(dim, hidden, true, seed + 1);
   fc2 = std::make_shared<Linear>(hidden, dim, true, seed + 2);
   register_slot("fc1", fc1);
   register_slot("fc2", fc2);
 }
 
-Tensor Mlp::forward(const Tensor& x) const { return fc2->forward(gelu(fc1->forward(x))); }
+Tensor Mlp::forward(const Tensor& x) const { return fc2->forward(activate(act, fc1->forward(x))); }
 
 LayerScale::LayerScale(int64_t dim, double init_values) { gamma = register_parameter("gamma", Tensor::full({dim}, init_values)); }
 

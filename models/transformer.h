@@ -26,22 +26,37 @@ class Attention : public Module {
   std::string kind() const override { return "Attention"; }
   // x (B, N, C); bias broadcastable to (B, H, N, N) or undefined -> (B, N, C)
   Tensor forward(const Tensor& x, const Tensor& bias = Tensor()) const;
+  // The packed projections (B, N, 3C), q/v biases included.
+  Tensor project_qkv(const Tensor& x) const;
   void add_prefix(const std::string& name, std::shared_ptr<KVRows> rows);
+  // BEiT's attention: qkv has no bias of its own; q_bias and v_bias (C each, zero-initialised) are
+  // added to the q and v thirds of its output (k gets none). Call on an Attention built without
+  // qkv_bias.
+  void use_qv_bias();
 
   std::shared_ptr<Layer> qkv, proj;
-  int64_t heads;
+  Tensor q_bias, v_bias;  // undefined unless use_qv_bias()
+  int64_t dim, heads;
 
  private:
   std::vector<std::shared_ptr<KVRows>> prefixes_;
 };
 
-// timm's Mlp: fc2(GELU(fc1(x))), GELU in the exact erf form.
+// timm's activation names (act_layer): "gelu" (the exact erf form, timm's default), "gelu_tanh",
+// "quick_gelu" (x * sigmoid(1.702 x), OpenAI CLIP's).
+enum class Activation { gelu, gelu_tanh, quick_gelu };
+const std::vector<std::string>& activation_names();  // in enum order
+Activation parse_activation(const std::string& name);
+Tensor activate(Activation act, const Tensor& x);
+
+// timm's Mlp: fc2(act(fc1(x))).
 class Mlp : public Layer {
  public:
-  Mlp(int64_t dim, int64_t hidden, uint64_t seed);
+  Mlp(int64_t dim, int64_t hidden, uint64_t seed, Activation act = Activation::gelu);
   std::string kind() const override { return "Mlp"; }
   Tensor forward(const Tensor& x) const override;
   std::shared_ptr<Layer> fc1, fc2;
+  Activation act;
 };
 
 // timm's LayerScale: x * gamma, gamma (C) initialised to init_values.

@@ -90,7 +90,8 @@ LoraConfig lora_config_from_options(MethodContext& ctx, Options& o, bool dora) {
   c.lora_dropout = o.probability("dropout", 0.0);
   c.use_rslora = o.flag("rslora", false);
   c.use_dora = dora;
-  if (!ctx.model.classifier.empty() && ctx.model.find(ctx.model.classifier)) c.modules_to_save = {ctx.model.classifier};
+  for (const std::string& path : ctx.model.classifier_paths())
+    if (!path.empty() && ctx.model.find(path)) c.modules_to_save.push_back(path);
   // Per-block ranks (r=[8,0,4,...]) become peft's rank_pattern and exclude_modules.
   bool uniform = true;
   for (int64_t r : ranks) uniform &= r == c.r;

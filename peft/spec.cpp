@@ -79,7 +79,8 @@ AppliedSpec apply_spec(models::Model& model, const std::string& spec, uint64_t s
     for (size_t i = 0; i < applied.methods.size(); ++i)
       if (applied.methods[i].name == m.name) applied.states[i] = ctx.state;
   }
-  if (auto head = model.find(model.classifier)) head->set_requires_grad(true);
+  for (const std::string& path : model.classifier_paths())
+    if (auto head = model.find(path)) head->set_requires_grad(true);
   applied.trainable = model.trainable_parameters();
   return applied;
 }
@@ -109,7 +110,8 @@ ParamCounts count_params(const models::Model& model) {
   c.total = model.parameter_count(false);
   c.trainable = model.parameter_count(true);
   int64_t head = 0;
-  if (auto m = model.find(model.classifier)) head = m->parameter_count(true);
+  for (const std::string& path : model.classifier_paths())
+    if (auto m = model.find(path)) head += m->parameter_count(true);
   c.peft = c.trainable - head;
   return c;
 }

@@ -61,7 +61,8 @@ void apply_ssf(MethodContext& ctx, Options& o) {
   o.finish();
   std::vector<std::string> targets;
   for (const auto& [path, module] : outer_modules(ctx.model)) {
-    if (path == ctx.model.classifier) continue;
+    const std::vector<std::string> heads = ctx.model.classifier_paths();
+    if (std::find(heads.begin(), heads.end(), path) != heads.end()) continue;
     auto layer = std::dynamic_pointer_cast<Layer>(module);
     if (!layer) continue;
     const std::shared_ptr<Layer> plain = innermost(layer);

@@ -1,6 +1,7 @@
 // targets.cpp: see targets.h.
 #include "peft/targets.h"
 
+#include <algorithm>
 #include <cctype>
 #include <regex>
 #include <stdexcept>
@@ -142,7 +143,9 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> find_targets(const 
     const bool layer = linear || (q.convs && std::dynamic_pointer_cast<Conv2d>(module));
     if (layer && examples.size() < 6) examples.push_back(path);
     if (!q.include.matches(path) || q.exclude.matches(path)) continue;
-    if (path == model.classifier && (!q.head || all_linear)) continue;  // HF peft: all-linear spares the head
+    const std::vector<std::string> heads = model.classifier_paths();
+    const bool is_head = std::find(heads.begin(), heads.end(), path) != heads.end();
+    if (is_head && (!q.head || all_linear)) continue;  // HF peft: all-linear spares the head
     if (all_linear && !linear) continue;
     if (layer)
       out.emplace_back(path, module);

@@ -111,16 +111,27 @@ void check_timm_fixture(const std::string& name, bool adapter, const std::string
   REQUIRE(meta_file.good());
   const nlohmann::json meta = nlohmann::json::parse(meta_file);
   cli::ForwardRequest request;
-  request.model = meta.at("architecture");
-  request.model_args = meta.at("model_args");
-  request.weights = dir + name + ".weights.safetensors";
+  if (meta.value("hub", false)) {  // a hub folder: its config.json names the model, its own weights load
+    const bool other_size = meta.contains("hub_folder");
+    request.model = dir + (other_size ? meta.at("hub_folder").get<std::string>() : name + ".hub");
+    if (other_size) request.model_args = meta.at("model_args");  // over the folder's own
+  } else {
+    request.model = meta.at("architecture");
+    request.model_args = meta.at("model_args");
+    request.weights = dir + name + ".weights.safetensors";
+  }
   if (adapter) request.adapter = dir + name + ".adapter";
   request.input = dir + name + ".io.safetensors";
   request.grads = true;
   request.device = device;
   request.precision = precision;
   const cli::ForwardResult result = cli::run_forward(request);
-  CHECK(result.notes.empty());
+  if (meta.contains("hub_folder")) {  // loaded at another size: the position embedding is resampled
+    REQUIRE(result.notes.size() == 1);
+    CHECK(result.notes[0].find("pos_embed resampled") != std::string::npos);
+  } else {
+    CHECK(result.notes.empty());
+  }
   const SafetensorsFile io = SafetensorsFile::open(request.input);
   std::set<std::string> expected;
   for (const SafetensorsFile::Entry& e : io.entries())

@@ -96,7 +96,9 @@ TEST_CASE("a branch hook sees the branch input and wraps the branch", "[cpu][hoo
   auto scaled = models::create_model("vit_tiny_patch16_224", args);
   auto hooked = models::create_model("vit_tiny_patch16_224", kVitArgs);
   auto ls = std::dynamic_pointer_cast<models::VisionTransformer>(scaled);
-  for (auto& block : ls->blocks) copy_into(std::dynamic_pointer_cast<models::LayerScale>(block->ls1)->gamma, Tensor::ones({48}));
+  for (auto& block : ls->blocks)
+    copy_into(std::dynamic_pointer_cast<models::LayerScale>(std::static_pointer_cast<models::ViTBlock>(block)->ls1)->gamma,
+              Tensor::ones({48}));
   const SafetensorsFile w = SafetensorsFile::open(kDir + "vit_tiny.weights.safetensors");
   std::vector<NamedTensor> tensors;
   for (const auto& e : w.entries()) tensors.push_back({e.name, w.get(e.name)});

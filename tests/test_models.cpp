@@ -1,6 +1,6 @@
 // test_models.cpp: the backbones against timm. Every fixture case runs through run_forward (the
 // code path of `frost forward`) and must reproduce timm's logits and loss (relative error <= 1e-5)
-// and every gradient (<= 1e-4), the tolerances of fixtures/README.md; the 8 manifests must build
+// and every gradient (<= 1e-4), the tolerances of fixtures/README.md; the 14 manifests must build
 // with timm's exact keys, shapes and counts.
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -35,9 +35,28 @@ TEST_CASE("Swin matches timm through frost forward", "[cpu][parity]") { check_ca
 TEST_CASE("ConvNeXt matches timm through frost forward", "[cpu][parity]") { check_case("convnext_tiny", false); }
 TEST_CASE("ViT with an HF peft LoRA adapter matches timm + peft", "[cpu][parity]") { check_case("vit_tiny_lora", true); }
 
+// timm hub folders (config.json + model.safetensors, written by timm's save_for_hf) of the
+// pre-trained families: CLIP towers (pre_norm, quick_gelu), DINOv2 (layer scale, registers, and
+// pos_embed resampled to another size), MAE's avg pooling with fc_norm, DeiT distilled, DeiT-III,
+// BEiT; and HF peft LoRA over BEiT and over distilled DeiT (both heads in modules_to_save).
+TEST_CASE("pre-trained families load from hub folders and match timm", "[cpu][parity][hub]") {
+  for (const char* name :
+       {"clip", "clip_quickgelu", "dinov2", "dinov2_42", "dinov2_reg4", "mae", "deit_distilled", "deit3", "beit"}) {
+    INFO(name);
+    check_case(name, false);
+  }
+}
+
+TEST_CASE("HF peft LoRA on hub-folder BEiT and distilled DeiT matches timm + peft", "[cpu][parity][hub]") {
+  for (const char* name : {"beit_lora", "deit_distilled_lora"}) {
+    INFO(name);
+    check_case(name, true);
+  }
+}
+
 TEST_CASE("the fixture models have timm's parameter counts", "[cpu][parity]") {
   const std::string dir = fixtures_dir() + "/timm/";
-  for (const char* name : {"vit_tiny", "swin_tiny", "convnext_tiny"}) {
+  for (const char* name : {"vit_tiny", "swin_tiny", "convnext_tiny", "clip", "dinov2_reg4", "deit_distilled", "deit3", "beit"}) {
     const nlohmann::json meta = read_json(dir + std::string(name) + ".json");
     const auto model = models::create_model(meta.at("architecture"), meta.at("model_args"));
     INFO(name);
@@ -45,9 +64,9 @@ TEST_CASE("the fixture models have timm's parameter counts", "[cpu][parity]") {
   }
 }
 
-TEST_CASE("the 8 manifests build with timm's keys, shapes and counts", "[cpu][manifest]") {
+TEST_CASE("the 14 manifests build with timm's keys, shapes and counts", "[cpu][manifest]") {
   const nlohmann::json manifests = read_json(fixtures_dir() + "/timm/timm_manifests.json");
-  CHECK(manifests.size() == 8);
+  CHECK(manifests.size() == 14);
   for (const auto& [name, manifest] : manifests.items()) {
     INFO(name);
     SkipInitGuard shapes_only;  // no random draws for 650M parameters

@@ -13,6 +13,7 @@
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
@@ -60,11 +61,17 @@ ForwardResult run_forward(const ForwardRequest& request) {
   const DType precision = parse_precision_flag(request.precision);
   ForwardResult result;
   auto note = [&](const std::string& text) {
-    result.notes.push_back(request.weights + ": " + text);
+    result.notes.push_back((request.weights.empty() ? request.model : request.weights) + ": " + text);
     if (request.on_note) request.on_note(result.notes.back());
   };
-  const auto model = models::create_model(request.model, request.model_args);
-  const models::CheckpointReport report = models::load_checkpoint(*model, request.weights, request.strict);
+  const models::ModelSource source = models::resolve_model(request.model, request.model_args);
+  for (const std::string& text : source.notes)
+    if (request.on_note) request.on_note(text);
+  const std::string weights = request.weights.empty() ? source.weights : request.weights;
+  if (weights.empty())
+    throw std::invalid_argument("frost forward: --weights is required with a model name (a hub folder has its own)");
+  const auto model = models::create_model(source);
+  const models::CheckpointReport report = models::load_weights(*model, source, weights, request.strict);
   for (const std::string& text : report.notes) note(text);
   if (!report.missing.empty()) note("not in the checkpoint, left initialised: " + list_names(report.missing));
   if (!report.unexpected.empty()) note("not used by the model: " + list_names(report.unexpected));
@@ -114,7 +121,7 @@ int run_forward_command(const std::vector<std::string>& args) {
   ForwardRequest request;
   request.model = flags.require("model");
   if (flags.has("model-args")) request.model_args = parse_json_flag(flags, "frost forward", "model-args");
-  request.weights = flags.require("weights");
+  request.weights = flags.get("weights", "");
   request.adapter = flags.get("adapter", "");
   request.input = flags.require("input");
   const std::string out = flags.require("out");

@@ -1,5 +1,6 @@
 // forward.h: `frost forward`, as a library call so the parity tests run exactly the path the
-// command runs: build a model by timm name + model_args, load a timm checkpoint, optionally apply
+// command runs: build a model by timm name + model_args (or from a timm hub folder, models/hub.h),
+// load a timm checkpoint (the folder's own unless `weights` names one), optionally apply
 // an HF peft adapter, run the input file's batch in eval mode, and return logits, loss and the
 // requested gradients under the names fixtures/README.md uses.
 #pragma once

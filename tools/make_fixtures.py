@@ -29,8 +29,49 @@ CASES = {
     "convnext_tiny": ("convnext_tiny", {"depths": [1, 1, 2, 1], "dims": [16, 24, 32, 40], "num_classes": 10}, 64),
 }
 LORA_CASE = "vit_tiny_lora"  # vit_tiny with HF peft LoRA on qkv, r=4, alpha=8, the head in modules_to_save
+# Pre-trained families, written as timm hub folders (NAME.hub/: config.json + model.safetensors, by
+# timm's own save_for_hf with model_args): NAME: (architecture, model_args, image side).
+_SMALL = {"img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2, "num_heads": 3, "num_classes": 10}
+_SMALL14 = dict(_SMALL, img_size=28, patch_size=14)
+HUB_CASES = {
+    "clip": ("vit_base_patch16_clip_224", _SMALL, 32),
+    "clip_quickgelu": ("vit_base_patch16_clip_quickgelu_224", _SMALL, 32),
+    "dinov2": ("vit_small_patch14_dinov2", _SMALL14, 28),
+    "dinov2_reg4": ("vit_small_patch14_reg4_dinov2", _SMALL14, 28),
+    "mae": ("vit_base_patch16_224", dict(_SMALL, global_pool="avg"), 32),
+    "deit_distilled": ("deit_tiny_distilled_patch16_224", _SMALL, 32),
+    "deit3": ("deit3_small_patch16_224", _SMALL, 32),
+    "beit": ("beit_base_patch16_224", _SMALL, 32),
+}
+# The DINOv2 folder run at another size: timm resamples pos_embed to the new grid on load.
+RESIZED_CASE = ("dinov2_42", "dinov2", 42)
+# HF peft LoRA on two hub cases: BEiT's qkv (its q/v biases stay frozen), and distilled DeiT with
+# both heads in modules_to_save.
+HUB_LORA_CASES = {"beit_lora": ("beit", ["head"]), "deit_distilled_lora": ("deit_distilled", ["head", "head_dist"])}
 MANIFEST_MODELS = ["vit_tiny_patch16_224", "vit_small_patch16_224", "vit_base_patch16_224", "vit_large_patch16_224",
-                   "swin_tiny_patch4_window7_224", "swin_base_patch4_window7_224", "convnext_tiny", "convnext_base"]
+                   "swin_tiny_patch4_window7_224", "swin_base_patch4_window7_224", "convnext_tiny", "convnext_base",
+                   "vit_base_patch16_clip_224", "vit_small_patch14_dinov2", "vit_small_patch14_reg4_dinov2",
+                   "deit_tiny_distilled_patch16_224", "deit3_small_patch16_224", "beit_base_patch16_224"]
+# Every name frost's registry knows (models/registry.cpp): timm_pretrained.json has their default cfgs.
+REGISTRY_NAMES = [
+    "vit_tiny_patch16_224", "vit_small_patch16_224", "vit_base_patch16_224", "vit_large_patch16_224",
+    "vit_base_patch32_224", "vit_small_patch8_224", "vit_base_patch8_224", "vit_huge_patch14_224",
+    "vit_base_patch32_clip_224", "vit_base_patch32_clip_256", "vit_base_patch32_clip_384",
+    "vit_base_patch32_clip_448", "vit_base_patch16_clip_224", "vit_base_patch16_clip_384",
+    "vit_large_patch14_clip_224", "vit_large_patch14_clip_336", "vit_huge_patch14_clip_224",
+    "vit_base_patch32_clip_quickgelu_224", "vit_base_patch16_clip_quickgelu_224",
+    "vit_large_patch14_clip_quickgelu_224", "vit_large_patch14_clip_quickgelu_336", "vit_small_patch14_dinov2",
+    "vit_base_patch14_dinov2", "vit_large_patch14_dinov2", "vit_small_patch14_reg4_dinov2",
+    "vit_base_patch14_reg4_dinov2", "vit_large_patch14_reg4_dinov2", "deit_tiny_patch16_224",
+    "deit_small_patch16_224", "deit_base_patch16_224", "deit_base_patch16_384", "deit_tiny_distilled_patch16_224",
+    "deit_small_distilled_patch16_224", "deit_base_distilled_patch16_224", "deit_base_distilled_patch16_384",
+    "deit3_small_patch16_224", "deit3_small_patch16_384", "deit3_medium_patch16_224", "deit3_base_patch16_224",
+    "deit3_base_patch16_384", "deit3_large_patch16_224", "deit3_large_patch16_384", "deit3_huge_patch14_224",
+    "beit_base_patch16_224", "beit_base_patch16_384", "beit_large_patch16_224", "beit_large_patch16_384",
+    "beit_large_patch16_512", "beitv2_base_patch16_224", "beitv2_large_patch16_224", "swin_tiny_patch4_window7_224",
+    "swin_small_patch4_window7_224", "swin_base_patch4_window7_224", "swin_base_patch4_window12_384", "convnext_tiny",
+    "convnext_small", "convnext_base", "convnext_large",
+]
 BATCH, CLASSES = 3, 10
 
 
@@ -43,7 +84,7 @@ def randomize(named, gen, torch):
         for name, p in named:
             leaf = name.split(".")[-1]
             if p.dim() <= 1:
-                scale = (leaf == "weight" and "norm" in name) or leaf == "gamma"
+                scale = (leaf == "weight" and "norm" in name) or leaf.startswith("gamma")
                 v = 1.0 + 0.2 * torch.randn(p.shape, generator=gen) if scale else 0.1 * torch.randn(p.shape, generator=gen)
             elif "lora_B" in name:
                 v = 0.1 * torch.randn(p.shape, generator=gen)
@@ -136,6 +177,101 @@ def adapter_key(name, saved):
     return key
 
 
+def write_hub_case(out, name, arch, args, model, io, libs):
+    """The model as a timm hub folder (timm's own writer) plus the io file and NAME.json."""
+    from timm.models._hub import save_for_hf
+    save_for_hf(model, os.path.join(out, name + ".hub"), model_args=args, safe_serialization=True)
+    libs["save_file"](io, os.path.join(out, name + ".io.safetensors"), metadata={"format": "pt"})
+    params = sum(p.numel() for p in model.parameters())
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"architecture": arch, "model_args": args, "hub": True, "loss": "cross_entropy_mean", "params": params},
+                  f, indent=1)
+        f.write("\n")
+
+
+def make_hub_case(out, name, seed, libs):
+    torch, timm = libs["torch"], libs["timm"]
+    arch, args, side = HUB_CASES[name]
+    gen = torch.Generator().manual_seed(seed)
+    model = timm.create_model(arch, pretrained=False, **args).eval()
+    randomize(model.named_parameters(), gen, torch)
+    x = torch.randn(BATCH, 3, side, side, generator=gen)
+    labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
+    io = case_tensors(model, x, labels, list(model.named_parameters()), torch)
+    write_hub_case(out, name, arch, args, model, io, libs)
+    return model
+
+
+def make_resized_case(out, base_model, seed, libs):
+    """The base case's weights loaded at another image size through timm's checkpoint filter."""
+    torch, timm = libs["torch"], libs["timm"]
+    from timm.models.vision_transformer import checkpoint_filter_fn
+    name, base, side = RESIZED_CASE
+    arch, args, _ = HUB_CASES[base]
+    resized = timm.create_model(arch, pretrained=False, **dict(args, img_size=side)).eval()
+    resized.load_state_dict(checkpoint_filter_fn(base_model.state_dict(), resized))
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(BATCH, 3, side, side, generator=gen)
+    labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
+    io = case_tensors(resized, x, labels, list(resized.named_parameters()), torch)
+    libs["save_file"](io, os.path.join(out, name + ".io.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"architecture": arch, "model_args": {"img_size": side}, "hub_folder": base + ".hub", "hub": True,
+                   "loss": "cross_entropy_mean", "params": sum(p.numel() for p in resized.parameters())}, f, indent=1)
+        f.write("\n")
+
+
+def make_hub_lora_case(out, name, seed, libs):
+    """HF peft LoRA (r=4, alpha=8 on qkv) over a hub case's frozen model; the adapter folder and the
+    trainable gradients, as vit_tiny_lora."""
+    torch, timm, peft = libs["torch"], libs["timm"], libs["peft"]
+    base_name, heads = HUB_LORA_CASES[name]
+    arch, args, side = HUB_CASES[base_name]
+    gen = torch.Generator().manual_seed(seed)
+    base = timm.create_model(arch, pretrained=False, **args).eval()
+    randomize(base.named_parameters(), gen, torch)
+    write_hub_case(out, name, arch, args, base, {"unused": torch.zeros(1)}, libs)  # the folder the adapter sits on
+    for m in base.modules():  # timm's BEiT calls F.linear on qkv.weight (LoRA never runs) unless the bias is separate
+        if hasattr(m, "qkv_bias_separate"):
+            m.qkv_bias_separate = True
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["qkv"], lora_dropout=0.0, bias="none", modules_to_save=heads)
+    model = peft.get_peft_model(base, config).eval()
+    with torch.no_grad():  # A and B non-zero; the base stays as written
+        for n, p in model.named_parameters():
+            if "lora_" in n:
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    x = torch.randn(BATCH, 3, side, side, generator=gen)
+    labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
+    adapter_dir = os.path.join(out, name + ".adapter")
+    model.save_pretrained(adapter_dir)
+    saved = libs["load_file"](os.path.join(adapter_dir, "adapter_model.safetensors"))
+    keyed = [(adapter_key(n, saved), p) for n, p in trainable]
+    if len(keyed) != len(saved):
+        raise SystemExit(f"make_fixtures.py: {len(saved)} adapter tensors saved, {len(keyed)} trainable")
+    io = case_tensors(model, x, labels, keyed, torch)
+    for h in heads:  # the heads' gradients as grad.<head>.*, as frost names them
+        io = {k.replace("grad.base_model.model." + h + ".", "grad." + h + "."): v for k, v in io.items()}
+    libs["save_file"](io, os.path.join(out, name + ".io.safetensors"), metadata={"format": "pt"})
+
+
+def make_pretrained_cfgs(out, libs):
+    """timm's default pretrained_cfg (eval preprocessing, default num_classes and input size) of
+    every name frost's registry knows, for the registry test."""
+    torch, timm = libs["torch"], libs["timm"]
+    cfgs = {}
+    for arch in REGISTRY_NAMES:
+        with torch.device("meta"):
+            model = timm.create_model(arch, pretrained=False)
+        c = model.pretrained_cfg
+        cfgs[arch] = {"tag": c.get("tag"), "mean": list(c["mean"]), "std": list(c["std"]), "crop_pct": c["crop_pct"],
+                      "crop_mode": c.get("crop_mode", "center"), "interpolation": c["interpolation"],
+                      "input_size": list(c["input_size"]), "num_classes": model.num_classes}
+    with open(os.path.join(out, "timm_pretrained.json"), "w") as f:
+        json.dump(cfgs, f, indent=1)
+        f.write("\n")
+
+
 def make_manifests(out, libs):
     torch, timm = libs["torch"], libs["timm"]
     manifests = {}
@@ -168,6 +304,16 @@ def main():
     for i, name in enumerate(CASES):
         make_case(out, name, args.seed + i, libs)
     make_lora_case(out, args.seed + len(CASES), libs)
+    seed = args.seed + len(CASES) + 1
+    for name in HUB_CASES:
+        model = make_hub_case(out, name, seed, libs)
+        if name == RESIZED_CASE[1]:
+            make_resized_case(out, model, seed + 1000, libs)
+        seed += 1
+    for name in HUB_LORA_CASES:
+        make_hub_lora_case(out, name, seed, libs)
+        seed += 1
+    make_pretrained_cfgs(out, libs)
     make_manifests(out, libs)
     print(f"make_fixtures.py: wrote {out} with torch {torch.__version__}, timm {timm.__version__}, "
           f"peft {peft.__version__}", file=sys.stderr)
