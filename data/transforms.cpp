@@ -121,7 +121,8 @@ void apply_transform(const TransformOptions& o, const Image& img, uint64_t sampl
     x = resize(img, o.size, o.size, o.interpolation);
   } else {
     const int64_t scaled = int64_t(std::floor(double(o.size) / o.crop_pct));
-    x = center_crop(resize_shorter(img, scaled, o.interpolation), o.size, o.size);
+    const Image resized = o.squash ? resize(img, scaled, scaled, o.interpolation) : resize_shorter(img, scaled, o.interpolation);
+    x = center_crop(resized, o.size, o.size);
   }
   to_tensor(x, o.mean, o.std, out);
 }

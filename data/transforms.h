@@ -1,7 +1,8 @@
 // transforms.h: timm's / torchvision's image transforms on data::Image, and the two pipelines a
 // trainer needs:
 //   eval:  Resize(shorter side to floor(size / crop_pct)) -> CenterCrop(size) -> ToTensor -> Normalize
-//          (crop_pct 1 with `direct_resize`: Resize((size, size)), as NOAH's VTAB recipe)
+//          (`squash`: both sides to floor(size / crop_pct), timm's crop_mode 'squash'; `direct_resize`:
+//          Resize((size, size)), as NOAH's VTAB recipe)
 //   train: RandomResizedCrop(size, scale, ratio) -> RandomHorizontalFlip -> ToTensor -> Normalize
 // Resizing is PIL's (bilinear or bicubic, antialiased when shrinking; kernels/cpu/resample.h), in
 // float without PIL's rounding to 8 bits between passes (differences of about one grey level).
@@ -51,6 +52,7 @@ struct TransformOptions {
   int64_t size = 224;
   double crop_pct = 0.875;     // eval: resize to floor(size / crop_pct), then center crop
   bool direct_resize = false;  // eval: resize straight to (size, size)
+  bool squash = false;         // eval: both sides to floor(size / crop_pct), then center crop (timm's crop_mode 'squash')
   Interpolation interpolation = Interpolation::bicubic;
   std::array<float, 3> mean = {0.485f, 0.456f, 0.406f}, std = {0.229f, 0.224f, 0.225f};
   std::array<double, 2> scale = {0.08, 1.0}, ratio = {3.0 / 4.0, 4.0 / 3.0};

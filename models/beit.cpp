@@ -133,8 +133,7 @@ namespace {
 std::shared_ptr<SharedRelativeBias> shared_bias_for(const BeitConfig& c) {
   if (!c.use_shared_rel_pos_bias) return nullptr;
   c.vit.validate();  // the grid below needs a valid patch size
-  return std::make_shared<SharedRelativeBias>(c.vit.img_h / c.vit.patch_size, c.vit.img_w / c.vit.patch_size,
-                                              c.vit.num_heads);
+  return std::make_shared<SharedRelativeBias>(c.vit.img_h / c.vit.patch_size, c.vit.img_w / c.vit.patch_size, c.vit.num_heads);
 }
 
 }  // namespace

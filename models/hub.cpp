@@ -96,6 +96,8 @@ bool is_hub_folder(const std::string& model) {
   return !model.empty() && fs::is_directory(model, ec);
 }
 
+std::string weights_file(const std::string& path) { return is_hub_folder(path) ? path + "/model.safetensors" : path; }
+
 ModelSource resolve_model(const std::string& model, const nlohmann::json& user_args) {
   if (!user_args.is_null() && !user_args.is_object())
     throw std::invalid_argument("model args must be a JSON object, got " + user_args.dump());
@@ -119,7 +121,8 @@ ModelSource resolve_model(const std::string& model, const nlohmann::json& user_a
   }
   const JsonFields f(config, path);
   if (!f.has("architecture")) f.fail("architecture", "is missing (timm's model name, e.g. \"vit_base_patch16_224\")");
-  if (!f.at("architecture").is_string()) f.fail("architecture", "must be a string (timm's model name), got " + f.at("architecture").dump());
+  if (!f.at("architecture").is_string())
+    f.fail("architecture", "must be a string (timm's model name), got " + f.at("architecture").dump());
   src.architecture = f.string("architecture");
   ModelInfo info;
   try {
@@ -169,11 +172,13 @@ CheckpointReport load_weights(Model& model, const ModelSource& source, const std
   if (own && !fs::exists(weights, ec)) {
     const std::string bin = source.folder + "/pytorch_model.bin";
     if (fs::exists(bin, ec))
-      throw std::invalid_argument(source.folder + ": holds pytorch_model.bin but no model.safetensors; frost reads safetensors "
+      throw std::invalid_argument(source.folder +
+                                  ": holds pytorch_model.bin but no model.safetensors; frost reads safetensors "
                                   "only (no pickle). Convert it once with PyTorch: python3 -c \"import torch; from "
-                                  "safetensors.torch import save_file; save_file(torch.load('" + bin +
-                                  "', map_location='cpu'), '" + weights + "', metadata={'format': 'pt'})\"");
-    throw std::invalid_argument(source.folder + ": no model.safetensors (a timm hub folder holds config.json and "
+                                  "safetensors.torch import save_file; save_file(torch.load('" +
+                                  bin + "', map_location='cpu'), '" + weights + "', metadata={'format': 'pt'})\"");
+    throw std::invalid_argument(source.folder +
+                                ": no model.safetensors (a timm hub folder holds config.json and "
                                 "model.safetensors; or give --weights FILE)");
   }
   if (!own) return load_checkpoint(model, weights, strict);

@@ -22,10 +22,10 @@
 namespace frost::models {
 
 struct ModelSource {
-  std::string architecture;  // the timm name to build
+  std::string architecture;                              // the timm name to build
   nlohmann::json model_args = nlohmann::json::object();  // the folder's arguments with the user's over them
-  std::string folder;        // empty for a plain name
-  std::string weights;       // the folder's model.safetensors; empty for a plain name
+  std::string folder;                                    // empty for a plain name
+  std::string weights;                                   // the folder's model.safetensors; empty for a plain name
   PretrainedConfig pretrained;
   int64_t input_size = 0;  // pretrained_cfg input_size's height (0: the model's own)
   std::vector<std::string> label_names;
@@ -34,6 +34,8 @@ struct ModelSource {
 };
 
 bool is_hub_folder(const std::string& model);  // a directory (a timm name never is)
+// A --weights value: a hub folder stands for its model.safetensors, anything else for itself.
+std::string weights_file(const std::string& path);
 // `model`: a timm name or a hub folder; `user_args` (--model-args) override the folder's args.
 ModelSource resolve_model(const std::string& model, const nlohmann::json& user_args = nlohmann::json::object());
 // Builds the source's architecture with its args; errors from the folder's own args name config.json.

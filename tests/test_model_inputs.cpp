@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
@@ -311,4 +312,26 @@ TEST_CASE("the registry knows each name's family, whether it takes img_size, and
   // what it says of img_size is what the builder accepts
   CHECK_THROWS(models::create_model("convnext_tiny", {{"img_size", 64}, {"depths", {1, 1, 1, 1}}, {"dims", {8, 16, 24, 32}}}));
   CHECK(models::create_model("vit_tiny_patch16_224", {{"img_size", 32}, {"patch_size", 8}, {"depth", 1}})->img_h == 32);
+}
+
+TEST_CASE("every registry name has its default tag's preprocessing, input size and head, as timm", "[cpu][inputs]") {
+  // timm_pretrained.json: timm's pretrained_cfg of each name's default tag, and its num_classes.
+  const nlohmann::json cfgs = nlohmann::json::parse(std::ifstream(kDir + "timm_pretrained.json"));
+  std::set<std::string> timm_names, frost_names;
+  for (const auto& [name, cfg] : cfgs.items()) timm_names.insert(name);
+  for (const std::string& name : models::model_names()) frost_names.insert(name);
+  CHECK(frost_names == timm_names);
+  for (const auto& [name, cfg] : cfgs.items()) {
+    INFO(name << " (timm's default tag " << cfg.at("tag").get<std::string>() << ")");
+    const models::ModelInfo info = models::model_info(name);
+    for (size_t c = 0; c < 3; ++c) {
+      CHECK(info.pretrained.mean[c] == cfg.at("mean")[c].get<float>());
+      CHECK(info.pretrained.std[c] == cfg.at("std")[c].get<float>());
+    }
+    CHECK(info.pretrained.crop_pct == cfg.at("crop_pct").get<double>());
+    CHECK(info.pretrained.crop_mode == cfg.at("crop_mode").get<std::string>());
+    CHECK(info.pretrained.interpolation == cfg.at("interpolation").get<std::string>());
+    CHECK(info.default_args.value("num_classes", int64_t(1000)) == cfg.at("num_classes").get<int64_t>());
+    if (info.takes_img_size) CHECK(info.default_args.value("img_size", int64_t(224)) == cfg.at("input_size")[1].get<int64_t>());
+  }
 }

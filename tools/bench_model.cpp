@@ -11,6 +11,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "tools/cli.h"
 
@@ -20,13 +21,16 @@ int bench_model(const std::vector<std::string>& args) {
   Flags flags("frost bench model", args, {"model", "model-args", "batch", "img-size", "repeat", "threads"});
   if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
   const std::string name = flags.require("model");
-  nlohmann::json model_args = parse_json_flag(flags, "frost bench model", "model-args");
+  models::ModelSource source = models::resolve_model(name, parse_json_flag(flags, "frost bench model", "model-args"));
   const int64_t batch = flags.get_int("batch", 2), size = flags.get_int("img-size", 224), repeat = flags.get_int("repeat", 3);
-  if (models::model_info(name).takes_img_size && !model_args.contains("img_size")) model_args["img_size"] = size;
-  const auto model = models::create_model(name, model_args, 1);
+  if (models::model_info(source.architecture).takes_img_size &&
+      (flags.has("img-size") || !source.model_args.contains("img_size")))
+    source.model_args["img_size"] = size;
+  const auto model = models::create_model(source, 1);
   model->train(false);  // no dropout: time the arithmetic, not the randomness
   Generator gen(3);
-  const Tensor images = randn({batch, model->in_chans, size, size}, gen);
+  const int64_t h = model->img_h > 0 ? model->img_h : size, w = model->img_w > 0 ? model->img_w : size;
+  const Tensor images = randn({batch, model->in_chans, h, w}, gen);
   std::vector<double> y(static_cast<size_t>(batch), 0.0);
   for (int64_t i = 0; i < batch; ++i) y[size_t(i)] = double(i % std::max<int64_t>(model->num_classes, 1));
   const Tensor labels = Tensor::from_vector(y, {batch}, DType::i64);
@@ -51,7 +55,7 @@ int bench_model(const std::vector<std::string>& args) {
     for (NamedTensor& p : model->named_parameters()) p.tensor.zero_grad();
   });
   std::printf("%s: %lld params, batch %lld at %lldx%lld, %d threads: forward %.1f ms/image, forward+backward %.1f ms/image\n",
-              name.c_str(), (long long)model->parameter_count(), (long long)batch, (long long)size, (long long)size,
+              name.c_str(), (long long)model->parameter_count(), (long long)batch, (long long)h, (long long)w,
               omp_get_max_threads(), forward_ms, train_ms);
   return 0;
 }

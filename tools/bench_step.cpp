@@ -22,6 +22,7 @@
 #include "engine/autograd.h"
 #include "engine/optim.h"
 #include "engine/profile.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
@@ -38,11 +39,12 @@ int bench_step(const std::vector<std::string>& args) {
   const std::string name = f.require("model"), spec = f.require("peft");
   const Device device = parse_device_flag(f.get("device", "cpu"));
   const DType precision = parse_precision_flag(f.get("precision", "f32"));
-  nlohmann::json model_args = parse_json_flag(f, cmd, "model-args");
+  models::ModelSource source = models::resolve_model(name, parse_json_flag(f, cmd, "model-args"));
   const int64_t batch = f.get_int("batch", 8), steps = f.get_int("steps", 3), warmup = f.get_int("warmup", 1, 0);
-  if (f.has("img-size") && models::model_info(name).takes_img_size) model_args["img_size"] = f.get_int("img-size", 224);
+  if (f.has("img-size") && models::model_info(source.architecture).takes_img_size)
+    source.model_args["img_size"] = f.get_int("img-size", 224);
   Allocator& alloc = allocator_for(device);
-  auto model = models::create_model(name, model_args, 1);
+  auto model = models::create_model(source, 1);
   const int64_t size = model->img_h > 0 ? model->img_h : f.get_int("img-size", 224);
   const peft::AppliedSpec applied = peft::apply_spec(*model, spec, 1);
   model->to(device);

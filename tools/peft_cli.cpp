@@ -16,6 +16,7 @@
 #include "engine/layers.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "peft/method.h"
 #include "peft/spec.h"
@@ -85,7 +86,7 @@ int run_params_command(const std::vector<std::string>& args) {
   std::shared_ptr<models::Model> model;
   {
     SkipInitGuard no_random_init;
-    model = models::create_model(name, parse_json_flag(f, cmd, "model-args"));
+    model = models::create_model(models::resolve_model(name, parse_json_flag(f, cmd, "model-args")));
     peft::apply_spec(*model, f.get("peft", "full"));
   }
   const peft::ParamCounts c = peft::count_params(*model);
@@ -101,13 +102,17 @@ int run_params_command(const std::vector<std::string>& args) {
 
 MergeResult merge_adapter(const std::string& name, const nlohmann::json& model_args, const std::string& weights,
                           const std::string& adapter, const std::string& out) {
+  const models::ModelSource source = models::resolve_model(name, model_args);
   std::vector<std::string> keys;  // a fresh model's keys: timm's
   {
     SkipInitGuard no_random_init;
-    for (const NamedTensor& t : models::create_model(name, model_args)->state_dict()) keys.push_back(t.name);
+    for (const NamedTensor& t : models::create_model(source)->state_dict()) keys.push_back(t.name);
   }
-  auto model = models::create_model(name, model_args);
-  models::load_checkpoint(*model, weights, true);
+  auto model = models::create_model(source);
+  const std::string file = weights.empty() ? source.weights : models::weights_file(weights);
+  if (file.empty())
+    throw std::invalid_argument("frost merge: --weights is required with a model name (a hub folder has its own)");
+  models::load_weights(*model, source, file, true);
   const peft::AppliedSpec applied = peft::load_spec_adapter(*model, adapter);
   const std::vector<NamedTensor> merged = peft::merge_spec(*model, applied, keys);
   save_safetensors(out, merged, {{"format", "pt"}, {"merged_peft", applied.spec}});
@@ -117,10 +122,11 @@ MergeResult merge_adapter(const std::string& name, const nlohmann::json& model_a
 int run_merge_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost merge";
   Flags f(cmd, args, {"model", "model-args", "weights", "adapter", "out"});
-  const std::string weights = f.require("weights"), out = f.require("out");
+  const std::string weights = f.get("weights", ""), out = f.require("out");
   const MergeResult r =
       merge_adapter(f.require("model"), parse_json_flag(f, cmd, "model-args"), weights, f.require("adapter"), out);
-  std::printf("%s: %lld tensors, %s merged into %s\n", out.c_str(), (long long)r.tensors, r.spec.c_str(), weights.c_str());
+  std::printf("%s: %lld tensors, %s merged into %s\n", out.c_str(), (long long)r.tensors, r.spec.c_str(),
+              (weights.empty() ? f.require("model") : weights).c_str());
   return 0;
 }
 

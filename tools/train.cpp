@@ -19,6 +19,7 @@
 #include "engine/safetensors.h"
 #include "models/args.h"
 #include "models/checkpoint.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
@@ -30,11 +31,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The model_args a run builds its model with: the user's, plus num_classes, img_size and drop-path.
-nlohmann::json model_args_for(const TrainOptions& o, int64_t num_classes) {
-  nlohmann::json args = o.model_args.is_object() ? o.model_args : nlohmann::json::object();
+// The model_args a run builds its model with: the source's (a hub folder's config with the user's
+// over it), plus num_classes, img_size and drop-path.
+nlohmann::json model_args_for(const TrainOptions& o, const models::ModelSource& source, int64_t num_classes) {
+  nlohmann::json args = source.model_args;
   args["num_classes"] = num_classes;
-  if (o.img_size > 0 && models::model_info(o.model).takes_img_size) args["img_size"] = o.img_size;
+  if (o.img_size > 0 && models::model_info(source.architecture).takes_img_size) args["img_size"] = o.img_size;
   if (o.drop_path >= 0) args["drop_path_rate"] = o.drop_path;
   return args;
 }
@@ -43,7 +45,7 @@ std::string default_output(const TrainOptions& o) {
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return (fs::path("output") / "train" / (std::string(stamp) + "-" + o.model)).string();
+  return (fs::path("output") / "train" / (std::string(stamp) + "-" + fs::path(o.model).filename().string())).string();
 }
 
 // The options with their defaults filled in; throws naming the first flag that is wrong.
@@ -79,12 +81,13 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const models::M
 }
 
 // args.json: every setting of the run, as resolved (timm's args.yaml).
-void write_args(const TrainOptions& o, const nlohmann::json& model_args, const std::string& spec, int64_t num_classes,
-                DType precision, const data::TransformOptions& train_tf, const data::TransformOptions& eval_tf,
-                const models::Model& model, const std::string& output) {
-  nlohmann::json args = {{"model", o.model},
+void write_args(const TrainOptions& o, const std::string& weights, const nlohmann::json& model_args, const std::string& spec,
+                int64_t num_classes, DType precision, const data::TransformOptions& train_tf,
+                const data::TransformOptions& eval_tf, const models::Model& model, const std::string& output) {
+  nlohmann::json args = {{"model", model.architecture},
+                         {"model_source", o.model},
                          {"model_args", model_args},
-                         {"weights", o.weights},
+                         {"weights", weights},
                          {"peft", spec},
                          {"dataset", o.dataset},
                          {"data_dir", o.data_dir},
@@ -111,6 +114,8 @@ void write_args(const TrainOptions& o, const nlohmann::json& model_args, const s
                          {"mean", train_tf.mean},
                          {"std", train_tf.std},
                          {"crop_pct", eval_tf.crop_pct},
+                         {"crop_mode", eval_tf.squash ? "squash" : "center"},
+                         {"interpolation", eval_tf.interpolation == data::Interpolation::bilinear ? "bilinear" : "bicubic"},
                          {"trainable_params", model.parameter_count(true)},
                          {"total_params", model.parameter_count()}};
   write_json_file((fs::path(output) / "args.json").string(), args);
@@ -271,17 +276,23 @@ TrainResult run_train(const TrainOptions& o_in) {
   std::shared_ptr<data::Dataset> val_set = o.val_set;
   if (!o.train_set && o.val_split != "none" && !o.val_split.empty())
     val_set = data::open_dataset(o.dataset, o.data_dir, o.val_split, num_classes);
-  const nlohmann::json model_args = model_args_for(o, num_classes);
-  auto model = models::create_model(o.model, model_args, o.seed);
+  models::ModelSource source = models::resolve_model(o.model, o.model_args);
+  for (const std::string& note : source.notes)
+    if (!o.quiet) std::fprintf(stderr, "frost train: %s\n", note.c_str());
+  source.model_args = model_args_for(o, source, num_classes);
+  const nlohmann::json& model_args = source.model_args;
+  auto model = models::create_model(source, o.seed);
   model->rng->seed = o.seed;
-  if (!o.weights.empty()) {
-    const models::CheckpointReport report = models::load_checkpoint(*model, o.weights, true);
+  const std::string weights = o.weights.empty() ? source.weights : models::weights_file(o.weights);
+  if (!weights.empty()) {
+    const models::CheckpointReport report = models::load_weights(*model, source, weights, true);
     for (const std::string& note : report.notes)
-      if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", o.weights.c_str(), note.c_str());
+      if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", weights.c_str(), note.c_str());
   }
   const peft::AppliedSpec applied = peft::apply_spec(*model, o.peft, o.seed);
   model->to(device);  // after the PEFT methods: their tensors move with the model
-  const data::TransformOptions train_tf = transform_for(o, *model, true), eval_tf = transform_for(o, *model, false);
+  const data::TransformOptions train_tf = transform_for(o, *model, true, source.pretrained),
+                               eval_tf = transform_for(o, *model, false, source.pretrained);
 
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size;
@@ -320,19 +331,17 @@ TrainResult run_train(const TrainOptions& o_in) {
   const std::string summary = (fs::path(result.output) / "summary.csv").string();
   const std::string last = (fs::path(result.output) / "last.ckpt").string(),
                     best = (fs::path(result.output) / "best.ckpt").string();
-  const nlohmann::json identity = {{"model", o.model},
-                                   {"model_args", model_args},
-                                   {"peft", applied.spec},
-                                   {"num_classes", num_classes},
-                                   {"precision", dtype_name(precision)}};
+  const nlohmann::json identity = {
+      {"model", source.architecture}, {"model_args", model_args},   {"pretrained", pretrained_json(source.pretrained)},
+      {"peft", applied.spec},         {"num_classes", num_classes}, {"precision", dtype_name(precision)}};
   TrainState state = start_state(o, *model, *optimizer, identity, summary, steps_per_epoch);
-  write_args(o, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, result.output);
+  write_args(o, weights, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, result.output);
   model->rng->seed = state.rng_seed;
   model->rng->offset = state.rng_offset;
   const bool tty = !o.quiet && isatty(fileno(stdout));
   if (!o.quiet)
     std::printf("frost train: %s, %s, %lld trainable of %lld parameters, %lld images, %lld steps/epoch, output %s\n",
-                o.model.c_str(), applied.spec.c_str(), (long long)model->parameter_count(true),
+                source.architecture.c_str(), applied.spec.c_str(), (long long)model->parameter_count(true),
                 (long long)model->parameter_count(), (long long)train_set->size(), (long long)steps_per_epoch,
                 result.output.c_str());
 

@@ -18,13 +18,14 @@
 namespace frost::cli {
 
 struct TrainOptions {
-  std::string model, weights, peft = "full";
+  std::string model, weights, peft = "full";  // model: a timm name or a hub folder (models/hub.h)
   nlohmann::json model_args = nlohmann::json::object();
   std::string dataset, data_dir, train_split = "train", val_split = "validation";
   int64_t num_classes = 0, img_size = 0;  // 0: from the dataset / the model's default
   int64_t batch_size = 64, epochs = 10, eval_every = 1, log_interval = 50, checkpoint_every = 0;
   double warmup_epochs = 0;
-  std::string opt = "adamw", sched = "cosine", interpolation = "bicubic";
+  std::string opt = "adamw", sched = "cosine";
+  std::string interpolation, crop_mode;  // empty: the model's pretrained config (bicubic, center)
   double lr = 0, weight_decay = -1, momentum = 0.9, smoothing = 0.1, clip_grad = 0, drop_path = -1;
   double min_lr = 0, warmup_lr = 1e-6, crop_pct = 0;
   std::vector<double> mean, std;                                              // empty: the model's pretrained config

@@ -7,6 +7,7 @@
 
 #include "engine/json_file.h"
 #include "models/checkpoint.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
@@ -74,6 +75,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
            "std",
            "crop-pct",
            "interpolation",
+           "crop-mode",
            "no-aug",
            "direct-resize",
            "strict-data",
@@ -121,6 +123,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   o.std = triple(f, cmd, "std");
   o.crop_pct = f.get_double("crop-pct", 0);
   o.interpolation = f.get("interpolation", o.interpolation);
+  o.crop_mode = f.get("crop-mode", o.crop_mode);
   o.augment = !f.has("no-aug");
   o.direct_resize = f.has("direct-resize");
   o.strict_data = f.has("strict-data");
@@ -159,9 +162,10 @@ int run_train_command(const std::vector<std::string>& args) {
 // `--model NAME --weights FILE [--adapter PEFT_DIR]` for a plain or HF peft model.
 int run_eval_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost eval";
-  Flags f(cmd, args,
-          {"model", "model-args", "weights", "adapter", "checkpoint", "dataset", "data-dir", "split", "num-classes", "batch-size",
-           "workers", "mean", "std", "crop-pct", "interpolation", "direct-resize", "strict-data", "img-size", "max-image-pixels"},
+  Flags f(cmd, args, {"model",     "model-args",    "weights",     "adapter",     "checkpoint",
+                      "dataset",   "data-dir",      "split",       "num-classes", "batch-size",
+                      "workers",   "mean",          "std",         "crop-pct",    "interpolation",
+                      "crop-mode", "direct-resize", "strict-data", "img-size",    "max-image-pixels"},
           {"direct-resize", "strict-data"});
   TrainOptions o;
   std::shared_ptr<models::Model> model;
@@ -170,18 +174,29 @@ int run_eval_command(const std::vector<std::string>& args) {
   o.data_dir = f.get("data-dir", "");
   const std::string split = f.get("split", o.dataset == "vtab" ? "test" : "validation");
   data::set_max_image_pixels(f.get_int("max-image-pixels", data::kDefaultMaxImagePixels, 0));
+  models::PretrainedConfig pretrained;
   if (!checkpoint.empty()) {
     const nlohmann::json id = read_checkpoint_identity(checkpoint);
-    const JsonFields fields(id, checkpoint + ": metadata 'identity'");
+    const std::string origin = checkpoint + ": metadata 'identity'";
+    const JsonFields fields(id, origin);
     o.model = fields.string("model");
     model = models::create_model(o.model, fields.at("model_args"));
-    if (f.has("weights")) models::load_checkpoint(*model, f.get("weights", ""), true);
+    // the run's own preprocessing (a hub folder's pretrained_cfg); older checkpoints: the name's
+    pretrained = fields.has("pretrained") ? pretrained_from_json(fields.at("pretrained"), origin + ": pretrained")
+                                          : models::pretrained_config(o.model);
+    if (f.has("weights")) models::load_checkpoint(*model, models::weights_file(f.get("weights", "")), true);
     peft::apply_spec(*model, fields.string("peft"));
     load_train_checkpoint(checkpoint, *model, nullptr, id);
   } else {
-    o.model = f.require("model");
-    model = models::create_model(o.model, parse_json_flag(f, cmd, "model-args"));
-    models::load_checkpoint(*model, f.require("weights"), true);
+    const models::ModelSource source = models::resolve_model(f.require("model"), parse_json_flag(f, cmd, "model-args"));
+    for (const std::string& note : source.notes) std::fprintf(stderr, "%s: %s\n", cmd.c_str(), note.c_str());
+    o.model = source.architecture;
+    pretrained = source.pretrained;
+    model = models::create_model(source);
+    const std::string weights = f.has("weights") ? models::weights_file(f.get("weights", "")) : source.weights;
+    if (weights.empty())
+      throw std::invalid_argument(cmd + ": --weights is required with a model name (a hub folder has its own)");
+    models::load_weights(*model, source, weights, true);
     if (f.has("adapter")) peft::load_spec_adapter(*model, f.get("adapter", ""));
   }
   model->train(false);
@@ -190,9 +205,10 @@ int run_eval_command(const std::vector<std::string>& args) {
   o.std = triple(f, cmd, "std");
   o.crop_pct = f.get_double("crop-pct", 0);
   o.interpolation = f.get("interpolation", o.interpolation);
+  o.crop_mode = f.get("crop-mode", o.crop_mode);
   o.direct_resize = f.has("direct-resize");
   o.img_size = f.get_int("img-size", 0, 0);
-  const data::TransformOptions t = transform_for(o, *model, /*train=*/false);
+  const data::TransformOptions t = transform_for(o, *model, /*train=*/false, pretrained);
   const EvalResult r =
       evaluate(*model, *dataset, t, f.get_int("batch-size", 64), int(f.get_int("workers", 2, 0)), f.has("strict-data"));
   std::printf("%s on %s/%s: %lld images: top-1 %.3f, top-5 %.3f, loss %.4f", o.model.c_str(), o.dataset.c_str(), split.c_str(),

@@ -178,13 +178,17 @@ void append_summary(const std::string& path, int64_t epoch, double train_loss, c
   write_lines(path, lines);  // rewritten whole: a full disk leaves the previous summary, not half a row
 }
 
-data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train) {
-  const models::PretrainedConfig pre = models::pretrained_config(o.model);
+data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train,
+                                     const models::PretrainedConfig& pre) {
   data::TransformOptions t;
   t.size = model.img_h > 0 ? model.img_h : (o.img_size > 0 ? o.img_size : 224);
   t.crop_pct = o.crop_pct > 0 ? o.crop_pct : pre.crop_pct;
   t.direct_resize = o.direct_resize;
-  t.interpolation = data::parse_interpolation(o.interpolation);
+  const std::string crop_mode = o.crop_mode.empty() ? pre.crop_mode : o.crop_mode;
+  if (crop_mode != "center" && crop_mode != "squash")
+    throw std::invalid_argument("--crop-mode must be center or squash, got '" + crop_mode + "'");
+  t.squash = crop_mode == "squash";
+  t.interpolation = data::parse_interpolation(o.interpolation.empty() ? pre.interpolation : o.interpolation);
   t.mean = pre.mean;
   t.std = pre.std;
   for (size_t c = 0; c < 3 && o.mean.size() == 3; ++c) t.mean[c] = float(o.mean[c]);
@@ -194,6 +198,31 @@ data::TransformOptions transform_for(const TrainOptions& o, const models::Model&
   t.ratio = o.ratio;
   t.hflip = o.hflip;
   return t;
+}
+
+nlohmann::json pretrained_json(const models::PretrainedConfig& pre) {
+  return {{"mean", pre.mean},
+          {"std", pre.std},
+          {"crop_pct", pre.crop_pct},
+          {"crop_mode", pre.crop_mode},
+          {"interpolation", pre.interpolation}};
+}
+
+models::PretrainedConfig pretrained_from_json(const nlohmann::json& j, const std::string& origin) {
+  const JsonFields f(j, origin);
+  models::PretrainedConfig pre;
+  for (const char* key : {"mean", "std"}) {
+    const nlohmann::json& v = f.at(key);
+    if (!v.is_array() || v.size() != 3) f.fail(key, "must be a list of 3 numbers");
+    for (size_t c = 0; c < 3; ++c) {
+      if (!v[c].is_number()) f.fail(key, "must be a list of 3 numbers");
+      (std::string(key) == "mean" ? pre.mean : pre.std)[c] = v[c].get<float>();
+    }
+  }
+  pre.crop_pct = f.number("crop_pct", 0.01, 1.0);
+  pre.crop_mode = f.string("crop_mode");
+  pre.interpolation = f.string("interpolation");
+  return pre;
 }
 
 Tensor batch_images(const data::Batch& b, Device device) {

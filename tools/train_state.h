@@ -10,6 +10,7 @@
 #include "engine/safetensors.h"
 #include "engine/upload.h"
 #include "models/model.h"
+#include "models/registry.h"
 #include "tools/train.h"
 
 namespace frost::cli {
@@ -36,8 +37,13 @@ TrainState read_train_position(const SafetensorsFile& file);
 void truncate_summary(const std::string& path, int64_t epochs_done);
 void append_summary(const std::string& path, int64_t epoch, double train_loss, const EvalResult* eval, double lr);
 
-// The train or eval pipeline for `o`'s preprocessing flags over the model's timm pretrained config.
-data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train);
+// The train or eval pipeline for `o`'s preprocessing flags over a pretrained config (the timm
+// name's default tag, or a hub folder's pretrained_cfg).
+data::TransformOptions transform_for(const TrainOptions& o, const models::Model& model, bool train,
+                                     const models::PretrainedConfig& pre);
+// A pretrained config as JSON (checkpoint identities) and back; `origin` names the source in errors.
+nlohmann::json pretrained_json(const models::PretrainedConfig& pre);
+models::PretrainedConfig pretrained_from_json(const nlohmann::json& j, const std::string& origin);
 // A loader batch as tensors on `device` (images (B, 3, H, W) f32, labels (B) i64).
 Tensor batch_images(const data::Batch& b, Device device = Device::cpu());
 Tensor batch_labels(const data::Batch& b, Device device = Device::cpu());
