@@ -15,6 +15,7 @@
 #include "engine/optim.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
+#include "models/hub.h"
 #include "models/registry.h"
 #include "peft/method.h"
 #include "peft/sparse.h"
@@ -30,13 +31,28 @@ namespace {
 
 const std::string kDir = fixtures_dir() + "/timm/";
 const std::vector<std::string> kBackbones = {"vit_tiny", "swin_tiny", "convnext_tiny"};
+// Hub folders of pre-trained ViT families: every ViT method applies to them as to vit_tiny (CLIP's
+// pre-norm, DINOv2's registers without position, DeiT's distillation token and second head,
+// BEiT's relative-position bias and q/v biases).
+const std::vector<std::string> kHubBackbones = {"clip", "dinov2_reg4", "deit_distilled", "beit"};
 
 nlohmann::json meta(const std::string& name) { return nlohmann::json::parse(std::ifstream(kDir + name + ".json")); }
+bool is_hub(const std::string& name) { return meta(name).value("hub", false); }
+
+// The backbone as `frost --model` names it: the hub folder, or the timm name (with model_args).
+models::ModelSource source_of(const std::string& name) {
+  const nlohmann::json m = meta(name);
+  return is_hub(name) ? models::resolve_model(kDir + name + ".hub")
+                      : models::resolve_model(m.at("architecture"), m.at("model_args"));
+}
+std::string weights_of(const std::string& name) {
+  return is_hub(name) ? kDir + name + ".hub/model.safetensors" : kDir + name + ".weights.safetensors";
+}
 
 std::shared_ptr<models::Model> base_model(const std::string& name) {
-  const nlohmann::json m = meta(name);
-  auto model = models::create_model(m.at("architecture"), m.at("model_args"));
-  models::load_checkpoint(*model, kDir + name + ".weights.safetensors");
+  const models::ModelSource source = source_of(name);
+  auto model = models::create_model(source);
+  models::load_weights(*model, source, weights_of(name));
   model->train(false);
   return model;
 }
@@ -51,7 +67,9 @@ struct Case {
 };
 
 peft::Backbone backbone_kind(const std::string& backbone) {
-  return backbone == "vit_tiny" ? peft::Backbone::vit : backbone == "swin_tiny" ? peft::Backbone::swin : peft::Backbone::convnext;
+  return backbone == "swin_tiny"       ? peft::Backbone::swin
+         : backbone == "convnext_tiny" ? peft::Backbone::convnext
+                                       : peft::Backbone::vit;
 }
 
 // Every method's examples (peft/method_table.cpp) for the backbone, then the combinations:
@@ -74,7 +92,9 @@ std::vector<Case> cases_for(const std::string& backbone) {
 void perturb_method_tensors(models::Model& model, uint64_t seed) {
   NoGradGuard no_grad;
   for (const NamedTensor& p : model.trainable_parameters()) {
-    if (p.name.rfind(model.classifier + ".", 0) == 0) continue;
+    bool head = false;
+    for (const std::string& path : model.classifier_paths()) head |= p.name.rfind(path + ".", 0) == 0;
+    if (head) continue;
     const Tensor noise = normal(p.tensor.shape(), seed++, p.tensor.dtype(), 0.05);
     const Tensor mask = p.tensor.grad_mask();
     copy_into(p.tensor.detach(), add(p.tensor.detach(), mask.defined() ? mul(noise, mask) : noise));
@@ -137,8 +157,9 @@ TEST_CASE("peft: the method table is whole: examples on every backbone a method 
 }
 
 TEST_CASE("peft: identity at init, only the method trains, save/load, merge", "[cpu][peft]") {
-  for (const std::string& backbone : kBackbones) {
-    const nlohmann::json m = meta(backbone);
+  std::vector<std::string> backbones = kBackbones;
+  backbones.insert(backbones.end(), kHubBackbones.begin(), kHubBackbones.end());
+  for (const std::string& backbone : backbones) {
     const Tensor x = input_of(backbone);
     const Tensor labels = labels_for(*base_model(backbone), x.size(0));
     Tensor base_logits;
@@ -215,13 +236,15 @@ TEST_CASE("peft: identity at init, only the method trains, save/load, merge", "[
       }
       // Merge through the command: a plain timm checkpoint with the same logits, or a refusal.
       const std::string merged = dir + "/merged.safetensors";
+      const models::ModelSource source = source_of(backbone);
       auto merge = [&] {
-        return cli::merge_adapter(m.at("architecture"), m.at("model_args"), kDir + backbone + ".weights.safetensors", dir,
+        return cli::merge_adapter(is_hub(backbone) ? source.folder : source.architecture,
+                                  is_hub(backbone) ? nlohmann::json::object() : source.model_args, weights_of(backbone), dir,
                                   merged);
       };
       if (c.mergeable) {
         REQUIRE(merge().tensors == int64_t(base_model(backbone)->state_dict().size()));
-        auto plain = models::create_model(m.at("architecture"), m.at("model_args"));
+        auto plain = models::create_model(source);
         models::load_checkpoint(*plain, merged);  // strict: exactly timm's keys
         plain->train(false);
         NoGradGuard no_grad;
