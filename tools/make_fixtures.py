@@ -15,6 +15,7 @@ safetensors, e.g. current PyTorch from PyPI:
 Replace tests/fixtures/ with a new set only when that suite passes, and update the versions above.
 """
 import argparse
+import functools
 import json
 import os
 import sys
@@ -255,6 +256,97 @@ def make_hub_lora_case(out, name, seed, libs):
     libs["save_file"](io, os.path.join(out, name + ".io.safetensors"), metadata={"format": "pt"})
 
 
+MAE_CASE = ("mae_pretrain", "vit_base_patch16_224",
+            {"img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2, "num_heads": 3, "num_classes": 0},
+            {"mask_ratio": 0.75, "norm_pix_loss": True, "decoder_dim": 32, "decoder_depth": 1, "decoder_heads": 2})
+
+
+def sincos_2d(dim, grid, np):
+    """facebookresearch/mae util/pos_embed.py get_2d_sincos_pos_embed (cls row of zeros), in float64."""
+    gw, gh = np.meshgrid(np.arange(grid, dtype=np.float64), np.arange(grid, dtype=np.float64))
+    def one_d(d, pos):
+        omega = 1.0 / 10000 ** (np.arange(d // 2, dtype=np.float64) / (d / 2.0))
+        out = np.einsum("m,d->md", pos.reshape(-1), omega)
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+    emb = np.concatenate([one_d(dim // 2, gw), one_d(dim // 2, gh)], axis=1)
+    return np.concatenate([np.zeros([1, dim]), emb], axis=0)
+
+
+def make_mae_case(out, seed, libs):
+    """MAE pre-training as facebookresearch/mae's models_mae.py computes it (written out here on
+    timm's modules, the noise given): the encoder a timm ViT, the decoder under mae_decoder.*; the
+    loss on the masked patches of norm-pix targets, and every gradient."""
+    torch, timm, np = libs["torch"], libs["timm"], __import__("numpy")
+    from timm.models.vision_transformer import Block
+    name, arch, args, mae = MAE_CASE
+    gen = torch.Generator().manual_seed(seed)
+    enc = timm.create_model(arch, pretrained=False, **args).eval()
+    C, p, dd = args["embed_dim"], args["patch_size"], mae["decoder_dim"]
+    grid = args["img_size"] // p
+    L = grid * grid
+
+    class Decoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.decoder_embed = torch.nn.Linear(C, dd)
+            self.mask_token = torch.nn.Parameter(torch.zeros(1, 1, dd))
+            self.register_buffer("decoder_pos_embed", torch.from_numpy(sincos_2d(dd, grid, np)).float().unsqueeze(0))
+            self.decoder_blocks = torch.nn.ModuleList([Block(dd, mae["decoder_heads"], 4.0, qkv_bias=True,
+                                                             norm_layer=functools.partial(torch.nn.LayerNorm, eps=1e-6))
+                                                       for _ in range(mae["decoder_depth"])])
+            self.decoder_norm = torch.nn.LayerNorm(dd, eps=1e-6)
+            self.decoder_pred = torch.nn.Linear(dd, p * p * 3)
+
+    dec = Decoder().eval()
+    randomize(list(enc.named_parameters()) + list(dec.named_parameters()), gen, torch)
+    with torch.no_grad():
+        enc.pos_embed.copy_(torch.from_numpy(sincos_2d(C, grid, np)).float().unsqueeze(0))
+    enc.pos_embed.requires_grad_(False)
+    imgs = torch.randn(BATCH, 3, args["img_size"], args["img_size"], generator=gen).requires_grad_(True)
+    noise = torch.rand(BATCH, L, generator=gen)
+    # forward_encoder with random_masking
+    x = enc.patch_embed(imgs) + enc.pos_embed[:, 1:, :]
+    keep = int(L * (1 - mae["mask_ratio"]))
+    ids_shuffle = torch.argsort(noise, dim=1)
+    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    x = torch.gather(x, 1, ids_shuffle[:, :keep].unsqueeze(-1).repeat(1, 1, C))
+    mask = torch.ones(BATCH, L)
+    mask[:, :keep] = 0
+    mask = torch.gather(mask, 1, ids_restore)
+    x = torch.cat(((enc.cls_token + enc.pos_embed[:, :1, :]).expand(BATCH, -1, -1), x), dim=1)
+    for blk in enc.blocks:
+        x = blk(x)
+    x = enc.norm(x)
+    # forward_decoder
+    x = dec.decoder_embed(x)
+    x_ = torch.cat([x[:, 1:, :], dec.mask_token.repeat(BATCH, L + 1 - x.shape[1], 1)], dim=1)
+    x_ = torch.gather(x_, 1, ids_restore.unsqueeze(-1).repeat(1, 1, x.shape[2]))
+    x = torch.cat([x[:, :1, :], x_], dim=1) + dec.decoder_pos_embed
+    for blk in dec.decoder_blocks:
+        x = blk(x)
+    pred = dec.decoder_pred(dec.decoder_norm(x))[:, 1:, :]
+    # forward_loss
+    target = torch.einsum("nchpwq->nhwpqc", imgs.detach().reshape(BATCH, 3, grid, p, grid, p)).reshape(BATCH, L, p * p * 3)
+    if mae["norm_pix_loss"]:
+        target = (target - target.mean(dim=-1, keepdim=True)) / (target.var(dim=-1, keepdim=True) + 1.e-6) ** .5
+    loss = (((pred - target) ** 2).mean(dim=-1) * mask).sum() / mask.sum()
+    loss.backward()
+    weights = dict(enc.state_dict())
+    weights.update({"mae_decoder." + k: v for k, v in dec.state_dict().items()})
+    io = {"input": imgs.detach(), "noise": noise, "mask": mask, "pred": pred.detach(), "loss": loss.detach(),
+          "grad.input": imgs.grad}
+    for n, prm in list(enc.named_parameters()) + [("mae_decoder." + n, q) for n, q in dec.named_parameters()]:
+        if prm.grad is not None:
+            io["grad." + n] = prm.grad
+    save = libs["save_file"]
+    save({k: v.contiguous() for k, v in weights.items()}, os.path.join(out, name + ".weights.safetensors"),
+         metadata={"format": "pt"})
+    save({k: v.contiguous() for k, v in io.items()}, os.path.join(out, name + ".io.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"architecture": arch, "model_args": args, "mae": mae, "loss": "mae_masked_mse"}, f, indent=1)
+        f.write("\n")
+
+
 def make_pretrained_cfgs(out, libs):
     """timm's default pretrained_cfg (eval preprocessing, default num_classes and input size) of
     every name frost's registry knows, for the registry test."""
@@ -313,6 +405,7 @@ def main():
     for name in HUB_LORA_CASES:
         make_hub_lora_case(out, name, seed, libs)
         seed += 1
+    make_mae_case(out, seed, libs)
     make_pretrained_cfgs(out, libs)
     make_manifests(out, libs)
     print(f"make_fixtures.py: wrote {out} with torch {torch.__version__}, timm {timm.__version__}, "
