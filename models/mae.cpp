@@ -39,7 +39,8 @@ std::string MaeConfig::describe() const {
 }
 
 Tensor sincos_pos_embed_2d(int64_t dim, int64_t grid_h, int64_t grid_w) {
-  if (dim % 4) throw std::invalid_argument("MAE sin-cos position embedding: width " + std::to_string(dim) + " is not a multiple of 4");
+  if (dim % 4)
+    throw std::invalid_argument("MAE sin-cos position embedding: width " + std::to_string(dim) + " is not a multiple of 4");
   // Token (i, j): the first half encodes the column j, the second the row i (the code's meshgrid
   // puts w first); each half is [sin(pos w_k), cos(pos w_k)], w_k = 10000^(-k / (dim / 4)).
   const int64_t quarter = dim / 4;
@@ -78,7 +79,8 @@ MaeDecoder::MaeDecoder(const VisionTransformer& encoder, const MaeConfig& c, uin
   register_slot("decoder_embed", decoder_embed);
   mask_token = register_parameter("mask_token", Tensor::empty({1, 1, c.decoder_dim}));
   init_normal_(mask_token, 0.02, gen);
-  decoder_pos_embed = register_buffer("decoder_pos_embed", sincos_pos_embed_2d(c.decoder_dim, encoder.grid_h(), encoder.grid_w()));
+  decoder_pos_embed =
+      register_buffer("decoder_pos_embed", sincos_pos_embed_2d(c.decoder_dim, encoder.grid_h(), encoder.grid_w()));
   for (int64_t i = 0; i < c.decoder_depth; ++i) {
     auto block = std::make_shared<ViTBlock>(d, 0.0, seed + 100 * uint64_t(i + 1));
     block->rng = encoder.rng;
@@ -93,8 +95,8 @@ MaeDecoder::MaeDecoder(const VisionTransformer& encoder, const MaeConfig& c, uin
 
 Tensor MaeDecoder::forward(const Tensor& latent, const IndexTable& restore, int64_t N) const {
   const int64_t L = patches, Dd = config.decoder_dim, keep = latent.size(1) - 1;
-  const Tensor x = decoder_embed->forward(latent);  // (N, 1 + keep, Dd)
-  Tensor shuffled = cat({x.narrow(1, 1, keep), mask_token.expand({N, L - keep, Dd})}, 1);      // (N, L, Dd)
+  const Tensor x = decoder_embed->forward(latent);                                                     // (N, 1 + keep, Dd)
+  Tensor shuffled = cat({x.narrow(1, 1, keep), mask_token.expand({N, L - keep, Dd})}, 1);              // (N, L, Dd)
   const Tensor ordered = index_select(shuffled.reshape({N * L, Dd}), 0, restore).reshape({N, L, Dd});  // image order
   Tensor y = add(cat({x.narrow(1, 0, 1), ordered}, 1), decoder_pos_embed);
   for (const auto& block : decoder_blocks) y = block->forward(y);
@@ -106,7 +108,8 @@ std::shared_ptr<MaeDecoder> attach_mae(VisionTransformer& enc, const MaeConfig& 
   auto refuse = [&](const std::string& why) {
     throw std::invalid_argument("MAE pre-training of " + enc.architecture + ": " + why);
   };
-  if (!e.class_token || e.reg_tokens > 0 || e.distilled) refuse("needs a plain ViT with one class token (no register or distillation tokens)");
+  if (!e.class_token || e.reg_tokens > 0 || e.distilled)
+    refuse("needs a plain ViT with one class token (no register or distillation tokens)");
   if (!enc.pos_embed.defined() || e.no_embed_class) refuse("needs an absolute position embedding that covers the class token");
   if (!enc.norm) refuse("needs the encoder's final norm (global_pool 'token', not 'avg' with fc_norm)");
   if (enc.kind() != "VisionTransformer") refuse("is for timm's VisionTransformer, not " + enc.kind());

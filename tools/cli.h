@@ -48,6 +48,7 @@ int bench_autograd(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_forward_command(const std::vector<std::string>& args);
 int run_train_command(const std::vector<std::string>& args);
+int run_pretrain_command(const std::vector<std::string>& args);  // pretrain.cpp
 int run_eval_command(const std::vector<std::string>& args);
 int run_params_command(const std::vector<std::string>& args);
 int run_methods_command(const std::vector<std::string>& args);

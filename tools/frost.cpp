@@ -20,6 +20,7 @@ void usage() {
   std::printf(
       "usage: frost <command> [flags]\n"
       "  demo     [--output DIR] [--data-dir DIR] [--methods full,linear,lora,...] [--epochs N] [--upstream-epochs N]\n"
+      "           [--upstream supervised|mae|both]\n"
       "           the transfer benchmark: a small ViT pretrained on Fashion-MNIST classes 0-4, transferred to\n"
       "           classes 5-9 (1,000 images) with full, linear and PEFT; writes DIR/transfer.csv\n"
       "  bench autograd [--batch B] [--image S] [--dim C] [--depth L] [--heads H] [--threads T]\n"
@@ -27,6 +28,7 @@ void usage() {
       "  bench gemm --m M --n N --k K [--threads T] [--repeat R] [--kernel avx512|avx2|portable] [--trans-a 1] [--trans-b 1]\n"
       "           f32 GEMM throughput in GFLOP/s (validated against the reference first)\n"
       "  inspect  FILE.safetensors   list the tensors of a checkpoint\n"
+      "  --model NAME|DIR: a timm name or a timm hub folder (config.json + model.safetensors, its own weights)\n"
       "  forward  --model NAME [--model-args JSON] --weights FILE [--adapter DIR] --input FILE --out FILE\n"
       "           [--grads] [--non-strict] [--device cpu|cuda] [--precision f32|bf16]\n"
       "           logits, loss and gradients of a timm model (optionally with an HF peft LoRA adapter)\n"
@@ -34,6 +36,9 @@ void usage() {
       "           [--weights FILE] [--epochs N] [--batch-size B] [--opt adamw|sgd] [--lr LR] [--output DIR] [--resume DIR]\n"
       "           [--device cpu|cuda[:N]] [--precision f32|bf16] ...\n"
       "           fine-tune; writes summary.csv, last/best.ckpt and adapter/ into --output\n"
+      "  pretrain --method mae|supervised --model NAME --dataset KIND [train flags] [--mask-ratio 0.75] [--norm-pix-loss]\n"
+      "           [--decoder-dim 512] [--decoder-depth 8] [--decoder-heads 16]\n"
+      "           pre-train upstream; writes OUTPUT/encoder.safetensors (timm keys) for train --weights\n"
       "  eval     --checkpoint RUN/best.ckpt [--weights BASE] | --model NAME --weights FILE [--adapter DIR]\n"
       "           --dataset KIND --data-dir DIR [--split test]   top-1, top-5, per-class accuracy\n"
       "  bench model --model NAME [--model-args JSON] [--batch B] [--img-size S] [--repeat R] [--threads T]\n"
@@ -80,6 +85,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return frost::cli::run_inspect(rest);
     if (command == "forward") return frost::cli::run_forward_command(rest);
     if (command == "train") return frost::cli::run_train_command(rest);
+    if (command == "pretrain") return frost::cli::run_pretrain_command(rest);
     if (command == "eval") return frost::cli::run_eval_command(rest);
     if (command == "methods") return frost::cli::run_methods_command(rest);
     if (command == "params") return frost::cli::run_params_command(rest);

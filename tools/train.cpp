@@ -35,7 +35,7 @@ namespace {
 // over it), plus num_classes, img_size and drop-path.
 nlohmann::json model_args_for(const TrainOptions& o, const models::ModelSource& source, int64_t num_classes) {
   nlohmann::json args = source.model_args;
-  args["num_classes"] = num_classes;
+  args["num_classes"] = o.mae ? 0 : num_classes;  // an MAE encoder has no head
   if (o.img_size > 0 && models::model_info(source.architecture).takes_img_size) args["img_size"] = o.img_size;
   if (o.drop_path >= 0) args["drop_path_rate"] = o.drop_path;
   return args;
@@ -138,6 +138,9 @@ struct EpochContext {
   const peft::AppliedSpec& applied;
   const std::string& summary;
   const std::string& best;
+  // what a step minimises (images, labels) and what evaluation on val_set reports
+  const std::function<Tensor(const Tensor&, const Tensor&)>& step_loss;
+  const std::function<EvalResult()>& run_eval;
 };
 
 // The epoch's loss so far, kept on the device (f64, the same sums as on the host) and read only
@@ -167,7 +170,7 @@ bool train_epoch(const EpochContext& c, data::DataLoader& loader, Device device)
     if (b.size > 0) {
       const double lr = c.lr_at(state.step);
       c.optimizer.set_lr(lr);
-      Tensor loss = cross_entropy(c.model.forward(images), labels, o.smoothing);
+      Tensor loss = c.step_loss(images, labels);
       loss.backward();
       if (o.clip_grad > 0) clip_grad_norm(c.optimizer.params(), o.clip_grad);
       c.optimizer.step();
@@ -239,16 +242,20 @@ void finish_epoch(const EpochContext& c) {
   EvalResult eval;
   if (eval_now) {
     c.model.train(false);
-    eval = evaluate(c.model, *c.val_set, c.eval_tf, c.o.batch_size, c.o.workers, c.o.strict_data);
-    c.result.last_top1 = eval.top1;
-    if (!c.o.quiet)
+    eval = c.run_eval();
+    if (eval.accuracy) c.result.last_top1 = eval.top1;
+    if (!c.o.quiet && eval.accuracy)
       std::printf("Test: epoch %lld  Loss: %.4f  Acc@1: %.3f  Acc@5: %.3f  (%lld images)\n", (long long)c.state.epoch, eval.loss,
                   eval.top1, eval.top5, (long long)eval.images);
+    else if (!c.o.quiet)
+      std::printf("Test: epoch %lld  Loss: %.4f (masked-patch reconstruction, %lld images)\n", (long long)c.state.epoch,
+                  eval.loss, (long long)eval.images);
   }
+  c.result.last_eval_loss = eval_now ? eval.loss : c.result.last_eval_loss;
   const double train_loss = c.state.loss_count > 0 ? c.state.loss_sum / c.state.loss_count : 0.0;
   append_summary(c.summary, c.state.epoch, train_loss, eval_now ? &eval : nullptr,
                  c.lr_at(std::max<int64_t>(c.state.step - 1, 0)));
-  const bool improved = eval_now && eval.top1 > c.state.best_top1;
+  const bool improved = eval_now && eval.accuracy && eval.top1 > c.state.best_top1;
   if (improved) {
     c.state.best_top1 = eval.top1;
     c.state.best_epoch = c.state.epoch;
@@ -289,7 +296,11 @@ TrainResult run_train(const TrainOptions& o_in) {
     for (const std::string& note : report.notes)
       if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", weights.c_str(), note.c_str());
   }
+  auto* vit = dynamic_cast<models::VisionTransformer*>(model.get());
+  if (o.mae && !vit) throw std::invalid_argument("MAE pre-training needs a ViT, not " + source.architecture);
+  if (o.mae && weights.empty()) models::init_mae_encoder(*vit, o.seed);  // a fresh encoder starts as MAE's
   const peft::AppliedSpec applied = peft::apply_spec(*model, o.peft, o.seed);
+  const std::shared_ptr<models::MaeDecoder> mae = o.mae ? models::attach_mae(*vit, *o.mae, o.seed + 17) : nullptr;
   model->to(device);  // after the PEFT methods: their tensors move with the model
   const data::TransformOptions train_tf = transform_for(o, *model, true, source.pretrained),
                                eval_tf = transform_for(o, *model, false, source.pretrained);
@@ -331,9 +342,10 @@ TrainResult run_train(const TrainOptions& o_in) {
   const std::string summary = (fs::path(result.output) / "summary.csv").string();
   const std::string last = (fs::path(result.output) / "last.ckpt").string(),
                     best = (fs::path(result.output) / "best.ckpt").string();
-  const nlohmann::json identity = {
+  nlohmann::json identity = {
       {"model", source.architecture}, {"model_args", model_args},   {"pretrained", pretrained_json(source.pretrained)},
       {"peft", applied.spec},         {"num_classes", num_classes}, {"precision", dtype_name(precision)}};
+  if (mae) identity["objective"] = mae->config.describe();
   TrainState state = start_state(o, *model, *optimizer, identity, summary, steps_per_epoch);
   write_args(o, weights, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, result.output);
   model->rng->seed = state.rng_seed;
@@ -350,16 +362,26 @@ TrainResult run_train(const TrainOptions& o_in) {
     state.rng_offset = model->rng->offset;
     save_train_checkpoint(path, *model, *optimizer, state, identity);
   };
+  const std::function<Tensor(const Tensor&, const Tensor&)> step_loss = [&](const Tensor& images, const Tensor& labels) {
+    return mae ? models::mae_forward(*vit, *mae, images, *model->rng).loss
+               : cross_entropy(model->forward(images), labels, o.smoothing);
+  };
+  const std::function<EvalResult()> run_eval = [&] {
+    return mae ? evaluate_mae(*vit, *mae, *val_set, eval_tf, o.batch_size, o.workers, o.strict_data, o.seed + 5)
+               : evaluate(*model, *val_set, eval_tf, o.batch_size, o.workers, o.strict_data);
+  };
   for (; state.epoch < o.epochs; ++state.epoch) {
     loader.start(state.epoch, state.batch);
     model->train(true);
-    const EpochContext ctx{o,    *model, *optimizer, state,   result,  steps_per_epoch, lr_at, checkpoint,
-                           last, tty,    val_set,    eval_tf, applied, summary,         best};
+    const EpochContext ctx{o,       *model,  *optimizer, state,   result, steps_per_epoch, lr_at,   checkpoint, last, tty,
+                           val_set, eval_tf, applied,    summary, best,   step_loss,       run_eval};
     if (!train_epoch(ctx, loader, device)) return result;  // --stop-after-steps
     finish_epoch(ctx);
   }
   result.best_top1 = state.best_top1;
-  if (!o.weights_out.empty()) save_safetensors(o.weights_out, model->state_dict(), {{"format", "pt"}, {"peft", applied.spec}});
+  if (!o.weights_out.empty())  // MAE: the encoder alone, under timm's keys (decoder dropped)
+    save_safetensors(o.weights_out, mae ? models::encoder_state_dict(*model) : model->state_dict(),
+                     {{"format", "pt"}, {"peft", applied.spec}, {"objective", mae ? mae->config.describe() : "classification"}});
   return result;
 }
 

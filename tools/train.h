@@ -8,12 +8,15 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/datasets.h"
+#include "models/mae.h"
 
 namespace frost::cli {
 
@@ -42,20 +45,33 @@ struct TrainOptions {
   std::shared_ptr<data::Dataset> train_set, val_set;
   std::string weights_out;
   bool quiet = false;
+  // Pre-training with MAE instead of classification (frost pretrain --method mae): the model is
+  // built without a head, the decoder trains with it, evaluation reports the reconstruction loss,
+  // and weights_out gets the encoder alone.
+  std::optional<models::MaeConfig> mae;
 };
 
 struct TrainResult {
   int64_t steps = 0, epochs_done = 0;
-  double best_top1 = -1, last_top1 = -1;
+  double best_top1 = -1, last_top1 = -1, last_eval_loss = -1;
   int64_t trainable_params = 0;
   std::string output;
 };
 
 TrainResult run_train(const TrainOptions& options);
-TrainOptions parse_train_flags(const std::vector<std::string>& args);
+// Flags a command adds to frost train's (frost pretrain's MAE settings): their names, which of
+// them take no value, and what reads them into the options.
+class Flags;
+struct ExtraFlags {
+  std::vector<std::string> names, switches;
+  std::function<void(const Flags&, TrainOptions&)> read;
+};
+TrainOptions parse_train_flags(const std::vector<std::string>& args, const std::string& cmd = "frost train",
+                               const ExtraFlags& extra = {});
 
 struct EvalResult {
   double loss = 0, top1 = 0, top5 = 0;
+  bool accuracy = true;  // false: a loss only (MAE's reconstruction), no top-1 / top-5
   int64_t images = 0, skipped = 0;
   std::vector<double> per_class;  // top-1 per class (%), NaN for a class with no image
 };

@@ -36,55 +36,56 @@ std::vector<double> triple(const Flags& flags, const std::string& command, const
 
 }  // namespace
 
-TrainOptions parse_train_flags(const std::vector<std::string>& args) {
-  const std::string cmd = "frost train";
-  Flags f(cmd, args,
-          {"model",
-           "model-args",
-           "weights",
-           "peft",
-           "dataset",
-           "data-dir",
-           "train-split",
-           "val-split",
-           "num-classes",
-           "img-size",
-           "batch-size",
-           "epochs",
-           "opt",
-           "lr",
-           "weight-decay",
-           "momentum",
-           "warmup-epochs",
-           "warmup-lr",
-           "min-lr",
-           "sched",
-           "smoothing",
-           "clip-grad",
-           "drop-path",
-           "seed",
-           "workers",
-           "device",
-           "precision",
-           "output",
-           "resume",
-           "eval-every",
-           "log-interval",
-           "checkpoint-every",
-           "mean",
-           "std",
-           "crop-pct",
-           "interpolation",
-           "crop-mode",
-           "no-aug",
-           "direct-resize",
-           "strict-data",
-           "scale",
-           "ratio",
-           "hflip",
-           "max-image-pixels",
-           "stop-after-steps"},
-          {"no-aug", "direct-resize", "strict-data"});
+TrainOptions parse_train_flags(const std::vector<std::string>& args, const std::string& cmd, const ExtraFlags& extra) {
+  std::vector<std::string> names = {"model",
+                                    "model-args",
+                                    "weights",
+                                    "peft",
+                                    "dataset",
+                                    "data-dir",
+                                    "train-split",
+                                    "val-split",
+                                    "num-classes",
+                                    "img-size",
+                                    "batch-size",
+                                    "epochs",
+                                    "opt",
+                                    "lr",
+                                    "weight-decay",
+                                    "momentum",
+                                    "warmup-epochs",
+                                    "warmup-lr",
+                                    "min-lr",
+                                    "sched",
+                                    "smoothing",
+                                    "clip-grad",
+                                    "drop-path",
+                                    "seed",
+                                    "workers",
+                                    "device",
+                                    "precision",
+                                    "output",
+                                    "resume",
+                                    "eval-every",
+                                    "log-interval",
+                                    "checkpoint-every",
+                                    "mean",
+                                    "std",
+                                    "crop-pct",
+                                    "interpolation",
+                                    "crop-mode",
+                                    "no-aug",
+                                    "direct-resize",
+                                    "strict-data",
+                                    "scale",
+                                    "ratio",
+                                    "hflip",
+                                    "max-image-pixels",
+                                    "stop-after-steps"};
+  std::vector<std::string> switches = {"no-aug", "direct-resize", "strict-data"};
+  names.insert(names.end(), extra.names.begin(), extra.names.end());
+  switches.insert(switches.end(), extra.switches.begin(), extra.switches.end());
+  Flags f(cmd, args, names, switches);
   TrainOptions o;
   o.model = f.require("model");
   o.model_args = parse_json_flag(f, cmd, "model-args");
@@ -140,6 +141,7 @@ TrainOptions parse_train_flags(const std::vector<std::string>& args) {
   o.hflip = f.get_double("hflip", o.hflip);
   if (o.hflip < 0 || o.hflip > 1) throw std::invalid_argument(cmd + ": --hflip must be a probability in [0, 1]");
   if (o.smoothing < 0 || o.smoothing >= 1) throw std::invalid_argument(cmd + ": --smoothing must be in [0, 1)");
+  if (extra.read) extra.read(f, o);
   return o;
 }
 

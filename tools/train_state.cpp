@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -173,7 +174,8 @@ void append_summary(const std::string& path, int64_t epoch, double train_loss, c
   std::vector<std::string> lines = summary_lines(path);
   if (lines.empty()) lines.push_back(kSummaryHeader);
   std::string row = std::to_string(epoch) + "," + exact(train_loss) + ",";
-  row += eval ? exact(eval->loss) + "," + exact(eval->top1) + "," + exact(eval->top5) : ",,";
+  row +=
+      eval ? exact(eval->loss) + "," + (eval->accuracy ? exact(eval->top1) + "," + exact(eval->top5) : std::string(",")) : ",,";
   lines.push_back(row + "," + exact(lr));
   write_lines(path, lines);  // rewritten whole: a full disk leaves the previous summary, not half a row
 }
@@ -256,45 +258,73 @@ void PrefetchedBatches::advance() {
   labels_ = uploader_.stage(batch_.labels.data(), {batch_.size}, DType::i64);
 }
 
-EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
-                    int64_t batch_size, int workers, bool strict) {
+namespace {
+
+// Every batch of `dataset` in order (eval transform, no gradients) on `device`; counts the images
+// read and skipped into r.
+void for_each_eval_batch(Device device, const data::Dataset& dataset, const data::TransformOptions& transform, int64_t batch_size,
+                         int workers, bool strict, EvalResult& r,
+                         const std::function<void(const Tensor& images, const Tensor& labels, const data::Batch& b)>& fn) {
   data::LoaderOptions lo;
   lo.batch_size = batch_size;
   lo.workers = workers;
   lo.strict = strict;
   data::DataLoader loader(std::shared_ptr<const data::Dataset>(&dataset, [](const data::Dataset*) {}), transform, lo);
   loader.start(0);
-  const Device device = model.device();
   NoGradGuard no_grad;
-  EvalResult r;
-  const int64_t K = dataset.num_classes;
-  std::vector<double> correct(size_t(K), 0), seen(size_t(K), 0);
-  double loss_sum = 0, top1 = 0, top5 = 0;
   PrefetchedBatches batches(loader, device);
   data::Batch b;
   for (Tensor images, labels; batches.next(b, images, labels);) {
     r.skipped += int64_t(b.skipped.size());
     if (b.size == 0) continue;
-    const Tensor logits = model.forward(images);
-    loss_sum += cross_entropy(logits, labels).item() * double(b.size);
-    const std::vector<double> values = logits.to_doubles();
-    const int64_t classes = logits.size(1);
-    for (int64_t i = 0; i < b.size; ++i) {
-      const double* row = values.data() + i * classes;
-      const int64_t target = b.labels[size_t(i)];
-      int64_t rank = 0;  // how many classes score above the target (ties count against it)
-      for (int64_t c = 0; c < classes; ++c)
-        rank += c != target && (row[c] > row[target] || (row[c] == row[target] && c < target));
-      top1 += rank == 0;
-      top5 += rank < 5;
-      if (target < K) {
-        seen[size_t(target)] += 1;
-        correct[size_t(target)] += rank == 0;
-      }
-    }
+    fn(images, labels, b);
     r.images += b.size;
   }
   if (r.images == 0) throw std::runtime_error("evaluation: no image could be read");
+}
+
+}  // namespace
+
+EvalResult evaluate_mae(const models::VisionTransformer& encoder, const models::MaeDecoder& decoder, const data::Dataset& dataset,
+                        const data::TransformOptions& transform, int64_t batch_size, int workers, bool strict, uint64_t seed) {
+  EvalResult r;
+  r.accuracy = false;
+  Generator gen(seed);  // the same masks at every evaluation
+  double loss_sum = 0;
+  for_each_eval_batch(encoder.device(), dataset, transform, batch_size, workers, strict, r,
+                      [&](const Tensor& images, const Tensor&, const data::Batch& b) {
+                        loss_sum += models::mae_forward(encoder, decoder, images, gen).loss.item() * double(b.size);
+                      });
+  r.loss = loss_sum / double(r.images);
+  return r;
+}
+
+EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
+                    int64_t batch_size, int workers, bool strict) {
+  EvalResult r;
+  const int64_t K = dataset.num_classes;
+  std::vector<double> correct(size_t(K), 0), seen(size_t(K), 0);
+  double loss_sum = 0, top1 = 0, top5 = 0;
+  for_each_eval_batch(model.device(), dataset, transform, batch_size, workers, strict, r,
+                      [&](const Tensor& images, const Tensor& labels, const data::Batch& b) {
+                        const Tensor logits = model.forward(images);
+                        loss_sum += cross_entropy(logits, labels).item() * double(b.size);
+                        const std::vector<double> values = logits.to_doubles();
+                        const int64_t classes = logits.size(1);
+                        for (int64_t i = 0; i < b.size; ++i) {
+                          const double* row = values.data() + i * classes;
+                          const int64_t target = b.labels[size_t(i)];
+                          int64_t rank = 0;  // how many classes score above the target (ties count against it)
+                          for (int64_t c = 0; c < classes; ++c)
+                            rank += c != target && (row[c] > row[target] || (row[c] == row[target] && c < target));
+                          top1 += rank == 0;
+                          top5 += rank < 5;
+                          if (target < K) {
+                            seen[size_t(target)] += 1;
+                            correct[size_t(target)] += rank == 0;
+                          }
+                        }
+                      });
   r.loss = loss_sum / double(r.images);
   r.top1 = 100.0 * top1 / double(r.images);
   r.top5 = 100.0 * top5 / double(r.images);

@@ -9,6 +9,7 @@
 #include "engine/optim.h"
 #include "engine/safetensors.h"
 #include "engine/upload.h"
+#include "models/mae.h"
 #include "models/model.h"
 #include "models/registry.h"
 #include "tools/train.h"
@@ -67,5 +68,8 @@ class PrefetchedBatches {
 
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict);
+// MAE's reconstruction loss over `dataset` (masks drawn from `seed`, the same at every call); no accuracy.
+EvalResult evaluate_mae(const models::VisionTransformer& encoder, const models::MaeDecoder& decoder, const data::Dataset& dataset,
+                        const data::TransformOptions& transform, int64_t batch_size, int workers, bool strict, uint64_t seed);
 
 }  // namespace frost::cli
