@@ -208,6 +208,17 @@ std::string make_color_dataset() {
   return dir.string();
 }
 
+const std::vector<FixtureCase>& timm_fixture_cases() {
+  static const std::vector<FixtureCase> cases = {
+      {"vit_tiny", false, false},     {"swin_tiny", false, false},     {"convnext_tiny", false, false},
+      {"vit_tiny_lora", true, false}, {"clip", false, true},           {"clip_quickgelu", false, true},
+      {"dinov2", false, true},        {"dinov2_42", false, true},      {"dinov2_reg4", false, true},
+      {"mae", false, true},           {"deit_distilled", false, true}, {"deit3", false, true},
+      {"beit", false, true},          {"beit_lora", true, true},       {"deit_distilled_lora", true, true},
+  };
+  return cases;
+}
+
 std::vector<std::string> method_examples(peft::Backbone backbone) {
   std::vector<std::string> out;
   for (const peft::MethodInfo& m : peft::all_methods())

@@ -43,6 +43,14 @@ cli::TrainOptions tiny_train_options(const std::string& output);
 // Every method's example specs for a backbone (peft/method_table.cpp), in table order: what a
 // "for each method" test loops over.
 std::vector<std::string> method_examples(peft::Backbone backbone);
+// Every parity case in fixtures/timm (README there): its name, whether it carries an HF peft
+// adapter, and whether it is a hub folder of a pre-trained family. The CPU, GPU and bf16 suites
+// all run this list.
+struct FixtureCase {
+  std::string name;
+  bool adapter, hub;
+};
+const std::vector<FixtureCase>& timm_fixture_cases();
 
 // Directory of the parity fixtures: tests/fixtures (-Dfixtures at set-up, FROST_FIXTURES at run time override).
 std::string fixtures_dir();

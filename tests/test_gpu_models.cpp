@@ -26,10 +26,9 @@ const Device kGpu = Device::cuda(0);
 }  // namespace
 
 TEST_CASE("frost forward --device cuda matches every timm fixture", "[gpu][parity]") {
-  for (const auto& [name, adapter] : std::vector<std::pair<std::string, bool>>{
-           {"vit_tiny", false}, {"swin_tiny", false}, {"convnext_tiny", false}, {"vit_tiny_lora", true}}) {
-    SECTION(name) { test::check_timm_fixture(name, adapter, "cuda"); }
-  }
+  for (const test::FixtureCase& c : test::timm_fixture_cases()) SECTION(c.name) {
+      test::check_timm_fixture(c.name, c.adapter, "cuda");
+    }
 }
 
 TEST_CASE("20 AdamW steps of LoRA on the tiny ViT: the same losses on cuda as on the CPU", "[gpu]") {

@@ -30,28 +30,15 @@ void check_case(const std::string& name, bool adapter) { check_timm_fixture(name
 
 }  // namespace
 
-TEST_CASE("ViT matches timm through frost forward", "[cpu][parity]") { check_case("vit_tiny", false); }
-TEST_CASE("Swin matches timm through frost forward", "[cpu][parity]") { check_case("swin_tiny", false); }
-TEST_CASE("ConvNeXt matches timm through frost forward", "[cpu][parity]") { check_case("convnext_tiny", false); }
-TEST_CASE("ViT with an HF peft LoRA adapter matches timm + peft", "[cpu][parity]") { check_case("vit_tiny_lora", true); }
-
-// timm hub folders (config.json + model.safetensors, written by timm's save_for_hf) of the
-// pre-trained families: CLIP towers (pre_norm, quick_gelu), DINOv2 (layer scale, registers, and
-// pos_embed resampled to another size), MAE's avg pooling with fc_norm, DeiT distilled, DeiT-III,
-// BEiT; and HF peft LoRA over BEiT and over distilled DeiT (both heads in modules_to_save).
-TEST_CASE("pre-trained families load from hub folders and match timm", "[cpu][parity][hub]") {
-  for (const char* name :
-       {"clip", "clip_quickgelu", "dinov2", "dinov2_42", "dinov2_reg4", "mae", "deit_distilled", "deit3", "beit"}) {
-    INFO(name);
-    check_case(name, false);
-  }
-}
-
-TEST_CASE("HF peft LoRA on hub-folder BEiT and distilled DeiT matches timm + peft", "[cpu][parity][hub]") {
-  for (const char* name : {"beit_lora", "deit_distilled_lora"}) {
-    INFO(name);
-    check_case(name, true);
-  }
+// Every case of fixtures/timm: the backbones (ViT, Swin, ConvNeXt), ViT with an HF peft LoRA
+// adapter, and the hub folders (config.json + model.safetensors, written by timm's save_for_hf) of
+// the pre-trained families: CLIP towers (pre_norm, quick_gelu), DINOv2 (layer scale, registers,
+// and pos_embed resampled to another size), MAE's avg pooling with fc_norm, DeiT distilled,
+// DeiT-III, BEiT; and HF peft LoRA over BEiT and over distilled DeiT (both heads in modules_to_save).
+TEST_CASE("every timm fixture matches timm through frost forward", "[cpu][parity][hub]") {
+  for (const FixtureCase& c : timm_fixture_cases()) SECTION(c.name) {
+      check_case(c.name, c.adapter);
+    }
 }
 
 TEST_CASE("the fixture models have timm's parameter counts", "[cpu][parity]") {

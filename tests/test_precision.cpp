@@ -95,6 +95,13 @@ TEST_CASE("ViT + LoRA in bf16 (frozen base in bf16) stays within 2e-2 of timm + 
   test::check_timm_fixture("vit_tiny_lora", true, "cpu", "bf16");
 }
 
+TEST_CASE("the pre-trained families' hub folders in bf16 stay within 2e-2 of timm", "[cpu][parity][precision][hub]") {
+  for (const test::FixtureCase& c : test::timm_fixture_cases())
+    if (c.hub) SECTION(c.name) {
+        test::check_timm_fixture(c.name, c.adapter, "cpu", "bf16");
+      }
+}
+
 TEST_CASE("200 LoRA steps on the tiny ViT in bf16 follow the f32 loss curve within 2%", "[cpu][precision][training]") {
   const std::string spec = "lora:r=4,targets=attn.qkv|mlp.fc1";
   const std::vector<double> f32 = test::lora_losses(Device::cpu(), spec, 200, DType::f32);

@@ -111,10 +111,15 @@ TEST_CASE("MAE pre-training lowers its loss, resumes exactly, and its encoder fi
 TEST_CASE("frost pretrain: flags, defaults and errors", "[cpu][train][mae]") {
   const std::string data = test::make_color_dataset(), out = temp_path("pretrain_cli");
   fs::remove_all(out);
-  const std::vector<std::string> base = {"--model", "vit_tiny_patch16_224", "--model-args",
-                                         R"({"img_size":32,"patch_size":8,"embed_dim":16,"depth":1,"num_heads":2})",
-                                         "--dataset", "cifar10", "--data-dir", data, "--val-split", "test", "--epochs", "1",
-                                         "--batch-size", "8", "--output", out};
+  const std::vector<std::string> base = {
+      "--model",      "vit_tiny_patch16_224",
+      "--model-args", R"({"img_size":32,"patch_size":8,"embed_dim":16,"depth":1,"num_heads":2})",
+      "--dataset",    "cifar10",
+      "--data-dir",   data,
+      "--val-split",  "test",
+      "--epochs",     "1",
+      "--batch-size", "8",
+      "--output",     out};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = base;
     args.insert(args.end(), extra.begin(), extra.end());
@@ -129,7 +134,9 @@ TEST_CASE("frost pretrain: flags, defaults and errors", "[cpu][train][mae]") {
   CHECK_THROWS_WITH(cli::run_pretrain_command(with({"--method", "supervised", "--mask-ratio", "0.5"})),
                     Catch::Contains("for --method mae"));
   CHECK_THROWS_WITH(cli::run_pretrain_command(with({"--method", "mae", "--mask-ratio", "1"})), Catch::Contains("(0, 1)"));
-  CHECK_THROWS_WITH(cli::run_pretrain_command(with({"--method", "mae", "--model-args", R"({"img_size":32,"patch_size":8,"embed_dim":16,"depth":1,"num_heads":2,"global_pool":"avg"})"})),
+  CHECK_THROWS_WITH(cli::run_pretrain_command(
+                        with({"--method", "mae", "--model-args",
+                              R"({"img_size":32,"patch_size":8,"embed_dim":16,"depth":1,"num_heads":2,"global_pool":"avg"})"})),
                     Catch::Contains("final norm"));
   fs::remove_all(out);
   CHECK(cli::run_pretrain_command(with({"--method", "supervised"})) == 0);

@@ -25,8 +25,8 @@ int run_pretrain_command(const std::vector<std::string>& args) {
   extra.switches = {"norm-pix-loss"};
   extra.read = [&](const Flags& f, TrainOptions& o) {
     method = f.require("method");
-    const bool mae_flags = f.has("mask-ratio") || f.has("norm-pix-loss") || f.has("decoder-dim") || f.has("decoder-depth") ||
-                           f.has("decoder-heads");
+    const bool mae_flags =
+        f.has("mask-ratio") || f.has("norm-pix-loss") || f.has("decoder-dim") || f.has("decoder-depth") || f.has("decoder-heads");
     if (method == "supervised") {
       if (mae_flags) throw std::invalid_argument(cmd + ": --mask-ratio and the --decoder-* flags are for --method mae");
       return;
@@ -45,7 +45,8 @@ int run_pretrain_command(const std::vector<std::string>& args) {
     if (!f.has("lr")) o.lr = 1.5e-4 * double(o.batch_size) / 256.0;
   };
   TrainOptions o = parse_train_flags(args, cmd, extra);
-  if (o.output.empty()) o.output = (fs::path("output") / "pretrain" / (method + "-" + fs::path(o.model).filename().string())).string();
+  if (o.output.empty())
+    o.output = (fs::path("output") / "pretrain" / (method + "-" + fs::path(o.model).filename().string())).string();
   o.weights_out = (fs::path(o.output) / "encoder.safetensors").string();
   const TrainResult r = run_train(o);
   if (o.stop_after_steps > 0 && r.steps >= o.stop_after_steps) {
