@@ -4,8 +4,8 @@
 The tests compare frost with these files: timm's forward values and gradients on small models whose
 parameters are all replaced by non-trivial random values (no zeros, no ones, so a missing bias or a
 wrong init cannot hide), and the state_dict keys and shapes of the full-size models. The committed
-files were made by timm 1.0.29 with PyTorch 1.13 (float32, CPU); tests/fixtures/README.md describes
-every file. Not part of the tests, which only read the committed files. Needs torch, timm, peft and
+files were made by timm 1.0.29 with PyTorch 1.13 (float32, CPU), the hub-folder, MAE and registry
+files by timm 1.0.31 with PyTorch 2.15 and peft 0.21.2; tests/fixtures/README.md describes every file. Not part of the tests, which only read the committed files. Needs torch, timm, peft and
 safetensors, e.g. current PyTorch from PyPI:
 
   python3 -m venv ~/anchor && ~/anchor/bin/pip install torch timm peft
@@ -127,17 +127,22 @@ def write_case(out, name, arch, args, params, weights, io, save_file):
         f.write("\n")
 
 
-def make_case(out, name, seed, libs):
-    torch, timm, save_file = libs["torch"], libs["timm"], libs["save_file"]
-    arch, args, side = CASES[name]
+def random_model_case(arch, args, side, seed, libs):
+    """A timm model with randomized parameters, a random batch, and its io tensors."""
+    torch, timm = libs["torch"], libs["timm"]
     gen = torch.Generator().manual_seed(seed)
     model = timm.create_model(arch, pretrained=False, **args).eval()
     randomize(model.named_parameters(), gen, torch)
     x = torch.randn(BATCH, 3, side, side, generator=gen)
     labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
-    io = case_tensors(model, x, labels, list(model.named_parameters()), torch)
+    return model, case_tensors(model, x, labels, list(model.named_parameters()), torch)
+
+
+def make_case(out, name, seed, libs):
+    arch, args, side = CASES[name]
+    model, io = random_model_case(arch, args, side, seed, libs)
     params = sum(p.numel() for p in model.parameters())
-    write_case(out, name, arch, args, params, model.state_dict(), io, save_file)
+    write_case(out, name, arch, args, params, model.state_dict(), io, libs["save_file"])
 
 
 def make_lora_case(out, seed, libs):
@@ -191,14 +196,8 @@ def write_hub_case(out, name, arch, args, model, io, libs):
 
 
 def make_hub_case(out, name, seed, libs):
-    torch, timm = libs["torch"], libs["timm"]
     arch, args, side = HUB_CASES[name]
-    gen = torch.Generator().manual_seed(seed)
-    model = timm.create_model(arch, pretrained=False, **args).eval()
-    randomize(model.named_parameters(), gen, torch)
-    x = torch.randn(BATCH, 3, side, side, generator=gen)
-    labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
-    io = case_tensors(model, x, labels, list(model.named_parameters()), torch)
+    model, io = random_model_case(arch, args, side, seed, libs)
     write_hub_case(out, name, arch, args, model, io, libs)
     return model
 

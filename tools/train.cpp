@@ -271,6 +271,51 @@ void finish_epoch(const EpochContext& c) {
   ++c.result.epochs_done;
 }
 
+// --sched over the run's steps, with --warmup-epochs of linear warm-up from --warmup-lr.
+std::function<double(int64_t)> lr_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
+  const int64_t total_steps = steps_per_epoch * o.epochs;
+  const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
+  return [o, total_steps, warmup_steps](int64_t step) -> double {
+    if (o.sched == "cosine") return CosineSchedule{o.lr, o.min_lr, o.warmup_lr, warmup_steps, total_steps}.lr(step);
+    if (o.sched == "step")
+      return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
+    return step < warmup_steps ? StepSchedule{o.lr, 1.0, o.warmup_lr, 1, warmup_steps}.lr(step) : o.lr;
+  };
+}
+
+// The run's model: built from the name or hub folder, its weights loaded, the PEFT spec applied
+// and, for MAE, the encoder prepared and the decoder attached.
+struct RunModel {
+  models::ModelSource source;
+  std::string weights;  // the file loaded; empty for a model from scratch
+  std::shared_ptr<models::Model> model;
+  models::VisionTransformer* vit = nullptr;
+  std::shared_ptr<models::MaeDecoder> mae;
+  peft::AppliedSpec applied;
+};
+
+RunModel build_run_model(const TrainOptions& o, int64_t num_classes) {
+  RunModel r;
+  r.source = models::resolve_model(o.model, o.model_args);
+  for (const std::string& note : r.source.notes)
+    if (!o.quiet) std::fprintf(stderr, "frost train: %s\n", note.c_str());
+  r.source.model_args = model_args_for(o, r.source, num_classes);
+  r.model = models::create_model(r.source, o.seed);
+  r.model->rng->seed = o.seed;
+  r.weights = o.weights.empty() ? r.source.weights : models::weights_file(o.weights);
+  if (!r.weights.empty()) {
+    const models::CheckpointReport report = models::load_weights(*r.model, r.source, r.weights, true);
+    for (const std::string& note : report.notes)
+      if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", r.weights.c_str(), note.c_str());
+  }
+  r.vit = dynamic_cast<models::VisionTransformer*>(r.model.get());
+  if (o.mae && !r.vit) throw std::invalid_argument("MAE pre-training needs a ViT, not " + r.source.architecture);
+  if (o.mae && r.weights.empty()) models::init_mae_encoder(*r.vit, o.seed);  // a fresh encoder starts as MAE's
+  r.applied = peft::apply_spec(*r.model, o.peft, o.seed);
+  if (o.mae) r.mae = models::attach_mae(*r.vit, *o.mae, o.seed + 17);
+  return r;
+}
+
 }  // namespace
 
 TrainResult run_train(const TrainOptions& o_in) {
@@ -283,24 +328,14 @@ TrainResult run_train(const TrainOptions& o_in) {
   std::shared_ptr<data::Dataset> val_set = o.val_set;
   if (!o.train_set && o.val_split != "none" && !o.val_split.empty())
     val_set = data::open_dataset(o.dataset, o.data_dir, o.val_split, num_classes);
-  models::ModelSource source = models::resolve_model(o.model, o.model_args);
-  for (const std::string& note : source.notes)
-    if (!o.quiet) std::fprintf(stderr, "frost train: %s\n", note.c_str());
-  source.model_args = model_args_for(o, source, num_classes);
+  const RunModel run = build_run_model(o, num_classes);
+  const models::ModelSource& source = run.source;
   const nlohmann::json& model_args = source.model_args;
-  auto model = models::create_model(source, o.seed);
-  model->rng->seed = o.seed;
-  const std::string weights = o.weights.empty() ? source.weights : models::weights_file(o.weights);
-  if (!weights.empty()) {
-    const models::CheckpointReport report = models::load_weights(*model, source, weights, true);
-    for (const std::string& note : report.notes)
-      if (!o.quiet) std::fprintf(stderr, "frost train: %s: %s\n", weights.c_str(), note.c_str());
-  }
-  auto* vit = dynamic_cast<models::VisionTransformer*>(model.get());
-  if (o.mae && !vit) throw std::invalid_argument("MAE pre-training needs a ViT, not " + source.architecture);
-  if (o.mae && weights.empty()) models::init_mae_encoder(*vit, o.seed);  // a fresh encoder starts as MAE's
-  const peft::AppliedSpec applied = peft::apply_spec(*model, o.peft, o.seed);
-  const std::shared_ptr<models::MaeDecoder> mae = o.mae ? models::attach_mae(*vit, *o.mae, o.seed + 17) : nullptr;
+  const std::string& weights = run.weights;
+  const std::shared_ptr<models::Model>& model = run.model;
+  models::VisionTransformer* vit = run.vit;
+  const std::shared_ptr<models::MaeDecoder>& mae = run.mae;
+  const peft::AppliedSpec& applied = run.applied;
   model->to(device);  // after the PEFT methods: their tensors move with the model
   const data::TransformOptions train_tf = transform_for(o, *model, true, source.pretrained),
                                eval_tf = transform_for(o, *model, false, source.pretrained);
@@ -325,14 +360,8 @@ TrainResult run_train(const TrainOptions& o_in) {
     });
   }
   model->set_precision(precision);  // after any calibration: what trains is decided
-  const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * o.epochs;
-  const int64_t warmup_steps = int64_t(std::llround(o.warmup_epochs * double(steps_per_epoch)));
-  const std::function<double(int64_t)> lr_at = [&](int64_t step) -> double {
-    if (o.sched == "cosine") return CosineSchedule{o.lr, o.min_lr, o.warmup_lr, warmup_steps, total_steps}.lr(step);
-    if (o.sched == "step")
-      return StepSchedule{o.lr, 0.1, o.warmup_lr, std::max<int64_t>(1, total_steps / 3), warmup_steps}.lr(step);
-    return step < warmup_steps ? StepSchedule{o.lr, 1.0, o.warmup_lr, 1, warmup_steps}.lr(step) : o.lr;
-  };
+  const int64_t steps_per_epoch = loader.batches_per_epoch();
+  const std::function<double(int64_t)> lr_at = lr_schedule(o, steps_per_epoch);
   const std::unique_ptr<Optimizer> optimizer = make_optimizer(o, *model);
 
   TrainResult result;
