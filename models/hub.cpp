@@ -152,7 +152,10 @@ ModelSource resolve_model(const std::string& model, const nlohmann::json& user_a
   if (src.input_size > 0 && fixed && info.takes_img_size && !args.contains("img_size")) args["img_size"] = src.input_size;
   if (f.has("label_names")) src.label_names = read_label_names(f, num_classes >= 0 ? num_classes : kMaxClasses);
   src.model_args = args;
-  if (user_args.is_object()) src.model_args.update(user_args);
+  if (user_args.is_object()) {
+    src.model_args.update(user_args);
+    src.user_args = user_args;
+  }
   src.weights = src.folder + "/model.safetensors";
   return src;
 }
@@ -185,6 +188,9 @@ CheckpointReport load_weights(Model& model, const ModelSource& source, const std
   try {
     return load_checkpoint(model, weights, strict);
   } catch (const std::exception& e) {
+    if (!source.user_args.empty())  // the user's arguments changed the model the folder describes
+      throw std::invalid_argument(weights + " does not fit " + source.config_path() + " with --model-args " +
+                                  source.user_args.dump() + ": " + e.what());
     throw std::invalid_argument(source.config_path() + " does not describe " + weights + " (architecture '" +
                                 source.architecture + "', model_args " + source.model_args.dump() + "): " + e.what());
   }

@@ -29,7 +29,8 @@ struct ModelSource {
   PretrainedConfig pretrained;
   int64_t input_size = 0;  // pretrained_cfg input_size's height (0: the model's own)
   std::vector<std::string> label_names;
-  std::vector<std::string> notes;  // what was read as something else, for stderr
+  std::vector<std::string> notes;                       // what was read as something else, for stderr
+  nlohmann::json user_args = nlohmann::json::object();  // the --model-args given over the folder's
   std::string config_path() const { return folder.empty() ? std::string() : folder + "/config.json"; }
 };
 

@@ -140,6 +140,12 @@ TEST_CASE("bad hub folders get errors naming the file and the key", "[cpu][hub]"
   CHECK_THROWS_WITH(models::load_weights(*model, s, s.weights),
                     Catch::Contains(dir + "/config.json does not describe " + dir + "/model.safetensors") &&
                         Catch::Contains("embed_dim") && Catch::Contains("cls_token"));
+  // the same mismatch made by --model-args is the user's, not the folder's
+  const models::ModelSource wider = models::resolve_model(kClip, {{"embed_dim", 96}});
+  auto wide = models::create_model(wider);
+  CHECK_THROWS_WITH(models::load_weights(*wide, wider, wider.weights),
+                    Catch::Contains(kClip + "/model.safetensors does not fit " + kClip + "/config.json with --model-args") &&
+                        Catch::Contains("cls_token"));
 }
 
 TEST_CASE("a hub folder without safetensors weights says what to do", "[cpu][hub]") {
