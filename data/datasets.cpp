@@ -155,6 +155,11 @@ std::shared_ptr<Dataset> open_dataset(const std::string& kind, const std::string
     std::string dir;
     for (const std::string& n : names)
       if (dir.empty() && fs::is_directory(fs::path(root) / n)) dir = (fs::path(root) / n).string();
+    // A root with no split folder at all is itself an evaluation split: <root>/<class>/<image>.
+    bool has_splits = false;
+    for (const char* n : {"train", "training", "validation", "val", "valid", "eval", "evaluation", "test"})
+      has_splits = has_splits || fs::is_directory(fs::path(root) / n);
+    if (dir.empty() && !train && !has_splits && fs::is_directory(root)) dir = root;
     if (dir.empty())
       throw std::runtime_error(root + ": no split folder for '" + split + "' (looked for " + names.front() + "/ and aliases)");
     d = image_folder(dir);

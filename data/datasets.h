@@ -1,7 +1,8 @@
 // datasets.h: the dataset formats frost reads. A Dataset is indexable: size(), and load(i) gives
 // the decoded image and its label; file-backed formats decode on demand (in the loader's worker
 // threads), array formats (CIFAR, IDX) hold their pixels in memory.
-//   folder  ImageFolder: <root>/<class>/**/<image>, classes = sorted subfolder names
+//   folder  ImageFolder: <root>/<split>/<class>/**/<image>, classes = sorted subfolder names; a
+//           root with no split folder is itself an evaluation split (<root>/<class>/<image>)
 //   vtab    NOAH's VTAB-1k: <root>/<split>.txt, lines "<path relative to root> <label>"
 //   fgvc    VPT's FGVC splits: <root>/<split>.json, {"<path>": class id}; ids remapped to
 //           0..K-1 in sorted order of train.json's ids; images under images/ or Images/ if present

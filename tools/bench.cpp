@@ -1,4 +1,4 @@
-// bench.cpp: `frost bench gemm` (and the dispatch to `bench model`, bench_model.cpp): validates the fast f32 GEMM against the
+// bench.cpp: `frost bench gemm`: validates the fast f32 GEMM against the
 // reference loop on a slice of the problem, then times it (best of --repeat after one warm-up) and prints GFLOP/s.
 #include <omp.h>
 
@@ -14,17 +14,32 @@
 
 namespace frost::cli {
 
-namespace {
+const CommandSpec& bench_gemm_spec() {
+  static const CommandSpec spec = {
+      "frost bench gemm",
+      "f32 GEMM throughput in GFLOP/s, validated against the reference loop first",
+      "",
+      {{"m", "M", "1024", "rows of C"},
+       {"n", "N", "1024", "columns of C"},
+       {"k", "K", "1024", "the inner dimension"},
+       {"repeat", "R", "5", "timed runs after one warm-up; the best is reported"},
+       {"kernel", "avx512|avx2|portable", "", "force one kernel (default: the best this CPU runs)"},
+       {"trans-a", "", "", "A stored (K, M), as a weight gradient's g^T"},
+       {"trans-b", "", "", "B stored (N, K), as a linear layer's W^T"},
+       common_flag("threads")},
+      {"frost bench gemm --m 1024 --n 1024 --k 1024", "frost bench gemm --m 3136 --n 384 --k 96 --trans-b --threads 2"}};
+  return spec;
+}
 
-int bench_gemm(const std::vector<std::string>& args) {
-  Flags flags("frost bench gemm", args, {"m", "n", "k", "threads", "repeat", "kernel", "trans-a", "trans-b"});
-  const int64_t M = flags.get_int("m", 1024), N = flags.get_int("n", 1024), K = flags.get_int("k", 1024);
-  const int64_t repeat = flags.get_int("repeat", 5);
-  if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
-  const std::string kernel = flags.get("kernel", "");
+int run_bench_gemm(const std::vector<std::string>& args) {
+  const Flags flags(bench_gemm_spec(), args);
+  const int64_t M = flags.get_int("m"), N = flags.get_int("n"), K = flags.get_int("k");
+  const int64_t repeat = flags.get_int("repeat");
+  apply_threads_flag(flags);
+  const std::string kernel = flags.get("kernel");
   cpu::gemm_f32_force_kernel(kernel.c_str());
-  const bool trans_a = flags.get("trans-a", "0") == "1";  // A stored (K, M): a weight gradient's g^T
-  const bool trans_b = flags.get("trans-b", "0") == "1";  // B stored (N, K): a linear layer's W^T
+  const bool trans_a = flags.has("trans-a");  // A stored (K, M): a weight gradient's g^T
+  const bool trans_b = flags.has("trans-b");  // B stored (N, K): a linear layer's W^T
 
   Generator gen(1);
   const Tensor a = rand(trans_a ? Shape{K, M} : Shape{M, K}, gen), b = rand(trans_b ? Shape{N, K} : Shape{K, N}, gen);
@@ -59,17 +74,6 @@ int bench_gemm(const std::vector<std::string>& args) {
               (long long)M, (long long)N, (long long)K, trans_a ? " A^T" : "", trans_b ? " B^T" : "", omp_get_max_threads(),
               cpu::gemm_f32_kernel_name(), best * 1e3, gflops, rel);
   return 0;
-}
-
-}  // namespace
-
-int run_bench(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "gemm") return bench_gemm({args.begin() + 1, args.end()});
-  if (!args.empty() && args[0] == "model") return bench_model({args.begin() + 1, args.end()});
-  if (!args.empty() && args[0] == "step") return bench_step({args.begin() + 1, args.end()});
-  if (!args.empty() && args[0] == "kernels") return bench_kernels({args.begin() + 1, args.end()});
-  if (!args.empty() && args[0] == "autograd") return bench_autograd({args.begin() + 1, args.end()});
-  throw std::invalid_argument("frost bench: expected a benchmark name: gemm, model, step, autograd or kernels");
 }
 
 }  // namespace frost::cli

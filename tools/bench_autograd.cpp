@@ -40,11 +40,25 @@ void run_once(models::Model& model, const Tensor& images, const Tensor& labels, 
 
 }  // namespace
 
+const CommandSpec& bench_autograd_spec() {
+  static const CommandSpec spec = {"frost bench autograd",
+                                   "forward and backward of a small ViT (patch 8), fully trainable and frozen",
+                                   "",
+                                   {{"batch", "B", "8", "images per batch"},
+                                    {"image", "S", "64", "image size in pixels"},
+                                    {"dim", "C", "192", "embedding width"},
+                                    {"depth", "L", "4", "blocks"},
+                                    {"heads", "H", "3", "attention heads"},
+                                    common_flag("threads")},
+                                   {"frost bench autograd", "frost bench autograd --batch 2 --image 32 --depth 2 --threads 1"}};
+  return spec;
+}
+
 int bench_autograd(const std::vector<std::string>& args) {
-  Flags flags("frost bench autograd", args, {"batch", "image", "dim", "depth", "heads", "threads"});
-  if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
-  const int64_t batch = flags.get_int("batch", 8), image = flags.get_int("image", 64);
-  const int64_t dim = flags.get_int("dim", 192), depth = flags.get_int("depth", 4), heads = flags.get_int("heads", 3);
+  const Flags flags(bench_autograd_spec(), args);
+  apply_threads_flag(flags);
+  const int64_t batch = flags.get_int("batch"), image = flags.get_int("image");
+  const int64_t dim = flags.get_int("dim"), depth = flags.get_int("depth"), heads = flags.get_int("heads");
   const nlohmann::json model_args = {{"img_size", image}, {"patch_size", 8},    {"embed_dim", dim},
                                      {"depth", depth},    {"num_heads", heads}, {"num_classes", 10}};
   const auto model_ptr = models::create_model("vit_tiny_patch16_224", model_args, 7);

@@ -373,16 +373,29 @@ std::vector<KernelBench> benches() {
 }  // namespace
 #endif
 
+const CommandSpec& bench_kernels_spec() {
+  static const CommandSpec spec = {
+      "frost bench kernels",
+      "each CUDA kernel checked against the CPU, then timed at ViT-B, Swin-T and ConvNeXt-T shapes (needs a GPU)",
+      "",
+      {{"family", "NAME", "", "one family: elementwise, reduce, norm, softmax, gemm, attention, conv or optim (default: all)"},
+       {"batch", "B", "64", "the batch the shapes are taken at (>= 2)"},
+       {"runs", "N", "20", "timed runs per kernel (>= 20); the median is reported"},
+       common_flag("json")},
+      {"frost bench kernels", "frost bench kernels --family attention --batch 32 --json"}};
+  return spec;
+}
+
 int bench_kernels(const std::vector<std::string>& args) {
   const std::string cmd = "frost bench kernels";
-  Flags f(cmd, args, {"family", "batch", "runs", "json"}, {"json"});
+  const Flags f(bench_kernels_spec(), args);
 #ifndef FROST_HAVE_CUDA
   throw std::invalid_argument(cmd + ": this build of frost has no CUDA backend (rebuild with -Dcuda=enabled)");
 #else
   const Device gpu = parse_device_flag("cuda");
-  const std::string family = f.get("family", "");
-  const int64_t batch = f.get_int("batch", 64, 2);
-  const int runs = int(f.get_int("runs", 20, 20));
+  const std::string family = f.get("family");
+  const int64_t batch = f.get_int("batch", 2);
+  const int runs = int(f.get_int("runs", 20));
   std::vector<KernelBench> all = benches();
   std::set<std::string> families;
   for (const KernelBench& k : all) families.insert(k.family);

@@ -17,12 +17,27 @@
 
 namespace frost::cli {
 
+const CommandSpec& bench_model_spec() {
+  static const CommandSpec spec = {"frost bench model",
+                                   "forward and forward+backward milliseconds per image of a model (random weights)",
+                                   "",
+                                   {required(common_flag("model")),
+                                    common_flag("model-args"),
+                                    {"batch", "B", "2", "images per batch"},
+                                    {"img-size", "S", "224", "input size (fixed-size models keep theirs)"},
+                                    {"repeat", "R", "3", "timed runs after one warm-up; the best is reported"},
+                                    common_flag("threads")},
+                                   {"frost bench model --model vit_base_patch16_224 --batch 8",
+                                    "frost bench model --model convnext_tiny --img-size 160 --threads 2"}};
+  return spec;
+}
+
 int bench_model(const std::vector<std::string>& args) {
-  Flags flags("frost bench model", args, {"model", "model-args", "batch", "img-size", "repeat", "threads"});
-  if (flags.has("threads")) omp_set_num_threads(int(flags.get_int("threads", 1)));
+  const Flags flags(bench_model_spec(), args);
+  apply_threads_flag(flags);
   const std::string name = flags.require("model");
   models::ModelSource source = models::resolve_model(name, parse_json_flag(flags, "frost bench model", "model-args"));
-  const int64_t batch = flags.get_int("batch", 2), size = flags.get_int("img-size", 224), repeat = flags.get_int("repeat", 3);
+  const int64_t batch = flags.get_int("batch"), size = flags.get_int("img-size"), repeat = flags.get_int("repeat");
   if (models::model_info(source.architecture).takes_img_size &&
       (flags.has("img-size") || !source.model_args.contains("img_size")))
     source.model_args["img_size"] = size;

@@ -29,23 +29,43 @@
 
 namespace frost::cli {
 
+const CommandSpec& bench_step_spec() {
+  static const CommandSpec spec = {
+      "frost bench step",
+      "milliseconds per training step (forward, backward, AdamW) of a model with a PEFT method, images/s, peak memory",
+      "",
+      {required(common_flag("model")),
+       common_flag("model-args"),
+       {"peft", "SPEC", "", "the method trained (`frost methods`)", true},
+       {"batch", "B", "8", "images per step"},
+       {"img-size", "S", "224", "input size (fixed-size models keep theirs)"},
+       {"steps", "K", "3", "timed steps; the median is reported"},
+       {"warmup", "W", "1", "untimed steps first (optimizer state, packed buffers, allocator cache)"},
+       common_flag("device"),
+       common_flag("precision"),
+       common_flag("threads"),
+       common_flag("json"),
+       {"profile", "", "", "also where the time goes, per op (forward and backward)"},
+       {"profile-shapes", "", "", "as --profile, one row per op and shape"}},
+      {"frost bench step --model vit_base_patch16_224 --peft lora:r=8 --batch 16",
+       "frost bench step --model swin_tiny_patch4_window7_224 --peft adapter --device cuda --precision bf16 --json"}};
+  return spec;
+}
+
 int bench_step(const std::vector<std::string>& args) {
   const std::string cmd = "frost bench step";
-  Flags f(cmd, args,
-          {"model", "model-args", "peft", "batch", "img-size", "steps", "warmup", "device", "precision", "json", "threads",
-           "profile", "profile-shapes"},
-          {"json", "profile", "profile-shapes"});
-  if (f.has("threads")) omp_set_num_threads(int(f.get_int("threads", 1)));
+  const Flags f(bench_step_spec(), args);
+  apply_threads_flag(f);
   const std::string name = f.require("model"), spec = f.require("peft");
-  const Device device = parse_device_flag(f.get("device", "cpu"));
-  const DType precision = parse_precision_flag(f.get("precision", "f32"));
+  const Device device = parse_device_flag(f.get("device"));
+  const DType precision = parse_precision_flag(f.get("precision"));
   models::ModelSource source = models::resolve_model(name, parse_json_flag(f, cmd, "model-args"));
-  const int64_t batch = f.get_int("batch", 8), steps = f.get_int("steps", 3), warmup = f.get_int("warmup", 1, 0);
+  const int64_t batch = f.get_int("batch"), steps = f.get_int("steps"), warmup = f.get_int("warmup", 0);
   if (f.has("img-size") && models::model_info(source.architecture).takes_img_size)
-    source.model_args["img_size"] = f.get_int("img-size", 224);
+    source.model_args["img_size"] = f.get_int("img-size");
   Allocator& alloc = allocator_for(device);
   auto model = models::create_model(source, 1);
-  const int64_t size = model->img_h > 0 ? model->img_h : f.get_int("img-size", 224);
+  const int64_t size = model->img_h > 0 ? model->img_h : f.get_int("img-size");
   const peft::AppliedSpec applied = peft::apply_spec(*model, spec, 1);
   model->to(device);
   model->set_precision(precision);

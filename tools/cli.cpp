@@ -9,43 +9,136 @@
 
 namespace frost::cli {
 
-Flags::Flags(std::string command, const std::vector<std::string>& args, std::vector<std::string> allowed,
-             std::vector<std::string> switches)
-    : command_(std::move(command)), allowed_(std::move(allowed)) {
-  auto expected = [&] {
-    std::string list;
-    for (const std::string& a : allowed_) list += (list.empty() ? "--" : ", --") + a;
-    return list.empty() ? std::string("no flags") : list;
+namespace {
+
+std::string flag_usage(const FlagSpec& f) { return "--" + f.name + (f.value.empty() ? "" : " " + f.value); }
+
+// `text` broken at spaces into lines of at most `columns` characters, the ones after the first
+// indented by `indent` (the first starts there already); ends with a newline.
+std::string wrapped(const std::string& text, size_t indent, size_t columns) {
+  const size_t room = columns > indent + 20 ? columns - indent : 20;
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!line.empty() && line.size() + 1 + word.size() > room) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return out + line + "\n";
+}
+
+}  // namespace
+
+std::string usage_text(const CommandSpec& spec) {
+  std::string line = "usage: " + spec.name, out;
+  const size_t indent = line.size() + 1;
+  auto add = [&](const std::string& item) {
+    if (line.size() + 1 + item.size() > 100) {
+      out += line + "\n";
+      line = std::string(indent, ' ') + item;
+    } else {
+      line += " " + item;
+    }
+  };
+  for (const FlagSpec& f : spec.flags) {
+    std::string item = f.required ? "" : "[";
+    item += flag_usage(f);
+    add(f.required ? item : item + "]");
+  }
+  if (!spec.positional.empty()) add(spec.positional);
+  return out + line + "\n";
+}
+
+std::string help_text(const CommandSpec& spec) {
+  std::string out = spec.name + ": " + spec.summary + "\n\n" + usage_text(spec);
+  if (!spec.flags.empty()) out += "\nflags:\n";
+  size_t width = 0;
+  for (const FlagSpec& f : spec.flags) width = std::max(width, flag_usage(f).size());
+  for (const FlagSpec& f : spec.flags) {
+    const std::string left = flag_usage(f);
+    std::string text = f.help;
+    if (f.required) text += " (required)";
+    if (!f.default_value.empty()) text += " (default: " + f.default_value + ")";
+    out += "  " + left + std::string(width - left.size() + 2, ' ') + wrapped(text, width + 4, 100);
+  }
+  out += "  -h, --help" + std::string(width > 10 ? width - 8 : 2, ' ') + "this help\n";
+  if (!spec.details.empty()) out += "\n" + spec.details + "\n";
+  if (!spec.examples.empty()) out += "\nexamples:\n";
+  for (const std::string& e : spec.examples) out += "  " + e + "\n";
+  return out;
+}
+
+std::vector<FlagSpec> with_flags(std::vector<FlagSpec> flags, const std::vector<FlagSpec>& more) {
+  flags.insert(flags.end(), more.begin(), more.end());
+  return flags;
+}
+
+Flags::Flags(const CommandSpec& spec, const std::vector<std::string>& args) : spec_(spec) {
+  auto fail = [&](const std::string& message) { throw UsageError(spec_.name + ": " + message, usage_text(spec_)); };
+  auto find = [&](const std::string& name) -> const FlagSpec* {
+    for (const FlagSpec& f : spec_.flags)
+      if (f.name == name) return &f;
+    return nullptr;
   };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg.rfind("--", 0) != 0)
-      throw std::invalid_argument(command_ + ": unexpected argument '" + arg + "' (expected " + expected() + ")");
+    if (arg == "-h" || arg == "--help") throw HelpRequested(help_text(spec_));
+    if (arg.rfind("--", 0) != 0) {
+      if (spec_.positional.empty() || (arg.size() > 1 && arg[0] == '-')) fail("unexpected argument '" + arg + "'");
+      positional_.push_back(arg);
+      continue;
+    }
     std::string name = arg.substr(2), value;
     const size_t eq = name.find('=');
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
-      value = "1";
-    } else {
-      if (i + 1 >= args.size()) throw std::invalid_argument(command_ + ": flag --" + name + " needs a value");
-      value = args[++i];
     }
-    if (std::find(allowed_.begin(), allowed_.end(), name) == allowed_.end())
-      throw std::invalid_argument(command_ + ": unknown flag --" + name + " (expected " + expected() + ")");
+    const FlagSpec* f = find(name);
+    if (!f) fail("unknown flag --" + name);
+    if (eq == std::string::npos) {
+      if (f->value.empty())
+        value.push_back('1');
+      else if (i + 1 >= args.size())
+        fail("flag --" + name + " needs a value (" + f->value + ")");
+      else
+        value = args[++i];
+    } else if (f->value.empty()) {
+      fail("flag --" + name + " takes no value");
+    }
     values_[name] = value;
   }
 }
 
-std::string Flags::get(const std::string& name, const std::string& fallback) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+const FlagSpec& Flags::flag(const std::string& name) const {
+  for (const FlagSpec& f : spec_.flags)
+    if (f.name == name) return f;
+  throw std::logic_error(spec_.name + ": reads flag --" + name + ", which its spec does not list");
 }
 
-std::string Flags::require(const std::string& name) const {
+bool Flags::has(const std::string& name) const {
+  flag(name);
+  return values_.count(name) > 0;
+}
+
+std::string Flags::value_or_default(const std::string& name) const {
+  const FlagSpec& f = flag(name);
   auto it = values_.find(name);
-  if (it == values_.end()) throw std::invalid_argument(command_ + ": flag --" + name + " is required");
+  return it == values_.end() ? f.default_value : it->second;
+}
+
+std::string Flags::get(const std::string& name) const { return value_or_default(name); }
+
+std::string Flags::require(const std::string& name) const {
+  flag(name);
+  auto it = values_.find(name);
+  if (it == values_.end()) throw UsageError(spec_.name + ": flag --" + name + " is required", usage_text(spec_));
   return it->second;
 }
 
@@ -66,22 +159,19 @@ T parse_whole(const std::string& command, const std::string& name, const std::st
 }
 }  // namespace
 
-int64_t Flags::get_int(const std::string& name, int64_t fallback, int64_t min_value) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
+int64_t Flags::get_int(const std::string& name, int64_t min_value) const {
+  const std::string text = value_or_default(name);
   const int64_t v = parse_whole<int64_t>(
-      command_, name, it->second, [](const std::string& t, size_t* used) { return std::stoll(t, used); }, "an integer");
+      spec_.name, name, text, [](const std::string& t, size_t* used) { return std::stoll(t, used); }, "an integer");
   if (v < min_value)
-    throw std::invalid_argument(command_ + ": flag --" + name + " must be >= " + std::to_string(min_value) + ", got " +
-                                it->second);
+    throw std::invalid_argument(spec_.name + ": flag --" + name + " must be >= " + std::to_string(min_value) + ", got " + text);
   return v;
 }
 
-double Flags::get_double(const std::string& name, double fallback) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
+double Flags::get_double(const std::string& name) const {
   return parse_whole<double>(
-      command_, name, it->second, [](const std::string& t, size_t* used) { return std::stod(t, used); }, "a number");
+      spec_.name, name, value_or_default(name), [](const std::string& t, size_t* used) { return std::stod(t, used); },
+      "a number");
 }
 
 double relative_error(const Tensor& a, const Tensor& b) {
@@ -94,6 +184,29 @@ double relative_error(const Tensor& a, const Tensor& b) {
     den += y[i] * y[i];
   }
   return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+
+std::vector<double> parse_rgb_flag(const Flags& flags, const std::string& name) {
+  if (!flags.has(name)) return {};
+  std::vector<double> v;
+  const std::string text = flags.get(name);
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    size_t used = 0;
+    try {
+      v.push_back(std::stod(part, &used));
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size())
+      throw std::invalid_argument(flags.spec().name + ": flag --" + name + ": '" + part + "' is not a number");
+    start = comma + 1;
+  }
+  if (v.size() == 1) v = {v[0], v[0], v[0]};
+  if (v.size() != 3) throw std::invalid_argument(flags.spec().name + ": flag --" + name + " takes one number or three (R,G,B)");
+  return v;
 }
 
 Device parse_device_flag(const std::string& value) {
@@ -117,7 +230,7 @@ DType parse_precision_flag(const std::string& value) {
 nlohmann::json parse_json_flag(const Flags& flags, const std::string& command, const std::string& name) {
   if (!flags.has(name)) return nlohmann::json::object();
   try {
-    return parse_json(flags.get(name, "{}"), "flag --" + name);
+    return parse_json(flags.get(name), "flag --" + name);
   } catch (const std::exception& e) {
     throw std::invalid_argument(command + ": " + e.what());
   }

@@ -114,21 +114,39 @@ ForwardResult run_forward(const ForwardRequest& request) {
   return result;
 }
 
+const CommandSpec& forward_spec() {
+  static const CommandSpec spec = {
+      "frost forward",
+      "logits, loss and gradients of a timm model (optionally with a PEFT adapter) on a batch stored as safetensors",
+      "",
+      {required(common_flag("model")),
+       common_flag("model-args"),
+       {"weights", "FILE|DIR", "", "timm weights (required with a model name; a hub folder brings its own)"},
+       common_flag("adapter"),
+       {"input", "FILE", "", "safetensors with 'input' (B, 3, H, W) and optionally 'labels' (B)", true},
+       {"out", "FILE", "", "where the outputs go: logits, loss, grad.*", true},
+       {"grads", "", "", "also the gradients of the input and of every parameter (adapter: of its tensors)"},
+       {"non-strict", "", "", "allow missing or unexpected tensors in --weights"},
+       common_flag("device"),
+       common_flag("precision")},
+      {"frost forward --model vit_tiny_patch16_224 --weights vit.safetensors --input batch.safetensors --out out.safetensors",
+       "frost forward --model HUBDIR --adapter lora/ --input batch.safetensors --out out.safetensors --grads"}};
+  return spec;
+}
+
 int run_forward_command(const std::vector<std::string>& args) {
-  Flags flags("frost forward", args,
-              {"model", "model-args", "weights", "adapter", "input", "out", "grads", "non-strict", "device", "precision"},
-              {"grads", "non-strict"});
+  const Flags flags(forward_spec(), args);
   ForwardRequest request;
   request.model = flags.require("model");
   if (flags.has("model-args")) request.model_args = parse_json_flag(flags, "frost forward", "model-args");
-  request.weights = flags.get("weights", "");
-  request.adapter = flags.get("adapter", "");
+  request.weights = flags.get("weights");
+  request.adapter = flags.get("adapter");
   request.input = flags.require("input");
   const std::string out = flags.require("out");
   request.grads = flags.has("grads");
   request.strict = !flags.has("non-strict");
-  request.device = flags.get("device", "cpu");
-  request.precision = flags.get("precision", "f32");
+  request.device = flags.get("device");
+  request.precision = flags.get("precision");
   request.on_note = [](const std::string& note) { std::fprintf(stderr, "frost forward: %s\n", note.c_str()); };
   const ForwardResult result = run_forward(request);
   save_safetensors(out, result.outputs, {{"model", request.model}});

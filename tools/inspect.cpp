@@ -8,9 +8,21 @@
 
 namespace frost::cli {
 
+const CommandSpec& inspect_spec() {
+  static const CommandSpec spec = {"frost inspect",
+                                   "the tensors of a safetensors file (name, dtype, shape) and its metadata, every check made",
+                                   "FILE",
+                                   {},
+                                   {"frost inspect runs/demo/upstream.safetensors", "frost inspect RUN/best.ckpt"}};
+  return spec;
+}
+
 int run_inspect(const std::vector<std::string>& args) {
-  if (args.size() != 1) throw std::invalid_argument("frost inspect: expected one file");
-  const SafetensorsFile file = SafetensorsFile::open(args[0]);
+  const Flags flags(inspect_spec(), args);
+  if (flags.positional().size() != 1)
+    throw UsageError("frost inspect: expected one file, got " + std::to_string(flags.positional().size()),
+                     usage_text(inspect_spec()));
+  const SafetensorsFile file = SafetensorsFile::open(flags.positional()[0]);
   int64_t total = 0, verified = 0;
   for (const auto& e : file.entries()) {
     total += shape_numel(e.shape);

@@ -68,8 +68,43 @@ std::string counts_markdown() {
   return out;
 }
 
+const CommandSpec& methods_spec() {
+  static const CommandSpec spec = {"frost methods",
+                                   "the PEFT methods with their keys, defaults and placement (Markdown, as in the README)",
+                                   "",
+                                   {{"specs", "", "", "each method's published-size specs, one per line"},
+                                    {"counts", "", "", "those specs' PEFT-only counts on ViT-B/16, Swin-T and ConvNeXt-T"}},
+                                   {"frost methods", "frost methods --specs"}};
+  return spec;
+}
+
+const CommandSpec& params_spec() {
+  static const CommandSpec spec = {
+      "frost params",
+      "total, trainable and PEFT-only (trainable minus the head) parameter counts",
+      "",
+      {required(common_flag("model")), common_flag("model-args"), common_flag("peft"), common_flag("json")},
+      {"frost params --model vit_base_patch16_224 --peft lora:r=8,targets=attn.qkv",
+       "frost params --model convnext_tiny --peft ssf --json"}};
+  return spec;
+}
+
+const CommandSpec& merge_spec() {
+  static const CommandSpec spec = {
+      "frost merge",
+      "fold a mergeable adapter into the base weights: a plain timm checkpoint with timm's keys",
+      "",
+      {required(common_flag("model")),
+       common_flag("model-args"),
+       {"weights", "FILE|DIR", "", "the base weights (required with a model name; a hub folder brings its own)"},
+       {"adapter", "DIR", "", "the adapter folder: lora, dora, ssf, fact, krona, glora, repadapter, bitfit, ln...", true},
+       {"out", "FILE", "", "the merged .safetensors", true}},
+      {"frost merge --model vit_base_patch16_224 --weights vit_b16.safetensors --adapter RUN/adapter --out merged.safetensors"}};
+  return spec;
+}
+
 int run_methods_command(const std::vector<std::string>& args) {
-  Flags f("frost methods", args, {"specs", "counts"}, {"specs", "counts"});
+  const Flags f(methods_spec(), args);
   if (f.has("specs")) {
     for (const peft::MethodInfo& m : peft::all_methods())
       for (const peft::SizedSpec& s : m.sized) std::printf("%s\n", s.spec);
@@ -81,20 +116,20 @@ int run_methods_command(const std::vector<std::string>& args) {
 
 int run_params_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost params";
-  Flags f(cmd, args, {"model", "model-args", "peft", "json"}, {"json"});
+  const Flags f(params_spec(), args);
   const std::string name = f.require("model");
   std::shared_ptr<models::Model> model;
   {
     SkipInitGuard no_random_init;
     model = models::create_model(models::resolve_model(name, parse_json_flag(f, cmd, "model-args")));
-    peft::apply_spec(*model, f.get("peft", "full"));
+    peft::apply_spec(*model, f.get("peft"));
   }
   const peft::ParamCounts c = peft::count_params(*model);
   if (f.has("json")) {
     std::printf("%s\n", nlohmann::json{{"total", c.total}, {"trainable", c.trainable}, {"peft", c.peft}}.dump().c_str());
   } else {
     std::printf("%s --peft %s\n  total      %lld\n  trainable  %lld (%.3f%%)\n  peft       %lld (trainable minus the head)\n",
-                name.c_str(), f.get("peft", "full").c_str(), (long long)c.total, (long long)c.trainable,
+                name.c_str(), f.get("peft").c_str(), (long long)c.total, (long long)c.trainable,
                 100.0 * double(c.trainable) / double(std::max<int64_t>(c.total, 1)), (long long)c.peft);
   }
   return 0;
@@ -121,8 +156,8 @@ MergeResult merge_adapter(const std::string& name, const nlohmann::json& model_a
 
 int run_merge_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost merge";
-  Flags f(cmd, args, {"model", "model-args", "weights", "adapter", "out"});
-  const std::string weights = f.get("weights", ""), out = f.require("out");
+  const Flags f(merge_spec(), args);
+  const std::string weights = f.get("weights"), out = f.require("out");
   const MergeResult r =
       merge_adapter(f.require("model"), parse_json_flag(f, cmd, "model-args"), weights, f.require("adapter"), out);
   std::printf("%s: %lld tensors, %s merged into %s\n", out.c_str(), (long long)r.tensors, r.spec.c_str(),

@@ -17,34 +17,51 @@ namespace frost::cli {
 
 namespace fs = std::filesystem;
 
+std::vector<FlagSpec> train_flags();  // train_cli.cpp
+
+const CommandSpec& pretrain_spec() {
+  static const CommandSpec spec = {
+      "frost pretrain",
+      "pre-train a backbone upstream (MAE, or supervised); writes OUTPUT/encoder.safetensors under timm's keys",
+      "",
+      with_flags({{"method", "mae|supervised", "", "the objective", true},
+                  {"mask-ratio", "R", "0.75", "mae: the fraction of patches masked"},
+                  {"norm-pix-loss", "", "", "mae: targets are each patch's pixels normalised by their mean and std"},
+                  {"decoder-dim", "C", "512", "mae: the decoder's width"},
+                  {"decoder-depth", "L", "8", "mae: the decoder's blocks"},
+                  {"decoder-heads", "H", "16", "mae: the decoder's attention heads"}},
+                 train_flags()),
+      {"frost pretrain --method mae --model vit_base_patch16_224 --dataset folder --data-dir DATA --epochs 400 --norm-pix-loss",
+       "frost pretrain --method supervised --model vit_small_patch16_224 --dataset cifar100 --data-dir cifar-100-binary"},
+      "mae defaults where the paper's recipe differs from frost train's: --weight-decay 0.05, --scale 0.2,1.0,\n"
+      "--lr 1.5e-4 * batch / 256. The flags of frost train (frost train --help) apply to both methods."};
+  return spec;
+}
+
 int run_pretrain_command(const std::vector<std::string>& args) {
   const std::string cmd = "frost pretrain";
-  std::string method;
-  ExtraFlags extra;
-  extra.names = {"method", "mask-ratio", "norm-pix-loss", "decoder-dim", "decoder-depth", "decoder-heads"};
-  extra.switches = {"norm-pix-loss"};
-  extra.read = [&](const Flags& f, TrainOptions& o) {
-    method = f.require("method");
-    const bool mae_flags =
-        f.has("mask-ratio") || f.has("norm-pix-loss") || f.has("decoder-dim") || f.has("decoder-depth") || f.has("decoder-heads");
-    if (method == "supervised") {
-      if (mae_flags) throw std::invalid_argument(cmd + ": --mask-ratio and the --decoder-* flags are for --method mae");
-      return;
-    }
-    if (method != "mae") throw std::invalid_argument(cmd + ": --method must be mae or supervised, got '" + method + "'");
+  const Flags f(pretrain_spec(), args);
+  TrainOptions o = parse_train_flags(f);
+  const std::string method = f.require("method");
+  const bool mae_flags =
+      f.has("mask-ratio") || f.has("norm-pix-loss") || f.has("decoder-dim") || f.has("decoder-depth") || f.has("decoder-heads");
+  if (method == "supervised") {
+    if (mae_flags) throw std::invalid_argument(cmd + ": --mask-ratio and the --decoder-* flags are for --method mae");
+  } else if (method == "mae") {
     models::MaeConfig c;
-    c.mask_ratio = f.get_double("mask-ratio", c.mask_ratio);
+    c.mask_ratio = f.get_double("mask-ratio");
     c.norm_pix_loss = f.has("norm-pix-loss");
-    c.decoder_dim = f.get_int("decoder-dim", c.decoder_dim);
-    c.decoder_depth = f.get_int("decoder-depth", c.decoder_depth);
-    c.decoder_heads = f.get_int("decoder-heads", c.decoder_heads);
+    c.decoder_dim = f.get_int("decoder-dim");
+    c.decoder_depth = f.get_int("decoder-depth");
+    c.decoder_heads = f.get_int("decoder-heads");
     if (!(c.mask_ratio > 0 && c.mask_ratio < 1)) throw std::invalid_argument(cmd + ": --mask-ratio must be in (0, 1)");
     o.mae = c;
     if (!f.has("weight-decay")) o.weight_decay = 0.05;
     if (!f.has("scale")) o.scale = {0.2, 1.0};
     if (!f.has("lr")) o.lr = 1.5e-4 * double(o.batch_size) / 256.0;
-  };
-  TrainOptions o = parse_train_flags(args, cmd, extra);
+  } else {
+    throw std::invalid_argument(cmd + ": --method must be mae or supervised, got '" + method + "'");
+  }
   if (o.output.empty())
     o.output = (fs::path("output") / "pretrain" / (method + "-" + fs::path(o.model).filename().string())).string();
   o.weights_out = (fs::path(o.output) / "encoder.safetensors").string();

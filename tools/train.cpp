@@ -23,6 +23,7 @@
 #include "models/registry.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
+#include "tools/tensorboard.h"
 #include "tools/train_state.h"
 
 namespace frost::cli {
@@ -83,11 +84,12 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const models::M
 // args.json: every setting of the run, as resolved (timm's args.yaml).
 void write_args(const TrainOptions& o, const std::string& weights, const nlohmann::json& model_args, const std::string& spec,
                 int64_t num_classes, DType precision, const data::TransformOptions& train_tf,
-                const data::TransformOptions& eval_tf, const models::Model& model, const std::string& output) {
+                const data::TransformOptions& eval_tf, const models::Model& model, const std::vector<std::string>& class_names,
+                const std::string& output) {
   nlohmann::json args = {{"model", model.architecture},
                          {"model_source", o.model},
                          {"model_args", model_args},
-                         {"weights", weights},
+                         {"weights", weights.empty() ? weights : fs::absolute(weights).string()},
                          {"peft", spec},
                          {"dataset", o.dataset},
                          {"data_dir", o.data_dir},
@@ -116,8 +118,11 @@ void write_args(const TrainOptions& o, const std::string& weights, const nlohman
                          {"crop_pct", eval_tf.crop_pct},
                          {"crop_mode", eval_tf.squash ? "squash" : "center"},
                          {"interpolation", eval_tf.interpolation == data::Interpolation::bilinear ? "bilinear" : "bicubic"},
+                         {"direct_resize", eval_tf.direct_resize},
+                         {"log_dir", o.log_dir},
                          {"trainable_params", model.parameter_count(true)},
                          {"total_params", model.parameter_count()}};
+  if (int64_t(class_names.size()) == num_classes) args["class_names"] = class_names;  // frost predict names them
   write_json_file((fs::path(output) / "args.json").string(), args);
 }
 
@@ -141,6 +146,7 @@ struct EpochContext {
   // what a step minimises (images, labels) and what evaluation on val_set reports
   const std::function<Tensor(const Tensor&, const Tensor&)>& step_loss;
   const std::function<EvalResult()>& run_eval;
+  EventWriter* events;  // --log-dir's TensorBoard file, or nullptr
 };
 
 // The epoch's loss so far, kept on the device (f64, the same sums as on the host) and read only
@@ -153,6 +159,23 @@ double read_loss_sum(const EpochContext& c, const Tensor& loss_sum, int64_t chec
         std::to_string(c.state.epoch) + "): the loss is " + std::to_string(value) + "; training stopped, " +
         (fs::exists(c.last) ? "the last good checkpoint is " + c.last : std::string("no checkpoint was written yet")));
   return value;
+}
+
+// One step's progress: the line on stdout (`show`) and the TensorBoard scalars (`log`).
+void report_step(const EpochContext& c, const data::Batch& b, double loss, double lr, double ips, bool show, bool log) {
+  const TrainState& state = c.state;
+  if (log) {
+    c.events->scalar("train/loss", loss, state.step);
+    c.events->scalar("train/lr", lr, state.step);
+    c.events->scalar("train/images_per_s", ips, state.step);
+  }
+  if (!show) return;
+  const double eta = double(c.steps_per_epoch - b.index - 1) * double(c.o.batch_size) / std::max(ips, 1e-9);
+  std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s", c.tty ? "\r" : "",
+              (long long)state.epoch, (long long)b.index + 1, (long long)c.steps_per_epoch,
+              100.0 * double(b.index + 1) / double(c.steps_per_epoch), loss, state.loss_sum / state.loss_count, lr, ips,
+              int(eta) / 60, int(eta) % 60, c.tty ? "" : "\n");
+  std::fflush(stdout);
 }
 
 // One epoch's steps from state.batch on; false when --stop-after-steps ended the run. A step reads
@@ -181,18 +204,13 @@ bool train_epoch(const EpochContext& c, data::DataLoader& loader, Device device)
       }
       state.loss_count += double(b.size);
       seen += b.size;
-      if (!o.quiet && (c.tty || (state.step + 1) % o.log_interval == 0)) {
-        const double value = loss.item();
+      const bool interval = (state.step + 1) % o.log_interval == 0;
+      const bool show = !o.quiet && (c.tty || interval), log = c.events && interval;
+      if (show || log) {
         state.loss_sum = read_loss_sum(c, loss_sum, checked_step);
         checked_step = state.step + 1;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const double ips = double(seen) / std::max(secs, 1e-9);
-        const double eta = double(c.steps_per_epoch - b.index - 1) * double(o.batch_size) / std::max(ips, 1e-9);
-        std::printf("%sTrain: %lld [%4lld/%lld (%3.0f%%)]  Loss: %.4f (%.4f)  LR: %.3e  %.1f img/s  ETA %d:%02d%s",
-                    c.tty ? "\r" : "", (long long)state.epoch, (long long)b.index + 1, (long long)c.steps_per_epoch,
-                    100.0 * double(b.index + 1) / double(c.steps_per_epoch), value, state.loss_sum / state.loss_count, lr, ips,
-                    int(eta) / 60, int(eta) % 60, c.tty ? "" : "\n");
-        std::fflush(stdout);
+        report_step(c, b, loss.item(), lr, double(seen) / std::max(secs, 1e-9), show, log);
       }
     }
     state.batch = b.index + 1;
@@ -206,6 +224,10 @@ bool train_epoch(const EpochContext& c, data::DataLoader& loader, Device device)
     }
   }
   state.loss_sum = read_loss_sum(c, loss_sum, checked_step);
+  if (c.events && seen > 0) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    c.events->scalar("epoch/images_per_s", double(seen) / std::max(secs, 1e-9), state.step);
+  }
   return true;
 }
 
@@ -253,8 +275,20 @@ void finish_epoch(const EpochContext& c) {
   }
   c.result.last_eval_loss = eval_now ? eval.loss : c.result.last_eval_loss;
   const double train_loss = c.state.loss_count > 0 ? c.state.loss_sum / c.state.loss_count : 0.0;
-  append_summary(c.summary, c.state.epoch, train_loss, eval_now ? &eval : nullptr,
-                 c.lr_at(std::max<int64_t>(c.state.step - 1, 0)));
+  const double lr = c.lr_at(std::max<int64_t>(c.state.step - 1, 0));
+  append_summary(c.summary, c.state.epoch, train_loss, eval_now ? &eval : nullptr, lr);
+  if (c.events) {  // at the epoch's last step, so the curves share the per-step axis
+    const int64_t step = std::max<int64_t>(c.state.step - 1, 0);
+    c.events->scalar("epoch/epoch", double(c.state.epoch), step);
+    c.events->scalar("epoch/train_loss", train_loss, step);
+    c.events->scalar("epoch/lr", lr, step);
+    if (eval_now) c.events->scalar("eval/loss", eval.loss, step);
+    if (eval_now && eval.accuracy) {
+      c.events->scalar("eval/top1", eval.top1, step);
+      c.events->scalar("eval/top5", eval.top5, step);
+    }
+    c.events->flush();
+  }
   const bool improved = eval_now && eval.accuracy && eval.top1 > c.state.best_top1;
   if (improved) {
     c.state.best_top1 = eval.top1;
@@ -376,7 +410,8 @@ TrainResult run_train(const TrainOptions& o_in) {
       {"peft", applied.spec},         {"num_classes", num_classes}, {"precision", dtype_name(precision)}};
   if (mae) identity["objective"] = mae->config.describe();
   TrainState state = start_state(o, *model, *optimizer, identity, summary, steps_per_epoch);
-  write_args(o, weights, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, result.output);
+  write_args(o, weights, model_args, applied.spec, num_classes, precision, train_tf, eval_tf, *model, train_set->class_names,
+             result.output);
   model->rng->seed = state.rng_seed;
   model->rng->offset = state.rng_offset;
   const bool tty = !o.quiet && isatty(fileno(stdout));
@@ -399,11 +434,13 @@ TrainResult run_train(const TrainOptions& o_in) {
     return mae ? evaluate_mae(*vit, *mae, *val_set, eval_tf, o.batch_size, o.workers, o.strict_data, o.seed + 5)
                : evaluate(*model, *val_set, eval_tf, o.batch_size, o.workers, o.strict_data);
   };
+  std::unique_ptr<EventWriter> events = o.log_dir.empty() ? nullptr : std::make_unique<EventWriter>(o.log_dir);
+  if (events && !o.quiet) std::printf("frost train: TensorBoard events in %s\n", events->path().c_str());
   for (; state.epoch < o.epochs; ++state.epoch) {
     loader.start(state.epoch, state.batch);
     model->train(true);
-    const EpochContext ctx{o,       *model,  *optimizer, state,   result, steps_per_epoch, lr_at,   checkpoint, last, tty,
-                           val_set, eval_tf, applied,    summary, best,   step_loss,       run_eval};
+    const EpochContext ctx{o,       *model,  *optimizer, state,   result, steps_per_epoch, lr_at,    checkpoint,  last, tty,
+                           val_set, eval_tf, applied,    summary, best,   step_loss,       run_eval, events.get()};
     if (!train_epoch(ctx, loader, device)) return result;  // --stop-after-steps
     finish_epoch(ctx);
   }

@@ -8,7 +8,6 @@
 #pragma once
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,6 +38,7 @@ struct TrainOptions {
   uint64_t seed = 42;
   int workers = 2;
   std::string output, resume, device = "cpu", precision = "f32";
+  std::string log_dir;           // --log-dir: TensorBoard event files there too (empty: none)
   int64_t stop_after_steps = 0;  // --stop-after-steps: return after this many steps, as if killed (resume checks)
   // Programs that build their own task (frost demo): these datasets instead of --dataset, and the
   // final model's whole state_dict written to weights_out.
@@ -59,21 +59,16 @@ struct TrainResult {
 };
 
 TrainResult run_train(const TrainOptions& options);
-// Flags a command adds to frost train's (frost pretrain's MAE settings): their names, which of
-// them take no value, and what reads them into the options.
+// frost train's flags (train_cli.cpp) read into options; frost pretrain's Flags have them too.
 class Flags;
-struct ExtraFlags {
-  std::vector<std::string> names, switches;
-  std::function<void(const Flags&, TrainOptions&)> read;
-};
-TrainOptions parse_train_flags(const std::vector<std::string>& args, const std::string& cmd = "frost train",
-                               const ExtraFlags& extra = {});
+TrainOptions parse_train_flags(const Flags& flags);
 
 struct EvalResult {
   double loss = 0, top1 = 0, top5 = 0;
   bool accuracy = true;  // false: a loss only (MAE's reconstruction), no top-1 / top-5
   int64_t images = 0, skipped = 0;
-  std::vector<double> per_class;  // top-1 per class (%), NaN for a class with no image
+  std::vector<std::string> skipped_files;  // "<file>: <why>" for each image left out
+  std::vector<double> per_class;           // top-1 per class (%), NaN for a class with no image
 };
 
 }  // namespace frost::cli

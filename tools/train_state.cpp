@@ -258,8 +258,6 @@ void PrefetchedBatches::advance() {
   labels_ = uploader_.stage(batch_.labels.data(), {batch_.size}, DType::i64);
 }
 
-namespace {
-
 // Every batch of `dataset` in order (eval transform, no gradients) on `device`; counts the images
 // read and skipped into r.
 void for_each_eval_batch(Device device, const data::Dataset& dataset, const data::TransformOptions& transform, int64_t batch_size,
@@ -276,14 +274,15 @@ void for_each_eval_batch(Device device, const data::Dataset& dataset, const data
   data::Batch b;
   for (Tensor images, labels; batches.next(b, images, labels);) {
     r.skipped += int64_t(b.skipped.size());
+    r.skipped_files.insert(r.skipped_files.end(), b.skipped.begin(), b.skipped.end());
     if (b.size == 0) continue;
     fn(images, labels, b);
     r.images += b.size;
   }
-  if (r.images == 0) throw std::runtime_error("evaluation: no image could be read");
+  if (r.images == 0)
+    throw std::runtime_error("no image could be read (" + std::to_string(r.skipped) + " unreadable" +
+                             (r.skipped_files.empty() ? std::string(")") : ", the first: " + r.skipped_files[0] + ")"));
 }
-
-}  // namespace
 
 EvalResult evaluate_mae(const models::VisionTransformer& encoder, const models::MaeDecoder& decoder, const data::Dataset& dataset,
                         const data::TransformOptions& transform, int64_t batch_size, int workers, bool strict, uint64_t seed) {

@@ -2,6 +2,7 @@
 // tensors, optimizer state, RNG and position, plus the run's identity so a checkpoint from another
 // model or method is refused), summary.csv, and evaluation (shared with `frost eval`).
 #pragma once
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -66,6 +67,11 @@ class PrefetchedBatches {
   PendingUpload images_, labels_;
 };
 
+// Every batch of `dataset` in order (eval transform, no gradients) on `device`; counts the images
+// read and skipped into r; throws when no image could be read.
+void for_each_eval_batch(Device device, const data::Dataset& dataset, const data::TransformOptions& transform, int64_t batch_size,
+                         int workers, bool strict, EvalResult& r,
+                         const std::function<void(const Tensor& images, const Tensor& labels, const data::Batch& b)>& fn);
 EvalResult evaluate(const models::Model& model, const data::Dataset& dataset, const data::TransformOptions& transform,
                     int64_t batch_size, int workers, bool strict);
 // MAE's reconstruction loss over `dataset` (masks drawn from `seed`, the same at every call); no accuracy.

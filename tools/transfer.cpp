@@ -12,8 +12,6 @@
 // peak_bytes (the CPU allocator's peak over the run: weights, gradients, optimizer state and
 // activations). Recipes: AdamW, cosine with a 1-epoch warm-up, no augmentation; the learning
 // rate per method is the usual order for its family (full 5e-4, linear 1e-2, PEFT 5e-3).
-#include <omp.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -154,21 +152,40 @@ void transfer(Demo& d, const std::string& kind, const std::string& upstream, con
 
 }  // namespace
 
+const CommandSpec& demo_spec() {
+  static const CommandSpec spec = {
+      "frost demo",
+      "the transfer benchmark: a small ViT pre-trained on Fashion-MNIST classes 0-4, transferred to classes 5-9",
+      "",
+      {{"output", "DIR", "runs/demo", "where transfer.csv, transfer.png and the cached upstream weights go"},
+       {"data-dir", "DIR", "", "a Fashion-MNIST copy (default: Debian's /usr/share/datasets/fashion-mnist)"},
+       {"methods", "LIST", "", "a comma-separated subset of full,linear,lora,bitfit,adapter,adaptformer,vpt,ssf (default: all)"},
+       {"upstream", "supervised|mae|both", "supervised", "how the upstream ViT is pre-trained"},
+       {"upstream-epochs", "N", "3", "epochs of the supervised upstream"},
+       {"mae-epochs", "N", "10", "epochs of the MAE upstream"},
+       {"epochs", "N", "15", "epochs of each downstream run"},
+       common_flag("threads")},
+      {"frost demo", "frost demo --upstream both --output runs/demo", "frost demo --methods lora,vpt --epochs 5"},
+      "Writes DIR/transfer.csv (upstream,method,trainable_params,test_top1,seconds,peak_bytes) and, in a build with\n"
+      "PLplot, DIR/transfer.png: top-1 against trainable parameters."};
+  return spec;
+}
+
 int run_demo(const std::vector<std::string>& args) {
   const std::string cmd = "frost demo";
-  Flags f(cmd, args, {"output", "data-dir", "methods", "threads", "upstream-epochs", "mae-epochs", "epochs", "upstream"});
-  if (f.has("threads")) omp_set_num_threads(int(f.get_int("threads", 1)));
+  const Flags f(demo_spec(), args);
+  apply_threads_flag(f);
   Demo d;
-  d.out = f.get("output", "runs/demo");
-  d.data_dir = f.get("data-dir", "");
-  d.upstream_epochs = f.get_int("upstream-epochs", 3);
-  d.mae_epochs = f.get_int("mae-epochs", 10);
-  d.epochs = f.get_int("epochs", 15);
-  const std::string upstream = f.get("upstream", "supervised");
+  d.out = f.get("output");
+  d.data_dir = f.get("data-dir");
+  d.upstream_epochs = f.get_int("upstream-epochs");
+  d.mae_epochs = f.get_int("mae-epochs");
+  d.epochs = f.get_int("epochs");
+  const std::string upstream = f.get("upstream");
   if (upstream != "supervised" && upstream != "mae" && upstream != "both")
     throw std::invalid_argument(cmd + ": --upstream must be supervised, mae or both, got '" + upstream + "'");
   std::vector<Recipe> recipes;
-  const std::string wanted = f.get("methods", "");
+  const std::string wanted = f.get("methods");
   for (const Recipe& r : kRecipes)
     if (wanted.empty() || ("," + wanted + ",").find("," + r.name + ",") != std::string::npos) recipes.push_back(r);
   if (recipes.empty())
