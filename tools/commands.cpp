@@ -16,7 +16,8 @@ FlagSpec required(FlagSpec flag) {
 
 FlagSpec common_flag(const std::string& name) {
   static const std::vector<FlagSpec> shared = {
-      {"model", "NAME|DIR", "", "a timm model name (see the README's registry) or a timm hub folder (config.json + model.safetensors)"},
+      {"model", "NAME|DIR", "",
+       "a timm model name (see the README's registry) or a timm hub folder (config.json + model.safetensors)"},
       {"model-args", "JSON", "", "timm model_args over the name's or the folder's, e.g. '{\"img_size\": 32}'"},
       {"weights", "FILE|DIR", "", "timm weights (.safetensors) or a hub folder holding model.safetensors"},
       {"adapter", "DIR", "", "a PEFT adapter folder (frost's, or HF peft's adapter_config.json + adapter_model.safetensors)"},
@@ -40,7 +41,8 @@ std::vector<FlagSpec> preprocessing_flags() {
       {"std", "R,G,B", "", "normalisation std, one number or three (default: the model's pretrained config)"},
       {"crop-pct", "P", "0", "evaluation: resize to size / P, then center-crop; 0: the pretrained config's"},
       {"interpolation", "bicubic|bilinear", "", "resize filter (default: the pretrained config's)"},
-      {"crop-mode", "center|squash", "", "evaluation crop: center keeps the aspect, squash resizes both sides (default: the config's)"},
+      {"crop-mode", "center|squash", "",
+       "evaluation crop: center keeps the aspect, squash resizes both sides (default: the config's)"},
       {"direct-resize", "", "", "resize straight to the input size (no crop)"},
       {"strict-data", "", "", "an unreadable image stops the run (default: skipped and reported)"},
       {"max-image-pixels", "N", "25000000", "decoded images larger than this are refused; 0: no limit"},

@@ -58,8 +58,9 @@ InferenceModel load_for_inference(const Flags& f) {
   models::PretrainedConfig pre;
   if (f.has("checkpoint")) {
     if (f.has("model") || f.has("adapter") || f.has("model-args"))
-      throw UsageError(cmd + ": --checkpoint carries its model and method; --model, --model-args and --adapter are for a plain model",
-                       usage_text(f.spec()));
+      throw UsageError(
+          cmd + ": --checkpoint carries its model and method; --model, --model-args and --adapter are for a plain model",
+          usage_text(f.spec()));
     const std::string checkpoint = f.get("checkpoint");
     const nlohmann::json id = read_checkpoint_identity(checkpoint);
     const std::string origin = checkpoint + ": metadata 'identity'";

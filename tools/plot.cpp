@@ -41,7 +41,8 @@ struct Table {
       used = 0;
     }
     if (used != text.size() || !std::isfinite(v))
-      throw std::runtime_error(path + ":" + std::to_string(lines[row]) + ": column " + column + ": '" + text + "' is not a number");
+      throw std::runtime_error(path + ":" + std::to_string(lines[row]) + ": column " + column + ": '" + text +
+                               "' is not a number");
     return v;
   }
 };
@@ -67,8 +68,8 @@ Table read_table(const std::string& path) {
     if (line.empty()) continue;
     const std::vector<std::string> cells = split(line);
     if (cells.size() != t.columns.size())
-      throw std::runtime_error(path + ":" + std::to_string(number) + ": " + std::to_string(cells.size()) + " cells, the header has " +
-                               std::to_string(t.columns.size()));
+      throw std::runtime_error(path + ":" + std::to_string(number) + ": " + std::to_string(cells.size()) +
+                               " cells, the header has " + std::to_string(t.columns.size()));
     std::map<std::string, std::string> row;
     for (size_t c = 0; c < cells.size(); ++c) row[t.columns[c]] = cells[c];
     t.rows.push_back(std::move(row));
@@ -104,7 +105,8 @@ const CommandSpec& plot_spec() {
 
 int run_plot_command(const std::vector<std::string>& args) {
   const Flags f(plot_spec(), args);
-  if (f.positional().empty()) throw UsageError("frost plot: name at least one transfer.csv or summary.csv", usage_text(plot_spec()));
+  if (f.positional().empty())
+    throw UsageError("frost plot: name at least one transfer.csv or summary.csv", usage_text(plot_spec()));
   plot_files(f.positional(), f.require("out"), f.get("title"));
   std::printf("frost plot: wrote %s\n", f.get("out").c_str());
   return 0;
@@ -116,8 +118,9 @@ bool plotting_available() { return false; }
 
 void plot_files(const std::vector<std::string>& files, const std::string&, const std::string&) {
   for (const std::string& file : files) kind_of(read_table(file));  // bad input is still reported as such
-  throw std::runtime_error("frost plot: this build of frost has no PLplot (install libplplot-dev and plplot-driver-cairo, "
-                           "then rebuild)");
+  throw std::runtime_error(
+      "frost plot: this build of frost has no PLplot (install libplplot-dev and plplot-driver-cairo, "
+      "then rebuild)");
 }
 
 #else
@@ -127,13 +130,18 @@ namespace {
 // Colour map 0: white background, black axes, light grey grid, then the series' colours.
 constexpr int kBackground = 0, kInk = 1, kGrid = 2, kFirstSeries = 3, kSeriesColours = 6;
 void set_palette() {
-  const int rgb[][3] = {{255, 255, 255}, {0, 0, 0},     {215, 215, 215}, {31, 119, 180}, {214, 39, 40},
+  const int rgb[][3] = {{255, 255, 255}, {0, 0, 0},      {215, 215, 215}, {31, 119, 180}, {214, 39, 40},
                         {44, 160, 44},   {255, 127, 14}, {148, 103, 189}, {140, 86, 75}};
   plscmap0n(int(std::size(rgb)));
   for (int i = 0; i < int(std::size(rgb)); ++i) plscol0(i, rgb[i][0], rgb[i][1], rgb[i][2]);
 }
 
 int series_colour(size_t i) { return kFirstSeries + int(i % kSeriesColours); }
+// A series' point marker (UTF-8, which the cairo driver draws): circle, square, triangle, diamond.
+const char* marker(size_t i) {
+  static const char* markers[] = {"\u25CF", "\u25A0", "\u25B2", "\u25C6"};
+  return markers[i % 4];
+}
 
 const char* device_for(const std::string& out) {
   std::string ext = fs::path(out).extension().string();
@@ -162,8 +170,7 @@ bool have_device(const std::string& name) {
 void begin(const std::string& out, int width, int height, int panels) {
   const char* device = device_for(out);
   if (!have_device(device))
-    throw std::runtime_error(std::string("frost plot: PLplot has no ") + device +
-                             " driver here (install plplot-driver-cairo)");
+    throw std::runtime_error(std::string("frost plot: PLplot has no ") + device + " driver here (install plplot-driver-cairo)");
   {
     std::FILE* probe = std::fopen(out.c_str(), "wb");
     if (!probe) throw std::runtime_error(out + ": cannot write the figure");
@@ -183,7 +190,7 @@ void begin(const std::string& out, int width, int height, int panels) {
 void frame(double x0, double x1, double y0, double y1, bool log_x, const std::string& xlabel, const std::string& ylabel,
            const std::string& title) {
   pladv(0);
-  plvpor(0.11, 0.96, 0.13, 0.9);
+  plvpor(0.12, 0.96, 0.14, 0.9);
   plwind(x0, x1, y0, y1);
   const std::string lx = log_x ? "l" : "";
   plcol0(kGrid);
@@ -193,7 +200,9 @@ void frame(double x0, double x1, double y0, double y1, bool log_x, const std::st
   plcol0(kInk);
   plwidth(1.0);
   plbox(("bcnst" + lx).c_str(), 0, 0, "bcnstv", 0, 0);
-  pllab(xlabel.c_str(), ylabel.c_str(), title.c_str());
+  plmtex("b", 3.0, 0.5, 0.5, xlabel.c_str());
+  plmtex("l", 3.6, 0.5, 0.5, ylabel.c_str());
+  plmtex("t", 1.8, 0.5, 0.5, title.c_str());
 }
 
 // Millimetres per world unit of the current viewport, to size text in world coordinates.
@@ -220,13 +229,14 @@ void place_labels(const std::vector<double>& x, const std::vector<double>& y, co
   plgvpw(&wx0, &wx1, &wy0, &wy1);
   plgchr(&def, &ht);
   std::vector<Box> taken;
-  for (size_t i = 0; i < x.size(); ++i) taken.push_back({x[i] * sx - 1.2, x[i] * sx + 1.2, y[i] * sy - 1.2, y[i] * sy + 1.2});
+  for (size_t i = 0; i < x.size(); ++i) taken.push_back({x[i] * sx - 3.0, x[i] * sx + 3.0, y[i] * sy - 3.0, y[i] * sy + 3.0});
   const Box frame_box{wx0 * sx, wx1 * sx, wy0 * sy, wy1 * sy};
   for (size_t i = 0; i < x.size(); ++i) {
-    const double w = double(text[i].size()) * ht * 0.62, h = ht * 1.3, px = x[i] * sx, py = y[i] * sy, gap = 1.8;
-    const double places[][2] = {{gap, -h / 2},          {-gap - w, -h / 2},       {-w / 2, gap},          {-w / 2, -gap - h},
-                                {gap, gap * 0.6},       {gap, -gap * 0.6 - h},    {-gap - w, gap * 0.6},  {-gap - w, -gap * 0.6 - h},
-                                {gap, 1.8 * h},         {gap, -2.8 * h},          {-gap - w, 1.8 * h},    {-gap - w, -2.8 * h}};
+    // cairo's glyphs are wider than PLplot's nominal character height says: about one height each
+    const double w = double(text[i].size()) * ht * 1.05, h = ht * 1.6, px = x[i] * sx, py = y[i] * sy, gap = 4.5;
+    const double places[][2] = {{gap, -h / 2},    {-gap - w, -h / 2},    {-w / 2, gap},         {-w / 2, -gap - h},
+                                {gap, gap * 0.6}, {gap, -gap * 0.6 - h}, {-gap - w, gap * 0.6}, {-gap - w, -gap * 0.6 - h},
+                                {gap, 1.8 * h},   {gap, -2.8 * h},       {-gap - w, 1.8 * h},   {-gap - w, -2.8 * h}};
     Box best{};
     bool found = false;
     for (const auto& p : places) {
@@ -247,24 +257,47 @@ void place_labels(const std::vector<double>& x, const std::vector<double>& y, co
   }
 }
 
+// The legend, in the inside corner of the frame that covers fewest of the points (x, y) (world
+// coordinates; curves pass points along their lines): top right, bottom right, top left, bottom left.
 void legend(const std::vector<std::string>& names, const std::vector<int>& colours, const std::vector<int>& styles, bool lines,
-            const std::vector<int>& symbols) {
+            const std::vector<int>& symbols, const std::vector<double>& x, const std::vector<double>& y) {
   const int n = int(names.size());
+  double sx, sy, wx0, wx1, wy0, wy1, def, ht;
+  mm_per_unit(sx, sy);
+  plgvpw(&wx0, &wx1, &wy0, &wy1);
+  plgchr(&def, &ht);
+  size_t longest = 0;
+  for (const std::string& name : names) longest = std::max(longest, name.size());
+  const double w = (double(longest) * ht * 1.05 + 16) / (sx * (wx1 - wx0)), h = (double(n) * ht * 2.1 + 3) / (sy * (wy1 - wy0));
+  const int corners[] = {PL_POSITION_TOP | PL_POSITION_RIGHT, PL_POSITION_BOTTOM | PL_POSITION_RIGHT,
+                         PL_POSITION_TOP | PL_POSITION_LEFT, PL_POSITION_BOTTOM | PL_POSITION_LEFT};
+  int best = corners[0];
+  size_t fewest = SIZE_MAX;
+  for (int corner : corners) {
+    const bool right = corner & PL_POSITION_RIGHT, top = corner & PL_POSITION_TOP;
+    size_t covered = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double fx = (x[i] - wx0) / (wx1 - wx0), fy = (y[i] - wy0) / (wy1 - wy0);
+      covered += (right ? fx > 1 - w - 0.03 : fx < w + 0.03) && (top ? fy > 1 - h - 0.03 : fy < h + 0.03);
+    }
+    if (covered < fewest) {
+      fewest = covered;
+      best = corner;
+    }
+  }
   std::vector<int> opts(size_t(n), lines ? PL_LEGEND_LINE : PL_LEGEND_SYMBOL), line_styles = styles;
   std::vector<double> widths(size_t(n), 2.0), scales(size_t(n), 1.2);
   std::vector<int> symbol_numbers(size_t(n), 1);
   std::vector<const char*> text, symbol_text;
-  std::vector<std::string> glyphs;
-  for (int s : symbols) glyphs.push_back(s == 0 ? "#(728)" : "#(851)");
-  for (const std::string& s : names) text.push_back(s.c_str());
-  for (size_t i = 0; i < size_t(n); ++i) symbol_text.push_back(i < glyphs.size() ? glyphs[i].c_str() : "#(728)");
+  for (const std::string& name : names) text.push_back(name.c_str());
+  for (size_t i = 0; i < size_t(n); ++i) symbol_text.push_back(marker(i < symbols.size() ? size_t(symbols[i]) : 0));
   if (line_styles.empty()) line_styles.assign(size_t(n), 1);
   double width = 0, height = 0;
   plcol0(kInk);
-  pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_INSIDE | PL_POSITION_BOTTOM | PL_POSITION_RIGHT,
-           0.02, 0.02, 0.08, kBackground, kInk, 1, 0, 0, n, opts.data(), 1.0, 0.9, 2.0, 0.0, colours.data(), text.data(), nullptr,
-           nullptr, nullptr, nullptr, colours.data(), line_styles.data(), widths.data(), colours.data(), scales.data(),
-           symbol_numbers.data(), symbol_text.data());
+  pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_INSIDE | best, 0.02, 0.02, 0.04,
+           kBackground, kInk, 1, 0, 0, n, opts.data(), 1.0, 0.9, 2.0, 0.0, colours.data(), text.data(), nullptr, nullptr, nullptr,
+           nullptr, colours.data(), line_styles.data(), widths.data(), colours.data(), scales.data(), symbol_numbers.data(),
+           symbol_text.data());
 }
 
 double nice_floor(double v, double step) { return std::floor(v / step) * step; }
@@ -278,7 +311,8 @@ void plot_transfer(const std::vector<Table>& tables, const std::string& out, con
   std::vector<int> colours, which;
   for (const Table& t : tables)
     for (size_t r = 0; r < t.rows.size(); ++r) {
-      std::string name = t.has("upstream") ? t.rows[r].at("upstream") + " upstream" : "";
+      const std::string upstream = t.has("upstream") ? t.rows[r].at("upstream") : "";
+      std::string name = upstream.empty() ? "" : (upstream == "mae" ? "MAE" : upstream) + " upstream";
       if (tables.size() > 1) name = fs::path(t.path).parent_path().filename().string() + (name.empty() ? "" : " " + name);
       if (name.empty()) name = "test top-1";
       auto it = std::find(series.begin(), series.end(), name);
@@ -307,8 +341,8 @@ void plot_transfer(const std::vector<Table>& tables, const std::string& out, con
         py.push_back(ys[i]);
       }
     plcol0(series_colour(s));
-    plschr(0, 1.4);
-    plstring(int(px.size()), px.data(), py.data(), s % 2 == 0 ? "#(728)" : "#(851)");  // filled circle, filled square
+    plschr(0, 1.1);
+    plstring(int(px.size()), px.data(), py.data(), marker(s));
     plschr(0, 0.9);
   }
   plschr(0, 0.8);
@@ -317,9 +351,9 @@ void plot_transfer(const std::vector<Table>& tables, const std::string& out, con
   std::vector<int> series_colours, symbols;
   for (size_t s = 0; s < series.size(); ++s) {
     series_colours.push_back(series_colour(s));
-    symbols.push_back(int(s % 2));
+    symbols.push_back(int(s));
   }
-  legend(series, series_colours, {}, false, symbols);
+  legend(series, series_colours, {}, false, symbols, xs, ys);
   plend();
 }
 
@@ -360,7 +394,8 @@ void plot_summaries(const std::vector<Table>& tables, const std::string& out, co
   a1 = std::min(100.0, nice_ceil(a1 + 1, astep));
   begin(out, 1500, 620, 2);
   // A polyline through the finite points of one column (evaluation can skip epochs).
-  auto curve = [](const std::vector<double>& x, const std::vector<double>& y, int colour, int style) {
+  std::vector<double> seen_x, seen_y;  // points along the curves drawn, for the legend to avoid
+  auto curve = [&](const std::vector<double>& x, const std::vector<double>& y, int colour, int style) {
     std::vector<double> px, py;
     for (size_t i = 0; i < x.size(); ++i)
       if (std::isfinite(y[i])) {
@@ -371,12 +406,18 @@ void plot_summaries(const std::vector<Table>& tables, const std::string& out, co
     pllsty(style);
     plwidth(2.0);
     if (px.size() > 1) plline(int(px.size()), px.data(), py.data());
-    plstring(int(px.size()), px.data(), py.data(), "#(728)");
+    plstring(int(px.size()), px.data(), py.data(), marker(0));
+    for (size_t i = 0; i < px.size(); ++i)
+      for (int k = 0; k < 8 && (k == 0 || i + 1 < px.size()); ++k) {
+        seen_x.push_back(k == 0 ? px[i] : px[i] + (px[i + 1] - px[i]) * k / 8.0);
+        seen_y.push_back(k == 0 ? py[i] : py[i] + (py[i + 1] - py[i]) * k / 8.0);
+      }
     pllsty(1);
     plwidth(1.0);
   };
   const std::string t = title.empty() ? "" : title + ": ";
-  frame(0, e1, 0, l1 > 0 ? l1 * 1.08 : 1, false, "epoch", "loss", t + "loss (train solid, eval dashed)");
+  const double margin = 0.03 * e1;  // the last epoch's marker inside the frame
+  frame(-margin, e1 + margin, 0, l1 > 0 ? l1 * 1.08 : 1, false, "epoch", "loss", t + "loss (train solid, eval dashed)");
   std::vector<std::string> names;
   std::vector<int> colours, styles;
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -387,8 +428,10 @@ void plot_summaries(const std::vector<Table>& tables, const std::string& out, co
     colours.insert(colours.end(), {series_colour(i), series_colour(i)});
     styles.insert(styles.end(), {1, 2});
   }
-  legend(names, colours, styles, true, {});
-  frame(0, e1, a0, a1, false, "epoch", "eval top-1 (%)", t + "evaluation top-1");
+  legend(names, colours, styles, true, {}, seen_x, seen_y);
+  seen_x.clear();
+  seen_y.clear();
+  frame(-margin, e1 + margin, a0, a1, false, "epoch", "eval top-1 (%)", t + "evaluation top-1");
   names.clear();
   colours.clear();
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -396,7 +439,7 @@ void plot_summaries(const std::vector<Table>& tables, const std::string& out, co
     names.push_back(runs[i].name);
     colours.push_back(series_colour(i));
   }
-  legend(names, colours, std::vector<int>(runs.size(), 1), true, {});
+  legend(names, colours, std::vector<int>(runs.size(), 1), true, {}, seen_x, seen_y);
   plend();
 }
 

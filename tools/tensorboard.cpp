@@ -53,9 +53,7 @@ void put_bytes(std::string& out, int field, const std::string& bytes) {
   out += bytes;
 }
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double now_seconds() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string event_header(double wall_time, int64_t step) {
   std::string e;

@@ -21,6 +21,7 @@
 #include "engine/files.h"
 #include "peft/spec.h"
 #include "tools/cli.h"
+#include "tools/plot.h"
 #include "tools/train.h"
 
 namespace frost::cli {
@@ -200,7 +201,13 @@ int run_demo(const std::vector<std::string>& args) {
   d.down_test = data::class_subset(test_all, {5, 6, 7, 8, 9});
   for (const std::string kind : {"supervised", "mae"})
     if (upstream == kind || upstream == "both") transfer(d, kind, pretrain_upstream(d, kind), recipes);
-  std::printf("\nfrost demo: %s written (%.0f s in all)\n", (fs::path(d.out) / "transfer.csv").string().c_str(), d.seconds());
+  const std::string csv = (fs::path(d.out) / "transfer.csv").string(), png = (fs::path(d.out) / "transfer.png").string();
+  std::string figure = " (no figure: this build has no PLplot)";
+  if (plotting_available()) {
+    plot_files({csv}, png, "frost demo: Fashion-MNIST 5-9, 1,000 training images");
+    figure = " and " + png;
+  }
+  std::printf("\nfrost demo: %s written%s (%.0f s in all)\n", csv.c_str(), figure.c_str(), d.seconds());
   return 0;
 }
 
